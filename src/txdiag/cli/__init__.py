@@ -1,0 +1,1 @@
+"""The ``txdiag`` command line: parses options, wires the pipeline, picks a renderer."""

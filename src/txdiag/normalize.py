@@ -1,0 +1,309 @@
+"""Normalize raw records (parsed JSON objects, CSV rows, ...) into the fields txdiag reasons about.
+
+Two steps, so the hot path stays cheap:
+
+1. :meth:`Normalizer.extract` picks the fields out of a mapping by their known names, decides
+   whether the record is a failure, and returns a small :class:`Extracted` (no validation, no
+   timestamp parsing).
+2. :meth:`Normalizer.to_record` turns an :class:`Extracted` into the validated pydantic
+   :class:`~txdiag.models.Record` (timestamps, Decimal amounts), only for rows that are shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from txdiag.models import CodeValue, Record, SourceRef
+from txdiag.rulebook import Rulebook
+from txdiag.timeparse import parse_timestamp
+
+NORMALIZED_FIELDS = (
+    "txn_id",
+    "timestamp",
+    "status",
+    "channel",
+    "error_code",
+    "error_message",
+    "http_status",
+    "latency_ms",
+    "amount",
+    "currency",
+    "installments",
+    "user_id",
+)
+
+# Source field names recognised out of the box, most specific first. For error codes every name
+# present is kept (a record may carry Alipay code + sub_code); for the other fields the first wins.
+DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
+    "txn_id": (
+        "txn_id", "transaction_id", "id", "order_id", "out_trade_no", "trade_no",
+        "txnId", "transactionId", "orderId", "orderNo", "order_no", "payment_id", "paymentId",
+    ),
+    "timestamp": (
+        "ts", "time", "timestamp", "created_at", "@timestamp", "createdAt", "txn_time",
+        "txnTime", "datetime", "gmt_create", "gmt_payment", "date",
+    ),
+    "status": (
+        "status", "state", "trade_status", "tradeStatus", "txn_status", "pay_status",
+        "trade_state", "result",
+    ),
+    "channel": ("channel", "pay_channel", "payChannel", "gateway", "provider", "channel_id"),
+    "error_code": (
+        "sub_code", "decline_code", "err_code", "errcode", "error_code", "errorCode",
+        "resp_code", "respCode", "response_code", "responseCode", "origRespCode", "reason_code",
+        "result_code", "return_code", "code",
+        "error.decline_code", "error.sub_code", "error.code",
+    ),
+    "error_message": (
+        "sub_msg", "err_code_des", "err_msg", "errmsg", "error_message", "errorMessage",
+        "error_description", "respMsg", "resp_msg", "origRespMsg", "return_msg", "reason",
+        "message", "msg", "error", "error.message", "error.msg",
+    ),
+    "http_status": ("http_status", "status_code", "httpStatus", "statusCode", "http_code"),
+    "latency_ms": (
+        "latency_ms", "latency", "duration_ms", "elapsed_ms", "cost_ms", "response_time_ms",
+        "took_ms", "rt",
+    ),
+    "amount": ("amount", "total_amount", "amt", "txnAmt", "total_fee", "price"),
+    "currency": ("currency", "currency_code", "currencyCode", "fee_type", "currencyType"),
+    "installments": (
+        "installments", "installment", "instalments", "periods", "term", "installment_count",
+        "fq_num", "hb_fq_num",
+    ),
+    "user_id": ("user_id", "uid", "userId", "customer_id", "buyer_id", "member_id", "openid"),
+}
+
+
+class FieldMap:
+    """Which source fields (dotted paths into nested objects) feed each normalized field.
+
+    Lookups are precomputed: one dictionary maps a top-level key (and its lower-cased form) to
+    its field and rank; dotted paths are grouped under their first segment.
+    """
+
+    def __init__(self, aliases: Mapping[str, Sequence[str]]) -> None:
+        unknown = set(aliases) - set(NORMALIZED_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown normalized field(s): {', '.join(sorted(unknown))}")
+        self.aliases = {name: tuple(paths) for name, paths in aliases.items()}
+        self.top: dict[str, tuple[str, int]] = {}
+        self.nested: dict[str, list[tuple[tuple[str, ...], str, int]]] = {}
+        for name, paths in self.aliases.items():
+            for rank, path in enumerate(paths):
+                head, _, rest = path.partition(".")
+                if rest and head != "@timestamp":
+                    self.nested.setdefault(head, []).append((tuple(rest.split(".")), name, rank))
+                else:
+                    self.top.setdefault(path, (name, rank))
+        for key, slot in list(self.top.items()):
+            self.top.setdefault(key.lower(), slot)
+
+    @classmethod
+    def default(cls) -> FieldMap:
+        return cls(DEFAULT_ALIASES)
+
+    def with_overrides(self, overrides: Mapping[str, Sequence[str]]) -> FieldMap:
+        """This map with some fields' sources replaced (``--map field=path`` and profiles)."""
+        return FieldMap({**self.aliases, **{k: tuple(v) for k, v in overrides.items()}})
+
+
+@dataclass(slots=True)
+class Extracted:
+    """The fields of one record as found, before validation. Cheap to build on the hot path."""
+
+    txn_id: str | None = None
+    timestamp: Any = None
+    status: str | None = None
+    channel: str | None = None
+    codes: tuple[tuple[str, str], ...] = ()
+    message: str | None = None
+    http_status: int | None = None
+    latency_ms: float | None = None
+    amount: Any = None
+    currency: str | None = None
+    installments: Any = None
+    user_id: str | None = None
+    failed: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def error_code(self) -> str | None:
+        return self.codes[0][1] if self.codes else None
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, bool | dict | list):
+        return None
+    text = value.strip() if isinstance(value, str) else str(value)
+    return text or None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+class Normalizer:
+    """Extracts fields with a :class:`FieldMap` and decides success or failure by the rulebook."""
+
+    def __init__(
+        self,
+        rulebook: Rulebook,
+        field_map: FieldMap | None = None,
+        *,
+        assume_tz: tzinfo = UTC,
+    ) -> None:
+        self.rulebook = rulebook
+        self.field_map = field_map or FieldMap.default()
+        self.assume_tz = assume_tz
+        self._channels: dict[str, str] = {}
+
+    def extract(self, data: Mapping[str, Any]) -> Extracted | None:
+        """The record's fields, or ``None`` when it has none txdiag can use."""
+        top = self.field_map.top
+        nested = self.field_map.nested
+        found: dict[str, tuple[int, Any]] = {}
+        codes: list[tuple[int, str, str]] = []
+        for key, value in data.items():
+            if isinstance(value, dict):
+                for path, name, rank in nested.get(key, ()):
+                    inner: Any = value
+                    for part in path:
+                        inner = inner.get(part) if isinstance(inner, dict) else None
+                    self._take(found, codes, name, rank, f"{key}.{'.'.join(path)}", inner)
+                continue
+            slot = top.get(key)
+            if slot is None:
+                slot = top.get(key.lower()) if isinstance(key, str) else None
+                if slot is None:
+                    continue
+            self._take(found, codes, slot[0], slot[1], key, value)
+        return self._assemble(found, codes)
+
+    @staticmethod
+    def _take(
+        found: dict[str, tuple[int, Any]],
+        codes: list[tuple[int, str, str]],
+        name: str,
+        rank: int,
+        source_key: str,
+        value: Any,
+    ) -> None:
+        if value is None or value == "":
+            return
+        if name == "error_code":
+            text = _text(value)
+            if text is not None:
+                codes.append((rank, source_key, text))
+            return
+        previous = found.get(name)
+        if previous is None or rank < previous[0]:
+            found[name] = (rank, value)
+
+    def _assemble(
+        self, found: dict[str, tuple[int, Any]], raw_codes: list[tuple[int, str, str]]
+    ) -> Extracted | None:
+        def get(name: str) -> Any:
+            slot = found.get(name)
+            return slot[1] if slot is not None else None
+
+        channel_raw = _text(get("channel"))
+        channel = None
+        if channel_raw is not None:
+            channel = self._channels.get(channel_raw)
+            if channel is None:
+                channel = self._channels[channel_raw] = self.rulebook.canonical_channel(channel_raw)
+        raw_codes.sort()
+        codes = tuple(
+            (key, code)
+            for _, key, code in raw_codes
+            if not self.rulebook.is_success_code(code.upper(), channel)
+        )
+        status = _text(get("status"))
+        message = _text(get("error_message"))
+        http_status = _number(get("http_status"))
+        txn_id = _text(get("txn_id"))
+        if (
+            txn_id is None and status is None and not raw_codes and message is None
+            and http_status is None
+        ):
+            return None
+        status_http = int(http_status) if http_status is not None else None
+        extracted = Extracted(
+            txn_id=txn_id,
+            timestamp=get("timestamp"),
+            status=status,
+            channel=channel,
+            codes=codes,
+            message=message,
+            http_status=status_http,
+            latency_ms=_number(get("latency_ms")),
+            amount=get("amount"),
+            currency=_text(get("currency")),
+            installments=get("installments"),
+            user_id=_text(get("user_id")),
+        )
+        extracted.failed = self._is_failure(extracted, bool(raw_codes))
+        return extracted
+
+    def _is_failure(self, ex: Extracted, had_codes: bool) -> bool:
+        """A failure when the status says so; with no known status, when an error is carried."""
+        if ex.status is not None:
+            kind = self.rulebook.status_kind(ex.status)
+            if kind is not None:
+                return kind != "success"
+            # An unrecognised status ("refunded", "created") is not a failure by itself.
+            return bool(ex.codes)
+        if ex.codes:
+            return True
+        if had_codes:
+            return False  # only success codes, whatever the message says ("OK")
+        if ex.message is not None:
+            return self.rulebook.status_kind(ex.message) != "success"
+        return ex.http_status is not None and ex.http_status >= 400
+
+    def to_record(self, ex: Extracted, source: SourceRef) -> Record:
+        """The validated :class:`Record`; an unparseable optional value becomes ``None``."""
+        timestamp = parse_timestamp(ex.timestamp, self.assume_tz)
+        return Record(
+            txn_id=ex.txn_id,
+            timestamp=timestamp,
+            timestamp_raw=_text(ex.timestamp),
+            status=ex.status,
+            channel=ex.channel,
+            error_code=ex.error_code,
+            error_codes=tuple(CodeValue(field=f, value=v) for f, v in ex.codes),
+            error_message=ex.message,
+            http_status=ex.http_status,
+            latency_ms=ex.latency_ms,
+            amount=_decimal(ex.amount),
+            currency=ex.currency,
+            installments=_int(ex.installments),
+            user_id=ex.user_id,
+            source=source,
+        )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        # str() first: a float from JSON becomes its shortest round-trip text, never binary noise.
+        amount = Decimal(str(value).strip().replace(",", ""))
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() else None
+
+
+def _int(value: Any) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None and number.is_integer() else None

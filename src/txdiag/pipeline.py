@@ -1,0 +1,125 @@
+"""The pipeline: inputs -> raw records -> normalized fields -> diagnoses, as a stream.
+
+>>> from txdiag.pipeline import Pipeline
+>>> from txdiag.rulebook import load_rulebook
+>>> pipeline = Pipeline(load_rulebook())
+>>> obs = pipeline.observe({"txn_id": "T1", "status": "failed", "code": "51", "channel": "iso8583"})
+>>> obs.diagnosis.reason
+'balance.insufficient_funds'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, tzinfo
+from typing import Any
+
+from txdiag.classify import Classifier
+from txdiag.errors import InputError
+from txdiag.models import Diagnosis, Finding, SourceRef
+from txdiag.normalize import Extracted, FieldMap, Normalizer
+from txdiag.readers import InputFormat, ReadStats, Unreadable, UnreadableCause, read_records
+from txdiag.rulebook import Rulebook
+from txdiag.sources import DEFAULT_MAX_LINE_BYTES, open_input
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """How inputs are read."""
+
+    input_format: InputFormat = InputFormat.AUTO
+    encoding: str = "utf-8"
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    strict: bool = False
+
+
+@dataclass(slots=True)
+class Observation:
+    """One readable record: its fields, and its diagnosis when it failed (``None`` if not)."""
+
+    source: str
+    line: int
+    fields: Extracted
+    diagnosis: Diagnosis | None
+
+
+Event = Observation | Unreadable
+
+
+class Pipeline:
+    """Wires reading, normalizing and classifying. Usable from Python without the CLI."""
+
+    def __init__(
+        self,
+        rulebook: Rulebook,
+        *,
+        field_map: FieldMap | None = None,
+        assume_tz: tzinfo = UTC,
+        read_options: ReadOptions | None = None,
+    ) -> None:
+        self.rulebook = rulebook
+        self.normalizer = Normalizer(rulebook, field_map, assume_tz=assume_tz)
+        self.classifier = Classifier(rulebook)
+        self.read_options = read_options or ReadOptions()
+        self.inputs: list[ReadStats] = []
+        """Per-input accounting, in the order the inputs were read (filled while streaming)."""
+
+    def run(self, names: Iterable[str]) -> Iterator[Event]:
+        """Every record of every input, in order: observations and unreadables."""
+        for name in names:
+            yield from self.run_one(name)
+
+    def run_one(self, name: str) -> Iterator[Event]:
+        opts = self.read_options
+        opened = open_input(name)
+        try:
+            stats, items = read_records(
+                opened,
+                input_format=opts.input_format,
+                encoding=opts.encoding,
+                max_line_bytes=opts.max_line_bytes,
+            )
+            self.inputs.append(stats)
+            for item in items:
+                event = (
+                    item if isinstance(item, Unreadable)
+                    else self.observe(item[1], opened.name, item[0])
+                )
+                if opts.strict and isinstance(event, Unreadable):
+                    raise InputError(
+                        f"{event.source}:{event.line}: unreadable record ({event.cause.value}"
+                        + (f": {event.detail})" if event.detail else ")"),
+                        hint="drop --strict to count unreadable records and go on",
+                    )
+                yield event
+        finally:
+            opened.close()
+
+    def observe(self, data: Mapping[str, Any], source: str = "<python>", line: int = 0) -> Event:
+        """Normalize and classify one raw record."""
+        fields = self.normalizer.extract(data)
+        if fields is None:
+            return Unreadable(source, line, UnreadableCause.NO_USABLE_FIELDS,
+                              "none of the known field names")
+        diagnosis = self.diagnose_fields(fields) if fields.failed else None
+        return Observation(source, line, fields, diagnosis)
+
+    def diagnose_fields(self, fields: Extracted) -> Diagnosis:
+        return self.classifier.classify(
+            channel=fields.channel,
+            codes=fields.codes,
+            message=fields.message,
+            http_status=fields.http_status,
+            latency_ms=fields.latency_ms,
+            status=fields.status,
+        )
+
+    def finding(self, observation: Observation) -> Finding:
+        """The validated :class:`Finding` of a failed observation (built only when shown)."""
+        if observation.diagnosis is None:
+            raise ValueError("a successful record has no finding")
+        record = self.normalizer.to_record(
+            observation.fields, SourceRef(file=observation.source, line=observation.line)
+        )
+        return Finding(record=record, diagnosis=observation.diagnosis)

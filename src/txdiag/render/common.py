@@ -1,0 +1,178 @@
+"""What every renderer shares: result objects as plain data, masked, and made safe to print.
+
+All output funnels through :class:`Presenter`: personal data is masked (unless the user turned
+it off), and for text formats control characters are made visible so log content can neither
+forge rows nor drive the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from txdiag.aggregate import Summary
+from txdiag.models import Diagnosis, Finding, Lang, format_time
+from txdiag.readers import ReadStats
+from txdiag.safety import mask_text, visible
+
+SCHEMA_VERSION = 1
+
+# JSON escapes C0 itself; these are the characters it lets through that a terminal may act on.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def json_escape_unsafe(text: str) -> str:
+    """Escape DEL, C1 and bidi controls in serialized JSON (JSON allows them raw; we do not)."""
+    if not _JSON_UNSAFE.search(text):
+        return text
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+@lru_cache(maxsize=65536)
+def _masked(text: str) -> str:
+    return mask_text(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Presenter:
+    """Applies the output policy to untrusted text."""
+
+    mask: bool = True
+    lang: Lang = "en"
+
+    def data(self, value: str | None) -> str | None:
+        """For machine formats: masked, otherwise as is (the serializer escapes)."""
+        if value is None or not self.mask:
+            return value
+        return _masked(value)
+
+    def text(self, value: str | None) -> str:
+        """For text formats: masked and visible (never a raw control character)."""
+        if value is None:
+            return ""
+        return visible(_masked(value) if self.mask else value)
+
+
+def diagnosis_dict(diagnosis: Diagnosis, p: Presenter) -> dict[str, Any]:
+    ev = diagnosis.evidence
+    return {
+        "category": diagnosis.category.value,
+        "reason": diagnosis.reason,
+        "title": diagnosis.title.get(p.lang),
+        "retryable": diagnosis.retryable.value,
+        "hint": diagnosis.hint.get(p.lang),
+        "action": diagnosis.action.get(p.lang),
+        "evidence": {
+            "rule_id": ev.rule_id,
+            "level": ev.level,
+            "field": ev.field,
+            "value": p.data(ev.value),
+            "pattern": ev.pattern,
+            "rule_source": ev.rule_source,
+            "codes": [{"field": c.field, "value": p.data(c.value)} for c in ev.codes],
+        },
+    }
+
+
+def finding_dict(finding: Finding, p: Presenter) -> dict[str, Any]:
+    """One diagnosed failure as the JSON object documented in docs/output.md."""
+    r = finding.record
+    return {
+        "txn_id": p.data(r.txn_id),
+        "timestamp": format_time(r.timestamp) or None,
+        "timestamp_raw": p.data(r.timestamp_raw) if r.timestamp is None else None,
+        "status": p.data(r.status),
+        "channel": p.data(r.channel),
+        "error_code": p.data(r.error_code),
+        "error_message": p.data(r.error_message),
+        "http_status": r.http_status,
+        "latency_ms": r.latency_ms,
+        "amount": str(r.amount) if r.amount is not None else None,
+        "currency": p.data(r.currency),
+        "installments": r.installments,
+        "user_id": p.data(r.user_id),
+        **diagnosis_dict(finding.diagnosis, p),
+        "source": {"file": p.data(r.source.file), "line": r.source.line},
+    }
+
+
+def totals_dict(summary: Summary, inputs: Sequence[ReadStats]) -> dict[str, int]:
+    return {
+        "records": summary.records,
+        "successes": summary.successes,
+        "failures": summary.failures,
+        "unreadable": summary.unreadable,
+        "blank_lines": sum(s.blank_lines for s in inputs),
+    }
+
+
+def inputs_list(inputs: Sequence[ReadStats], p: Presenter) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": p.data(s.name),
+            "format": s.format,
+            "compression": s.compression,
+            "encoding": s.encoding,
+            "lines": s.lines.lines,
+            "blank_lines": s.blank_lines,
+        }
+        for s in inputs
+    ]
+
+
+def share(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def summary_dict(
+    summary: Summary, inputs: Sequence[ReadStats], p: Presenter, *, top: int = 10
+) -> dict[str, Any]:
+    """The ``summary --format json`` object (docs/output.md)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": "summary",
+        "totals": totals_dict(summary, inputs),
+        "failure_rate": share(summary.failures, summary.records),
+        "by_category": dict(summary.by_category),
+        "top_reasons": [
+            {
+                "reason": reason,
+                "category": summary.reason_category[reason],
+                "count": count,
+                "share_of_failures": share(count, summary.failures),
+            }
+            for reason, count in summary.top_reasons(top)
+        ],
+        "top_codes": {
+            p.data(channel) or "": [
+                {
+                    "code": p.data(code),
+                    "count": count,
+                    "reason": summary.code_reason[(channel, code)],
+                }
+                for code, count in codes
+            ]
+            for channel, codes in summary.top_codes(top).items()
+        },
+        "by_channel": {
+            p.data(channel) or "": {
+                "records": total,
+                "failures": summary.failures_by_channel[channel],
+            }
+            for channel, total in summary.by_channel.most_common()
+        },
+        "retryable": dict(summary.retryable),
+        "unreadable": {
+            "total": summary.unreadable,
+            "by_cause": dict(summary.unreadable_by_cause),
+            "examples": [
+                {"source": p.data(u.source), "line": u.line, "cause": u.cause.value,
+                 "detail": p.data(u.detail)}
+                for u in summary.unreadable_examples
+            ],
+        },
+        "inputs": inputs_list(inputs, p),
+    }

@@ -1,0 +1,101 @@
+"""``summary`` and ``explain`` in every output format."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from typing import TextIO
+
+from txdiag.aggregate import Summary
+from txdiag.models import Diagnosis
+from txdiag.readers import ReadStats
+from txdiag.render import OutputFormat
+from txdiag.render.common import SCHEMA_VERSION, Presenter, diagnosis_dict, share, summary_dict
+from txdiag.render.writers import dumps, md_cell
+from txdiag.safety import neutralize_csv_cell
+
+
+def write_summary(fmt: OutputFormat, out: TextIO, summary: Summary, inputs: Sequence[ReadStats],
+                  p: Presenter, *, width: int | None = None, color: bool = False,
+                  top: int = 10) -> None:
+    if fmt is OutputFormat.TABLE:
+        from txdiag.render.table import render_summary
+
+        render_summary(out, summary, inputs, p, width=width, color=color, top=top)
+        return
+    data = summary_dict(summary, inputs, p, top=top)
+    if fmt is OutputFormat.JSON:
+        out.write(dumps(data, indent=2) + "\n")
+    elif fmt is OutputFormat.JSONL:
+        out.write(dumps(data) + "\n")
+    elif fmt is OutputFormat.CSV:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(("section", "key", "category", "count", "share"))
+        for name, value in data["totals"].items():
+            writer.writerow(("totals", name, "", value, ""))
+        for category, count in summary.by_category.items():
+            writer.writerow(("category", category, category, count,
+                             share(count, summary.failures)))
+        for row in data["top_reasons"]:
+            writer.writerow(("reason", row["reason"], row["category"], row["count"],
+                             row["share_of_failures"]))
+        for channel, codes in data["top_codes"].items():
+            for code in codes:
+                writer.writerow([neutralize_csv_cell(p.text(str(cell))) for cell in
+                                 ("code", f"{channel}:{code['code']}",
+                                  summary.reason_category.get(code["reason"], ""),
+                                  code["count"], "")])
+        for cause, count in summary.unreadable_by_cause.items():
+            writer.writerow(("unreadable", cause, "", count, ""))
+    else:
+        _summary_markdown(out, summary, data, p)
+    out.flush()
+
+
+def _summary_markdown(out: TextIO, summary: Summary, data: dict[str, object],
+                      p: Presenter) -> None:
+    t = summary
+    out.write(f"**{t.records:,} records**: {t.successes:,} successes, {t.failures:,} failures "
+              f"({share(t.failures, t.records):.1%}), {t.unreadable:,} unreadable\n\n")
+    out.write("| category | failures | share |\n|---|---:|---:|\n")
+    for category, count in t.by_category.items():
+        out.write(f"| {category} | {count:,} | {share(count, t.failures):.1%} |\n")
+    if t.by_reason:
+        out.write("\n| reason | count | share |\n|---|---:|---:|\n")
+        for reason, count in t.top_reasons():
+            out.write(f"| {reason} | {count:,} | {share(count, t.failures):.1%} |\n")
+        out.write("\n| channel | code | count | reason |\n|---|---|---:|---|\n")
+        for channel, pairs in t.top_codes(5).items():
+            for code, count in pairs:
+                out.write(f"| {md_cell(p.text(channel))} | {md_cell(p.text(code))} | {count:,} "
+                          f"| {t.code_reason[(channel, code)]} |\n")
+
+
+def write_explanation(fmt: OutputFormat, out: TextIO, query: str, channel: str | None,
+                      diagnosis: Diagnosis, p: Presenter, *, width: int | None = None,
+                      color: bool = False) -> None:
+    if fmt is OutputFormat.TABLE:
+        from txdiag.render.table import render_explanation
+
+        render_explanation(out, query, channel, diagnosis, p, width=width, color=color)
+        return
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "command": "explain",
+        "query": p.data(query),
+        "channel": p.data(channel),
+        "lang": p.lang,
+        **diagnosis_dict(diagnosis, p),
+    }
+    if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
+        out.write(dumps(data) + "\n")
+    elif fmt is OutputFormat.CSV:
+        writer = csv.writer(out, lineterminator="\n")
+        keys = ("query", "channel", "category", "reason", "retryable", "hint", "action")
+        writer.writerow(keys)
+        writer.writerow([neutralize_csv_cell(p.text(str(data[k] or ""))) for k in keys])
+    else:
+        out.write(f"### {md_cell(p.text(query))}\n\n")
+        for key in ("category", "reason", "title", "retryable", "hint", "action"):
+            out.write(f"- **{key}**: {md_cell(p.text(str(data[key])))}\n")
+    out.flush()

@@ -1,0 +1,251 @@
+"""Rich renderings for people at a terminal. Untrusted text enters Rich only as ``Text``.
+
+Rich is imported here and nowhere in the core, so machine formats never pay for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TextIO
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from txdiag.aggregate import Summary
+from txdiag.models import Diagnosis, Finding, format_time
+from txdiag.readers import ReadStats
+from txdiag.render.common import Presenter, share
+from txdiag.render.writers import shorten
+
+CATEGORY_STYLE = {
+    "balance": "yellow",
+    "network": "cyan",
+    "card_binding": "magenta",
+    "risk_control": "red",
+    "system": "bold red",
+    "unknown": "dim",
+}
+BATCH_ROWS = 200
+WIDE_TABLE = 100
+"""Below this width the diagnose table switches to one block per record."""
+
+
+def make_console(out: TextIO, *, width: int | None = None, color: bool = False) -> Console:
+    return Console(
+        file=out,
+        width=width,
+        color_system="auto" if color else None,
+        no_color=not color,
+        force_terminal=color or None,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        soft_wrap=False,
+    )
+
+
+def category_text(category: str) -> Text:
+    return Text(category, style=CATEGORY_STYLE.get(category, ""))
+
+
+class TableWriter:
+    """Streams findings as tables of ``BATCH_ROWS`` rows, so memory stays flat on big inputs."""
+
+    def __init__(self, out: TextIO, presenter: Presenter, *, width: int | None = None,
+                 color: bool = False) -> None:
+        self.console = make_console(out, width=width, color=color)
+        self.p = presenter
+        self.batch: list[Finding] = []
+        self.shown = 0
+        self.wide = self.console.width >= WIDE_TABLE
+
+    def write(self, finding: Finding) -> None:
+        self.batch.append(finding)
+        if len(self.batch) >= BATCH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.batch:
+            return
+        if self.wide:
+            self.console.print(self._table(self.batch, header=self.shown == 0))
+        else:
+            for finding in self.batch:
+                self.console.print(self._record(finding))
+        self.shown += len(self.batch)
+        self.batch.clear()
+
+    def _table(self, findings: Sequence[Finding], *, header: bool) -> Table:
+        table = Table(box=box.SIMPLE_HEAD, show_header=header, pad_edge=False, expand=False)
+        table.add_column("time", no_wrap=True, min_width=20)
+        table.add_column("txn id", overflow="fold", min_width=12)
+        table.add_column("channel", overflow="fold")
+        table.add_column("code", overflow="fold")
+        table.add_column("message", ratio=2, overflow="fold")
+        table.add_column("category", no_wrap=True)
+        table.add_column("reason", overflow="fold")
+        table.add_column("hint", ratio=2, overflow="fold")
+        p = self.p
+        for f in findings:
+            r, d = f.record, f.diagnosis
+            table.add_row(
+                Text(format_time(r.timestamp) or p.text(r.timestamp_raw)),
+                Text(p.text(r.txn_id)),
+                Text(p.text(r.channel)),
+                Text(p.text(r.error_code)),
+                Text(shorten(p.text(r.error_message))),
+                category_text(d.category.value),
+                Text(d.reason),
+                Text(d.hint.get(p.lang)),
+            )
+        return table
+
+    def _record(self, f: Finding) -> Table:
+        """One finding as label/value lines: readable in 40 columns, ids folded, never cut."""
+        r, d = f.record, f.diagnosis
+        p = self.p
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        rows = [
+            ("time", format_time(r.timestamp) or p.text(r.timestamp_raw)),
+            ("txn", p.text(r.txn_id)),
+            ("channel", p.text(r.channel)),
+            ("code", p.text(r.error_code)),
+            ("message", shorten(p.text(r.error_message), 200)),
+        ]
+        for label, value in rows:
+            if value:
+                grid.add_row(label, Text(value))
+        grid.add_row("category", category_text(d.category.value))
+        grid.add_row("reason", Text(d.reason))
+        grid.add_row("hint", Text(d.hint.get(p.lang)))
+        grid.add_row("", Text(""))
+        return grid
+
+    def finish(self, summary: Summary, inputs: Sequence[ReadStats]) -> None:
+        self._flush()
+        if self.shown == 0:
+            self.console.print(Text("No failures to show.", style="green"))
+
+
+def _bar(fraction: float, width: int = 20) -> Text:
+    filled = round(fraction * width)
+    return Text("█" * filled + "·" * (width - filled))
+
+
+def render_summary(out: TextIO, summary: Summary, inputs: Sequence[ReadStats], p: Presenter,
+                   *, width: int | None = None, color: bool = False, top: int = 10) -> None:
+    console = make_console(out, width=width, color=color)
+    s = summary
+    blank = sum(i.blank_lines for i in inputs)
+    head = Text()
+    head.append(f"{s.records:,} records", style="bold")
+    head.append(f": {s.successes:,} successes, ")
+    head.append(f"{s.failures:,} failures", style="bold red" if s.failures else "")
+    head.append(f" ({share(s.failures, s.records):.1%})")
+    head.append(f"; {s.unreadable:,} unreadable")
+    if blank:
+        head.append(f", {blank:,} blank lines skipped")
+    console.print(head)
+
+    table = Table(title="Failures by category", box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("category")
+    table.add_column("failures", justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("", no_wrap=True)
+    for category, count in s.by_category.items():
+        fraction = share(count, s.failures)
+        table.add_row(category_text(category), f"{count:,}", f"{fraction:.1%}", _bar(fraction))
+    console.print(table)
+
+    if s.by_reason:
+        reasons = Table(title="Top reasons", box=box.SIMPLE_HEAD, title_justify="left")
+        reasons.add_column("reason", overflow="fold")
+        reasons.add_column("count", justify="right")
+        reasons.add_column("share", justify="right")
+        for reason, count in s.top_reasons(top):
+            reasons.add_row(Text(reason, style=CATEGORY_STYLE.get(s.reason_category[reason], "")),
+                            f"{count:,}", f"{share(count, s.failures):.1%}")
+        console.print(reasons)
+
+        codes = Table(title="Top codes by channel", box=box.SIMPLE_HEAD, title_justify="left")
+        codes.add_column("channel", overflow="fold")
+        codes.add_column("code", overflow="fold")
+        codes.add_column("count", justify="right")
+        codes.add_column("reason", overflow="fold")
+        for channel, pairs in s.top_codes(5).items():
+            for index, (code, count) in enumerate(pairs):
+                codes.add_row(Text(p.text(channel) if index == 0 else ""), Text(p.text(code)),
+                              f"{count:,}", Text(s.code_reason[(channel, code)]))
+        console.print(codes)
+
+    if s.unreadable:
+        causes = ", ".join(f"{cause} {n:,}" for cause, n in s.unreadable_by_cause.most_common())
+        console.print(Text(f"Unreadable: {causes}", style="yellow"))
+    if inputs:
+        described = "; ".join(
+            f"{p.text(i.name)} ({i.format}{', ' + i.compression if i.compression else ''})"
+            for i in inputs
+        )
+        console.print(Text(f"Inputs: {described}", style="dim"))
+
+
+def render_explanation(out: TextIO, query: str, channel: str | None, diagnosis: Diagnosis,
+                       p: Presenter, *, width: int | None = None, color: bool = False) -> None:
+    """The support agent's view of one code or message."""
+    from rich.panel import Panel
+
+    console = make_console(out, width=width, color=color)
+    lang = p.lang
+    labels = LABELS[lang]
+    ev = diagnosis.evidence
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row(labels["category"], category_text(diagnosis.category.value))
+    grid.add_row(labels["reason"], Text(f"{diagnosis.reason} — {diagnosis.title.get(lang)}"))
+    grid.add_row(labels["retryable"], Text(f"{diagnosis.retryable.value} — "
+                                           f"{RETRY_TEXT[lang][diagnosis.retryable.value]}"))
+    grid.add_row(labels["hint"], Text(diagnosis.hint.get(lang), style="green"))
+    grid.add_row(labels["action"], Text(diagnosis.action.get(lang)))
+    if ev.rule_id:
+        evidence = f"{ev.rule_id} ({ev.level}): {ev.field} = {p.text(ev.value)}"
+        if ev.rule_source:
+            evidence += f"\n{ev.rule_source}"
+    else:
+        evidence = labels["no_match"]
+    grid.add_row(labels["evidence"], Text(evidence, style="dim"))
+    title = p.text(query) + (f"  ({p.text(channel)})" if channel else "")
+    console.print(Panel(grid, title=Text(title), title_align="left", expand=False))
+
+
+LABELS = {
+    "en": {
+        "category": "Category", "reason": "Reason", "retryable": "Retry",
+        "hint": "Tell the customer", "action": "Engineering", "evidence": "Evidence",
+        "no_match": "no rule matched: the code and message are shown as they are",
+    },
+    "zh": {
+        "category": "类别", "reason": "原因", "retryable": "能否重试",
+        "hint": "告诉客户", "action": "技术处理", "evidence": "依据",
+        "no_match": "没有规则匹配：按原样展示错误码和信息",
+    },
+}
+
+RETRY_TEXT = {
+    "en": {
+        "yes": "a retry may succeed",
+        "no": "a retry will fail the same way",
+        "after_fix": "retry only after the cause is fixed",
+        "query_first": "outcome unknown: query the order before any retry",
+    },
+    "zh": {
+        "yes": "重试可能成功",
+        "no": "重试会以同样原因失败",
+        "after_fix": "需先解决问题再重试",
+        "query_first": "结果未知：重试前务必先查询订单状态",
+    },
+}

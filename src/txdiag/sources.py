@@ -1,0 +1,221 @@
+"""Open inputs (paths, ``-`` for stdin), undo compression by magic bytes and split lines.
+
+Lines are split from large blocks rather than with ``readline`` so that an over-long line is
+counted and skipped without ever being held in memory whole.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import os
+import sys
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from txdiag.errors import InputError
+
+STDIN_NAME = "<stdin>"
+DEFAULT_MAX_LINE_BYTES = 1 << 20
+BLOCK_SIZE = 1 << 20
+SAMPLE_SIZE = 1 << 16
+
+_MAGIC = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bz2"),
+    (b"\xfd7zXZ\x00", "xz"),
+)
+
+
+@dataclass(slots=True)
+class OpenedInput:
+    """A readable binary stream of an input's decompressed bytes, and what was undone."""
+
+    name: str
+    stream: BinaryIO
+    compression: str | None
+    sample: bytes
+    """The first bytes of the decompressed content, for format detection."""
+
+    def close(self) -> None:
+        if self.name != STDIN_NAME:
+            self.stream.close()
+
+
+class _Prefixed(io.RawIOBase):
+    """Replays bytes already read for sniffing, then continues with the stream.
+
+    ``error`` is a failure met while sniffing (a stream truncated within its first bytes): it is
+    raised only once the bytes before it have been consumed, so they are still read.
+    """
+
+    def __init__(self, prefix: bytes, rest: BinaryIO, error: Exception | None = None) -> None:
+        self._prefix = memoryview(prefix)
+        self._rest = rest
+        self._error = error
+        read1 = getattr(rest, "read1", None)
+        # One decompression step at a time: a failing read() would drop what it had decoded.
+        self._read = read1 if callable(read1) else rest.read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._prefix:
+            count = min(len(buffer), len(self._prefix))
+            buffer[:count] = self._prefix[:count]
+            self._prefix = self._prefix[count:]
+            return count
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        data = self._read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._rest.close()
+        super().close()
+
+
+def open_input(name: str) -> OpenedInput:
+    """Open a path or ``-`` (stdin); raise :class:`InputError` with a one-line reason."""
+    if name == "-":
+        raw = sys.stdin.buffer if sys.stdin is not None else io.BytesIO()
+        display = STDIN_NAME
+    else:
+        display = name
+        if os.path.isdir(name):
+            raise InputError(f"{name}: is a directory, not a log file")
+        try:
+            # Closed by OpenedInput.close once the records have been read.
+            raw = open(name, "rb")  # noqa: SIM115
+        except FileNotFoundError:
+            raise InputError(f"{name}: no such file") from None
+        except PermissionError:
+            raise InputError(f"{name}: permission denied") from None
+        except OSError as exc:
+            raise InputError(f"{name}: cannot open: {exc.strerror}") from None
+    magic = _read_exact(raw, 6, display)
+    compression = next((kind for prefix, kind in _MAGIC if magic.startswith(prefix)), None)
+    stream: BinaryIO = io.BufferedReader(_Prefixed(magic, raw), BLOCK_SIZE)
+    if compression == "gzip":
+        stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
+    elif compression == "bz2":
+        stream = bz2.BZ2File(stream, mode="rb")  # type: ignore[assignment]
+    elif compression == "xz":
+        stream = lzma.LZMAFile(stream, mode="rb")  # type: ignore[assignment]  # noqa: SIM115
+    sample, error = _sniff(stream, display, compression)
+    stream = io.BufferedReader(_Prefixed(sample, stream, error), BLOCK_SIZE)
+    return OpenedInput(display, stream, compression, sample)
+
+
+def _sniff(stream: BinaryIO, name: str, compression: str | None) -> tuple[bytes, Exception | None]:
+    """The first ``SAMPLE_SIZE`` bytes, and the error that cut them short, if one did."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < SAMPLE_SIZE:
+        try:
+            chunk = read_block(stream, SAMPLE_SIZE - size, name, compression)
+        except InputError as exc:
+            return b"".join(chunks), exc
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks), None
+
+
+def _read_exact(raw: BinaryIO, size: int, name: str) -> bytes:
+    chunks = b""
+    try:
+        while len(chunks) < size:
+            chunk = raw.read(size - len(chunks))
+            if not chunk:
+                break
+            chunks += chunk
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    return chunks
+
+
+def read_block(stream: BinaryIO, size: int, name: str, compression: str | None) -> bytes:
+    """Read up to ``size`` bytes; a corrupt or truncated compressed stream is an InputError."""
+    read1 = getattr(stream, "read1", None)
+    try:
+        return read1(size) if callable(read1) else stream.read(size)
+    except (EOFError, zlib.error, gzip.BadGzipFile, OSError, lzma.LZMAError) as exc:
+        kind = compression or "input"
+        detail = "it ends before the end of the compressed data" if isinstance(exc, EOFError) else (
+            f"{exc}"
+        )
+        raise InputError(
+            f"{name}: {kind} stream is truncated or corrupt: {detail}",
+            hint="records before the damage were read and counted",
+        ) from None
+
+
+@dataclass(slots=True)
+class LineStats:
+    """What the line splitter saw; every physical line is in exactly one of these counts."""
+
+    lines: int = 0
+    too_long: int = 0
+
+
+def iter_lines(
+    opened: OpenedInput,
+    stats: LineStats,
+    *,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+) -> Iterator[tuple[int, bytes | None]]:
+    """Yield ``(line_number, line)`` with the line ending removed (LF or CRLF).
+
+    A line longer than ``max_line_bytes`` is yielded as ``None`` and never held whole. A final
+    line without a newline is a line like any other.
+    """
+    number = 0
+    pending = b""
+    skipping = False
+    while True:
+        block = read_block(opened.stream, BLOCK_SIZE, opened.name, opened.compression)
+        if not block:
+            break
+        parts = block.split(b"\n")
+        tail = parts.pop()
+        for index, part in enumerate(parts):
+            number += 1
+            if index == 0 and (pending or skipping):
+                if skipping:
+                    skipping = False
+                    stats.too_long += 1
+                    yield number, None
+                    continue
+                part = pending + part
+                pending = b""
+            if len(part) > max_line_bytes:
+                stats.too_long += 1
+                yield number, None
+                continue
+            yield number, part[:-1] if part.endswith(b"\r") else part
+        if skipping:
+            continue
+        if parts:
+            pending = tail
+        else:
+            pending += tail
+        if len(pending) > max_line_bytes:
+            pending = b""
+            skipping = True
+    if pending or skipping:
+        number += 1
+        if skipping:
+            stats.too_long += 1
+            yield number, None
+        else:
+            yield number, pending[:-1] if pending.endswith(b"\r") else pending
+    stats.lines = number

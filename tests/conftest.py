@@ -1,0 +1,34 @@
+"""Shared fixtures. Tests run offline and never touch the user's config."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from txdiag.rulebook import Rulebook, load_rulebook
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(scope="session")
+def rulebook() -> Rulebook:
+    return load_rulebook()
+
+
+@pytest.fixture(scope="session")
+def mini_rulebook() -> Rulebook:
+    """A small self-contained rulebook for precedence tests, independent of shipped data."""
+    return load_rulebook([DATA / "rules" / "precedence.toml"], shipped=False)
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    for name in ("TXDIAG_LANG", "TXDIAG_CONFIG", "TXDIAG_ENCODING", "TXDIAG_ASSUME_TZ",
+                 "NO_COLOR", "COLUMNS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    yield

@@ -1,0 +1,159 @@
+"""Field recognition, failure detection and lenient conversion."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from txdiag.models import SourceRef
+from txdiag.normalize import FieldMap, Normalizer
+from txdiag.rulebook import Rulebook
+from txdiag.timeparse import parse_timestamp, parse_zone
+
+SRC = SourceRef(file="t.jsonl", line=1)
+
+
+@pytest.fixture(scope="module")
+def normalizer(mini_rulebook: Rulebook) -> Normalizer:
+    return Normalizer(mini_rulebook)
+
+
+@pytest.mark.parametrize("key", ["id", "txn_id", "transaction_id", "order_id", "out_trade_no",
+                                 "trade_no"])
+def test_txn_id_aliases(normalizer: Normalizer, key: str) -> None:
+    ex = normalizer.extract({key: "T1", "status": "failed"})
+    assert ex is not None and ex.txn_id == "T1"
+
+
+@pytest.mark.parametrize("key", ["code", "err_code", "error_code", "errcode", "resp_code",
+                                 "respCode", "sub_code", "decline_code", "return_code",
+                                 "response_code"])
+def test_code_aliases(normalizer: Normalizer, key: str) -> None:
+    ex = normalizer.extract({key: "E1"})
+    assert ex is not None and ex.codes == ((key, "E1"),) and ex.failed
+
+
+@pytest.mark.parametrize("key", ["msg", "message", "err_msg", "errmsg", "respMsg", "sub_msg",
+                                 "error_message", "reason", "error"])
+def test_message_aliases(normalizer: Normalizer, key: str) -> None:
+    ex = normalizer.extract({key: "余额不足"})
+    assert ex is not None and ex.message == "余额不足" and ex.failed
+
+
+@pytest.mark.parametrize("key", ["ts", "time", "timestamp", "created_at", "@timestamp"])
+def test_timestamp_aliases(normalizer: Normalizer, key: str) -> None:
+    ex = normalizer.extract({key: "2026-11-11T00:00:01Z", "status": "failed"})
+    assert ex is not None
+    record = normalizer.to_record(ex, SRC)
+    assert record.timestamp == datetime(2026, 11, 11, 0, 0, 1, tzinfo=UTC)
+
+
+def test_nested_error_object(normalizer: Normalizer) -> None:
+    error = {"code": "card_declined", "decline_code": "insufficient_funds",
+             "message": "Your card has insufficient funds."}
+    ex = normalizer.extract({"id": "ch_1", "error": error})
+    assert ex is not None
+    assert ex.codes == (("error.decline_code", "insufficient_funds"),
+                        ("error.code", "card_declined"))
+    assert ex.message == "Your card has insufficient funds."
+    assert ex.failed
+
+
+def test_specific_code_first(normalizer: Normalizer) -> None:
+    ex = normalizer.extract({"code": "40004", "sub_code": "ACQ.X", "msg": "Business Failed",
+                             "sub_msg": "具体原因"})
+    assert ex is not None
+    assert [c for c, _ in ex.codes] == ["sub_code", "code"]
+    assert ex.message == "具体原因"
+
+
+@pytest.mark.parametrize(
+    ("data", "failed"),
+    [
+        ({"status": "success", "code": "51"}, False),
+        ({"status": "FAILED"}, True),
+        ({"status": "pending"}, True),  # not completed: diagnosed (unknown.pending)
+        ({"code": "E1"}, True),
+        ({"msg": "超时"}, True),
+        # OK is a success code of channel alpha only in the mini rulebook
+        ({"code": "OK", "msg": "anything"}, True),
+        ({"channel": "alpha", "code": "OK", "msg": "fine"}, False),
+        ({"status": "refunded"}, False),  # unrecognised status alone is not a failure
+        ({"status": "refunded", "code": "E1"}, True),
+        ({"msg": "success"}, False),
+        ({"http_status": 503, "txn_id": "T"}, True),
+        ({"http_status": 200, "txn_id": "T"}, False),
+    ],
+)
+def test_failure_detection(normalizer: Normalizer, data: dict[str, object], failed: bool) -> None:
+    ex = normalizer.extract(data)
+    assert ex is not None
+    assert ex.failed is failed
+
+
+def test_channel_alias_is_canonical(normalizer: Normalizer) -> None:
+    ex = normalizer.extract({"channel": "A-Pay", "code": "51"})
+    assert ex is not None and ex.channel == "alpha"
+    ex = normalizer.extract({"channel": "阿尔法", "code": "51"})
+    assert ex is not None and ex.channel == "alpha"
+
+
+def test_no_usable_fields(normalizer: Normalizer) -> None:
+    assert normalizer.extract({"foo": 1, "bar": "x"}) is None
+
+
+def test_record_conversion_is_lenient_and_exact(normalizer: Normalizer) -> None:
+    ex = normalizer.extract({"txn_id": "T1", "status": "failed", "amount": 12.3,
+                             "installments": "12", "ts": "not a time", "latency_ms": "abc"})
+    assert ex is not None
+    record = normalizer.to_record(ex, SRC)
+    assert record.amount == Decimal("12.3")
+    assert record.installments == 12
+    assert record.timestamp is None and record.timestamp_raw == "not a time"
+    assert record.latency_ms is None
+    bad = normalizer.to_record(normalizer.extract({"txn_id": "T", "amount": "12,0x"}), SRC)  # type: ignore[arg-type]
+    assert bad.amount is None
+
+
+def test_field_map_override(mini_rulebook: Rulebook) -> None:
+    fm = FieldMap.default().with_overrides({"error_code": ["result.bank.code"]})
+    ex = Normalizer(mini_rulebook, fm).extract({"result": {"bank": {"code": "X9"}}, "code": "no"})
+    assert ex is not None and ex.codes == (("result.bank.code", "X9"),)
+
+
+SHANGHAI = timezone(timedelta(hours=8))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-11-11T00:00:01.123+08:00", datetime(2026, 11, 11, 0, 0, 1, 123000, SHANGHAI)),
+        ("2026-11-11T00:00:01Z", datetime(2026, 11, 11, 0, 0, 1, tzinfo=UTC)),
+        ("2026-11-11 00:00:01", datetime(2026, 11, 11, 0, 0, 1, tzinfo=SHANGHAI)),
+        ("2026-11-11 00:00:01.250", datetime(2026, 11, 11, 0, 0, 1, 250000, tzinfo=SHANGHAI)),
+        ("2026-11-11 00:00:01,250", datetime(2026, 11, 11, 0, 0, 1, 250000, tzinfo=SHANGHAI)),
+        ("2026/11/11 00:00:01", datetime(2026, 11, 11, 0, 0, 1, tzinfo=SHANGHAI)),
+        ("2026年11月11日 00:00:01", datetime(2026, 11, 11, 0, 0, 1, tzinfo=SHANGHAI)),
+        (1762790401, datetime(2025, 11, 10, 16, 0, 1, tzinfo=UTC)),
+        ("1762790401", datetime(2025, 11, 10, 16, 0, 1, tzinfo=UTC)),
+        (1762790401123, datetime(2025, 11, 10, 16, 0, 1, 123000, tzinfo=UTC)),
+        (1762790401123456, datetime(2025, 11, 10, 16, 0, 1, 123456, tzinfo=UTC)),
+        ("nonsense", None),
+        ("", None),
+        (None, None),
+        (True, None),
+        ("nan", None),
+    ],
+)
+def test_timestamps(value: object, expected: datetime | None) -> None:
+    assert parse_timestamp(value, SHANGHAI) == expected
+
+
+def test_zone_parsing() -> None:
+    assert parse_zone("+08:00") == SHANGHAI
+    assert parse_zone("UTC") == UTC
+    assert parse_zone("Asia/Shanghai").utcoffset(datetime(2026, 1, 1)) == timedelta(hours=8)
+    with pytest.raises(Exception, match="unknown time zone"):
+        parse_zone("Mars/Olympus")

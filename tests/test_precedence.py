@@ -1,0 +1,90 @@
+"""The documented precedence (docs/rules.md), on a small rulebook made for it."""
+
+from __future__ import annotations
+
+import pytest
+
+from txdiag.classify import Classifier
+from txdiag.rulebook import Rulebook
+
+
+@pytest.fixture(scope="module")
+def classifier(mini_rulebook: Rulebook) -> Classifier:
+    return Classifier(mini_rulebook)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "reason", "level", "rule_id"),
+    [
+        # channel-specific code beats everything else
+        ({"channel": "alpha", "codes": (("code", "51"),), "message": "timed out",
+          "http_status": 503}, "balance.insufficient_funds", "channel_code", "alpha.51"),
+        # the same code means something else on another channel
+        ({"channel": "gamma", "codes": (("code", "51"),)}, "system.internal_error",
+         "channel_code", "gamma.51"),
+        # a channel inherits its parent's codes
+        ({"channel": "beta", "codes": (("code", "51"),)}, "balance.insufficient_funds",
+         "channel_code", "alpha.51"),
+        # without a channel an ambiguous code decides nothing...
+        ({"codes": (("code", "51"),)}, "unknown.no_match", "none", None),
+        # ...but an unambiguous one does
+        ({"codes": (("code", "x1"),)}, "network.read_timeout", "inferred_code", "alpha.x1"),
+        # channel-independent code
+        ({"channel": "gamma", "codes": (("code", "E500"),)}, "system.internal_error", "code",
+         "any.e500"),
+        # specific code first: sub_code decides before code
+        ({"channel": "alpha", "codes": (("sub_code", "X1"), ("code", "51"))},
+         "network.read_timeout", "channel_code", "alpha.x1"),
+        # status rule before messages
+        ({"status": "PENDING", "message": "risk"}, "unknown.pending", "status", "any.pending"),
+        # channel message rules before generic ones
+        ({"channel": "alpha", "message": "risk timed out"}, "risk_control.blocked_by_risk_engine",
+         "message", "alpha.msg.risk"),
+        # rule order decides between generic message rules, not position in the text
+        ({"message": "风控系统超时"}, "network.read_timeout", "message", "msg.risk_timeout"),
+        ({"message": "timed out after risk"}, "risk_control.blocked_by_risk_engine", "message",
+         "msg.risk"),
+        ({"message": "READ TIMED OUT"}, "network.read_timeout", "message", "msg.timeout"),
+        # fallback codes lose to messages, win over nothing
+        ({"channel": "alpha", "codes": (("code", "FAIL"),), "message": "timed out"},
+         "network.read_timeout", "message", "msg.timeout"),
+        ({"channel": "alpha", "codes": (("code", "FAIL"),)}, "system.internal_error",
+         "fallback_code", "alpha.fail"),
+        # http status, then latency
+        ({"http_status": 502, "latency_ms": 60000}, "system.internal_error", "http_status",
+         "http.5xx"),
+        ({"latency_ms": 30000}, "network.read_timeout", "latency", "latency.slow"),
+        ({"latency_ms": 29999}, "unknown.no_match", "none", None),
+        ({"message": "something new"}, "unknown.no_match", "none", None),
+    ],
+)
+def test_precedence(classifier: Classifier, kwargs: dict[str, object], reason: str, level: str,
+                    rule_id: str | None) -> None:
+    diagnosis = classifier.classify(**kwargs)  # type: ignore[arg-type]
+    assert (diagnosis.reason, diagnosis.evidence.level, diagnosis.evidence.rule_id) == (
+        reason, level, rule_id)
+
+
+def test_both_codes_kept_in_evidence(classifier: Classifier) -> None:
+    d = classifier.classify(channel="alpha", codes=(("sub_code", "x1"), ("code", "51")))
+    assert [(c.field, c.value) for c in d.evidence.codes] == [("sub_code", "x1"), ("code", "51")]
+    assert d.evidence.field == "sub_code"
+
+
+def test_unknown_shows_raw_code_and_guesses_nothing(classifier: Classifier) -> None:
+    d = classifier.classify(channel="gamma", codes=(("code", "Q7"),), message="odd")
+    assert d.category.value == "unknown"
+    assert d.reason == "unknown.no_match"
+    assert (d.evidence.field, d.evidence.value) == ("code", "Q7")
+
+
+def test_coloured_message_is_classified_like_plain(classifier: Classifier) -> None:
+    plain = classifier.classify(message="read timed out")
+    coloured = classifier.classify(message="\x1b[31mread timed\x1b[0m out")
+    assert coloured.reason == plain.reason == "network.read_timeout"
+
+
+def test_memo_returns_same_answer(classifier: Classifier) -> None:
+    first = classifier.classify(channel="alpha", codes=(("code", "51"),))
+    second = classifier.classify(channel="alpha", codes=(("code", "51"),))
+    assert first is second

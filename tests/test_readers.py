@@ -1,0 +1,157 @@
+"""Reading: formats, compression, line accounting and bad input."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from txdiag.errors import InputError
+from txdiag.readers import InputFormat, Unreadable, read_records
+from txdiag.sources import LineStats, iter_lines, open_input
+
+GOOD = b'{"txn_id":"T1","code":"51"}\n{"txn_id":"T2","status":"success"}\n'
+
+
+def read_all(path: Path, **kwargs: object) -> tuple[list[object], object]:
+    opened = open_input(str(path))
+    try:
+        stats, items = read_records(opened, **kwargs)  # type: ignore[arg-type]
+        return list(items), stats
+    finally:
+        opened.close()
+
+
+def causes(items: list[object]) -> Counter[str]:
+    return Counter(i.cause.value for i in items if isinstance(i, Unreadable))
+
+
+def test_jsonl_mixed_good_and_bad_lines_are_all_accounted(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(
+        b'{"txn_id":"T1","code":"51"}\n'
+        b"\n"
+        b"not json\n"
+        b"[1,2]\n"
+        b'{"txn_id":"T\xff2"}\n'
+        b"   \n"
+        b'{"txn_id":"T3","msg":"\xe8\xb6\x85\xe6\x97\xb6"}'  # 超时, no final newline
+    )
+    items, stats = read_all(path)
+    records = [i for i in items if not isinstance(i, Unreadable)]
+    assert [r[0] for r in records] == [1, 7]  # physical line numbers
+    assert records[1][1]["msg"] == "超时"
+    assert causes(items) == {"invalid_json": 1, "not_an_object": 1, "bad_encoding": 1}
+    assert stats.blank_lines == 2  # type: ignore[attr-defined]
+    assert stats.lines.lines == 7  # type: ignore[attr-defined]
+    bad = [i for i in items if isinstance(i, Unreadable)]
+    assert [(u.line, u.source) for u in bad] == [(3, str(path)), (4, str(path)), (5, str(path))]
+
+
+def test_crlf_bom_and_missing_final_newline_match_lf(tmp_path: Path) -> None:
+    lf = tmp_path / "lf.jsonl"
+    lf.write_bytes(GOOD)
+    crlf = tmp_path / "crlf.jsonl"
+    crlf.write_bytes(b"\xef\xbb\xbf" + GOOD.replace(b"\n", b"\r\n").rstrip(b"\r\n"))
+    assert read_all(lf)[0] == read_all(crlf)[0]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "compress", "name"),
+    [(".gz", gzip.compress, "gzip"), (".bz2", bz2.compress, "bz2"), (".xz", lzma.compress, "xz")],
+)
+def test_compression_by_magic_bytes(tmp_path: Path, suffix: str, compress: object,
+                                    name: str) -> None:
+    path = tmp_path / ("log" + ".data")  # the name says nothing: content decides
+    path.write_bytes(compress(GOOD))  # type: ignore[operator]
+    items, stats = read_all(path)
+    assert stats.compression == name  # type: ignore[attr-defined]
+    assert len(items) == 2
+
+
+def test_multi_member_gzip(tmp_path: Path) -> None:
+    path = tmp_path / "multi.gz"
+    path.write_bytes(gzip.compress(GOOD) + gzip.compress(GOOD))
+    assert len(read_all(path)[0]) == 4
+
+
+def test_truncated_gzip_keeps_records_before_the_cut(tmp_path: Path) -> None:
+    body = b"".join(b'{"txn_id":"T%d","code":"51"}\n' % i for i in range(50000))
+    blob = gzip.compress(body)
+    path = tmp_path / "cut.gz"
+    path.write_bytes(blob[: len(blob) // 2])
+    opened = open_input(str(path))
+    seen = 0
+    _, items = read_records(opened)
+    with pytest.raises(InputError, match="truncated or corrupt"):
+        for _ in items:
+            seen += 1
+    assert 0 < seen < 50000
+
+
+def test_over_long_line_is_counted_not_loaded(tmp_path: Path) -> None:
+    path = tmp_path / "long.jsonl"
+    big = b'{"msg":"' + b"x" * (5 * 1024 * 1024) + b'"}'
+    path.write_bytes(GOOD + big + b"\n" + GOOD)
+    items, stats = read_all(path)
+    assert causes(items) == {"line_too_long": 1}
+    assert len(items) == 5
+    assert [i.line for i in items if isinstance(i, Unreadable)] == [3]
+
+
+def test_line_splitter_across_block_boundaries(tmp_path: Path) -> None:
+    # Lines straddling the 1 MiB block size must come out whole and numbered right.
+    lines = [b"%d:" % n + b"y" * (n * 7919 % 300000) for n in range(40)]
+    path = tmp_path / "blocks.txt"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    opened = open_input(str(path))
+    got = list(iter_lines(opened, LineStats()))
+    opened.close()
+    assert got == list(enumerate(lines, start=1))
+
+
+def test_csv_with_quoted_newline_and_bad_rows(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(
+        'txn_id,code,msg\n'
+        'T1,51,"余额不足, 请充值"\n'
+        'T2,96,"line one\nline two"\n'
+        'T3,05\n'
+        '\n'
+        'T4,14,ok\n',
+        encoding="utf-8",
+    )
+    items, stats = read_all(path)
+    assert stats.format == "csv"  # type: ignore[attr-defined]
+    records = [i for i in items if not isinstance(i, Unreadable)]
+    assert [(n, r["txn_id"]) for n, r in records] == [(2, "T1"), (3, "T2"), (7, "T4")]
+    assert records[1][1]["msg"] == "line one\nline two"
+    assert causes(items) == {"bad_row": 1}
+
+
+def test_tsv_detected(tmp_path: Path) -> None:
+    path = tmp_path / "t.txt"
+    path.write_text("txn_id\tcode\tmsg\nT1\t51\t余额不足\n", encoding="utf-8")
+    items, stats = read_all(path)
+    assert stats.format == "tsv"  # type: ignore[attr-defined]
+    assert items == [(2, {"txn_id": "T1", "code": "51", "msg": "余额不足"})]
+
+
+def test_forced_format(tmp_path: Path) -> None:
+    path = tmp_path / "t.log"
+    path.write_text('{"a":1}\n', encoding="utf-8")
+    _, stats = read_all(path, input_format=InputFormat.CSV)
+    assert stats.format == "csv"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("setup", ["missing", "directory"])
+def test_unopenable_inputs(tmp_path: Path, setup: str) -> None:
+    path = tmp_path / "x"
+    if setup == "directory":
+        path.mkdir()
+    with pytest.raises(InputError, match=str(path)):
+        open_input(str(path))
