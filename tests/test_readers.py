@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from txdiag.errors import InputError
-from txdiag.readers import InputFormat, Unreadable, read_records
+from txdiag.formats import read_records
+from txdiag.readers import InputFormat, Unreadable
 from txdiag.sources import LineStats, iter_lines, open_input
 
 GOOD = b'{"txn_id":"T1","code":"51"}\n{"txn_id":"T2","status":"success"}\n'

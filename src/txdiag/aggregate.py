@@ -22,6 +22,8 @@ class Summary:
     successes: int = 0
     failures: int = 0
     unreadable: int = 0
+    filtered_out: int = 0
+    """Records outside --since/--until: read, but not counted as records."""
     by_category: Counter[str] = field(
         default_factory=lambda: Counter({c.value: 0 for c in Category})
     )
@@ -30,7 +32,7 @@ class Summary:
     by_channel: Counter[str] = field(default_factory=Counter)
     failures_by_channel: Counter[str] = field(default_factory=Counter)
     codes_by_channel: dict[str, Counter[str]] = field(default_factory=dict)
-    code_reason: dict[tuple[str, str], str] = field(default_factory=dict)
+    code_reasons: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
     unreadable_by_cause: Counter[str] = field(default_factory=Counter)
     unreadable_examples: list[Unreadable] = field(default_factory=list)
     retryable: Counter[str] = field(default_factory=Counter)
@@ -60,10 +62,17 @@ class Summary:
         self.failures_by_channel[channel] += 1
         code = obs.fields.error_code or NO_CODE
         self.codes_by_channel.setdefault(channel, Counter())[code] += 1
-        self.code_reason.setdefault((channel, code), diagnosis.reason)
+        reasons = self.code_reasons.get((channel, code))
+        if reasons is None:
+            reasons = self.code_reasons[(channel, code)] = Counter()
+        reasons[diagnosis.reason] += 1
 
     def top_reasons(self, limit: int = 10) -> list[tuple[str, int]]:
         return self.by_reason.most_common(limit)
+
+    def code_reason(self, channel: str, code: str) -> str:
+        """The most frequent reason of a code on a channel."""
+        return self.code_reasons[(channel, code)].most_common(1)[0][0]
 
     def top_codes(self, limit: int = 5) -> dict[str, list[tuple[str, int]]]:
         ordered = sorted(self.codes_by_channel, key=lambda ch: -self.failures_by_channel[ch])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from datetime import UTC, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -82,7 +83,8 @@ class FieldMap:
     """Which source fields (dotted paths into nested objects) feed each normalized field.
 
     Lookups are precomputed: one dictionary maps a top-level key (and its lower-cased form) to
-    its field and rank; dotted paths are grouped under their first segment.
+    its field and rank; dotted paths are grouped under their first segment. A segment holding
+    ``*`` matches any key (``*_response.sub_code`` finds Alipay's wrapped answers).
     """
 
     def __init__(self, aliases: Mapping[str, Sequence[str]]) -> None:
@@ -92,13 +94,16 @@ class FieldMap:
         self.aliases = {name: tuple(paths) for name, paths in aliases.items()}
         self.top: dict[str, tuple[str, int]] = {}
         self.nested: dict[str, list[tuple[tuple[str, ...], str, int]]] = {}
+        self.wild: list[tuple[str, tuple[str, ...], str, int]] = []
         for name, paths in self.aliases.items():
             for rank, path in enumerate(paths):
                 head, _, rest = path.partition(".")
-                if rest and head != "@timestamp":
-                    self.nested.setdefault(head, []).append((tuple(rest.split(".")), name, rank))
-                else:
+                if not rest or head == "@timestamp":
                     self.top.setdefault(path, (name, rank))
+                elif "*" in head:
+                    self.wild.append((head, tuple(rest.split(".")), name, rank))
+                else:
+                    self.nested.setdefault(head, []).append((tuple(rest.split(".")), name, rank))
         for key, slot in list(self.top.items()):
             self.top.setdefault(key.lower(), slot)
 
@@ -109,6 +114,26 @@ class FieldMap:
     def with_overrides(self, overrides: Mapping[str, Sequence[str]]) -> FieldMap:
         """This map with some fields' sources replaced (``--map field=path`` and profiles)."""
         return FieldMap({**self.aliases, **{k: tuple(v) for k, v in overrides.items()}})
+
+    def nested_paths(self, key: str) -> list[tuple[tuple[str, ...], str, int]]:
+        """The paths below a top-level key holding an object."""
+        found = self.nested.get(key, [])
+        if self.wild:
+            found = found + [(rest, name, rank) for head, rest, name, rank in self.wild
+                             if fnmatchcase(key, head)]
+        return found
+
+
+def walk(value: Any, path: Sequence[str]) -> Any:
+    """Follow a dotted path into nested mappings; ``*`` segments match any key (first hit)."""
+    for part in path:
+        if not isinstance(value, dict):
+            return None
+        if "*" in part:
+            value = next((v for k, v in value.items() if fnmatchcase(k, part)), None)
+        else:
+            value = value.get(part)
+    return value
 
 
 @dataclass(slots=True)
@@ -161,25 +186,29 @@ class Normalizer:
         field_map: FieldMap | None = None,
         *,
         assume_tz: tzinfo = UTC,
+        constants: Mapping[str, str] | None = None,
+        status_values: Mapping[str, str] | None = None,
     ) -> None:
         self.rulebook = rulebook
         self.field_map = field_map or FieldMap.default()
         self.assume_tz = assume_tz
+        self.constants = dict(constants or {})
+        """Values for fields the source never carries (a profile's ``constants``)."""
+        self.status_values = {k.strip().lower(): v for k, v in (status_values or {}).items()}
+        """Source-specific status words, consulted before the rulebook's vocabulary."""
         self._channels: dict[str, str] = {}
 
     def extract(self, data: Mapping[str, Any]) -> Extracted | None:
         """The record's fields, or ``None`` when it has none txdiag can use."""
         top = self.field_map.top
-        nested = self.field_map.nested
+        nested = self.field_map.nested_paths
         found: dict[str, tuple[int, Any]] = {}
         codes: list[tuple[int, str, str]] = []
         for key, value in data.items():
             if isinstance(value, dict):
-                for path, name, rank in nested.get(key, ()):
-                    inner: Any = value
-                    for part in path:
-                        inner = inner.get(part) if isinstance(inner, dict) else None
-                    self._take(found, codes, name, rank, f"{key}.{'.'.join(path)}", inner)
+                for path, name, rank in nested(key):
+                    self._take(found, codes, name, rank, f"{key}.{'.'.join(path)}",
+                               walk(value, path))
                 continue
             slot = top.get(key)
             if slot is None:
@@ -212,9 +241,11 @@ class Normalizer:
     def _assemble(
         self, found: dict[str, tuple[int, Any]], raw_codes: list[tuple[int, str, str]]
     ) -> Extracted | None:
+        constants = self.constants
+
         def get(name: str) -> Any:
             slot = found.get(name)
-            return slot[1] if slot is not None else None
+            return slot[1] if slot is not None else constants.get(name)
 
         channel_raw = _text(get("channel"))
         channel = None
@@ -258,7 +289,7 @@ class Normalizer:
     def _is_failure(self, ex: Extracted, had_codes: bool) -> bool:
         """A failure when the status says so; with no known status, when an error is carried."""
         if ex.status is not None:
-            kind = self.rulebook.status_kind(ex.status)
+            kind = self.status_kind(ex.status)
             if kind is not None:
                 return kind != "success"
             # An unrecognised status ("refunded", "created") is not a failure by itself.
@@ -268,8 +299,16 @@ class Normalizer:
         if had_codes:
             return False  # only success codes, whatever the message says ("OK")
         if ex.message is not None:
-            return self.rulebook.status_kind(ex.message) != "success"
+            return self.status_kind(ex.message) != "success"
         return ex.http_status is not None and ex.http_status >= 400
+
+    def status_kind(self, status: str) -> str | None:
+        """success, failure or pending, by the source's own words first, then the rulebook's."""
+        if self.status_values:
+            kind = self.status_values.get(status.strip().lower())
+            if kind is not None:
+                return kind
+        return self.rulebook.status_kind(status)
 
     def to_record(self, ex: Extracted, source: SourceRef) -> Record:
         """The validated :class:`Record`; an unparseable optional value becomes ``None``."""

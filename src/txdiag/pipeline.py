@@ -10,18 +10,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, tzinfo
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from txdiag.classify import Classifier
 from txdiag.errors import InputError
+from txdiag.formats import Template, read_records
 from txdiag.models import Diagnosis, Finding, SourceRef
 from txdiag.normalize import Extracted, FieldMap, Normalizer
-from txdiag.readers import InputFormat, ReadStats, Unreadable, UnreadableCause, read_records
+from txdiag.readers import InputFormat, ReadStats, Unreadable, UnreadableCause
 from txdiag.rulebook import Rulebook
 from txdiag.sources import DEFAULT_MAX_LINE_BYTES, open_input
+from txdiag.timeparse import parse_timestamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,26 @@ class ReadOptions:
     encoding: str = "utf-8"
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     strict: bool = False
+    records_path: str | None = None
+    templates: Sequence[Template] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """Keep records with ``since <= timestamp < until``; a record without a time is dropped."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def __bool__(self) -> bool:
+        return self.since is not None or self.until is not None
+
+    def contains(self, moment: datetime | None) -> bool:
+        if moment is None:
+            return False
+        if self.since is not None and moment < self.since:
+            return False
+        return self.until is None or moment < self.until
 
 
 @dataclass(slots=True)
@@ -57,13 +79,20 @@ class Pipeline:
         field_map: FieldMap | None = None,
         assume_tz: tzinfo = UTC,
         read_options: ReadOptions | None = None,
+        constants: Mapping[str, str] | None = None,
+        status_values: Mapping[str, str] | None = None,
+        window: TimeWindow | None = None,
     ) -> None:
         self.rulebook = rulebook
-        self.normalizer = Normalizer(rulebook, field_map, assume_tz=assume_tz)
+        self.normalizer = Normalizer(rulebook, field_map, assume_tz=assume_tz,
+                                     constants=constants, status_values=status_values)
         self.classifier = Classifier(rulebook)
         self.read_options = read_options or ReadOptions()
+        self.window = window or TimeWindow()
         self.inputs: list[ReadStats] = []
         """Per-input accounting, in the order the inputs were read (filled while streaming)."""
+        self.filtered_out = 0
+        """Records left out by the time window (not counted as records)."""
 
     def run(self, names: Iterable[str]) -> Iterator[Event]:
         """Every record of every input, in order: observations and unreadables."""
@@ -79,13 +108,21 @@ class Pipeline:
                 input_format=opts.input_format,
                 encoding=opts.encoding,
                 max_line_bytes=opts.max_line_bytes,
+                records_path=opts.records_path,
+                templates=opts.templates,
             )
             self.inputs.append(stats)
+            window = self.window
             for item in items:
                 event = (
                     item if isinstance(item, Unreadable)
                     else self.observe(item[1], opened.name, item[0])
                 )
+                if window and isinstance(event, Observation) and not window.contains(
+                    parse_timestamp(event.fields.timestamp, self.normalizer.assume_tz)
+                ):
+                    self.filtered_out += 1
+                    continue
                 if opts.strict and isinstance(event, Unreadable):
                     raise InputError(
                         f"{event.source}:{event.line}: unreadable record ({event.cause.value}"

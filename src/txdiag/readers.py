@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from txdiag.errors import UsageError
-from txdiag.sources import DEFAULT_MAX_LINE_BYTES, LineStats, OpenedInput, iter_lines
+from txdiag.sources import LineStats, OpenedInput, iter_lines
 
 
 class UnreadableCause(StrEnum):
@@ -26,6 +25,7 @@ class UnreadableCause(StrEnum):
     BAD_ENCODING = "bad_encoding"
     LINE_TOO_LONG = "line_too_long"
     BAD_ROW = "bad_row"
+    NO_TEMPLATE_MATCH = "no_template_match"
     NO_USABLE_FIELDS = "no_usable_fields"
 
 
@@ -52,38 +52,23 @@ class ReadStats:
     compression: str | None = None
     encoding: str = "utf-8"
     blank_lines: int = 0
+    attached_lines: int = 0
+    """Continuation lines (stack traces) attached to the record before them."""
     lines: LineStats = field(default_factory=LineStats)
+    warnings: list[str] = field(default_factory=list)
 
 
 class InputFormat(StrEnum):
     AUTO = "auto"
     JSONL = "jsonl"
+    JSON = "json"
     CSV = "csv"
     TSV = "tsv"
+    LOGFMT = "logfmt"
+    TEXT = "text"
 
 
-def detect_format(sample: bytes) -> InputFormat:
-    """Decide the format from content: the first non-blank line, not the file name."""
-    text = sample.lstrip(b"\xef\xbb\xbf").lstrip()
-    if not text:
-        return InputFormat.JSONL
-    first_line = text.split(b"\n", 1)[0]
-    if text[:1] == b"{":
-        return InputFormat.JSONL
-    if b"\t" in first_line and first_line.count(b"\t") >= first_line.count(b","):
-        return InputFormat.TSV
-    if b"," in first_line:
-        return InputFormat.CSV
-    raise UsageError(
-        "cannot tell the input format from its content",
-        hint="pass --input-format (jsonl, csv or tsv)",
-    )
-
-
-Reader = Callable[[OpenedInput, ReadStats, int], Iterator[RawItem]]
-
-
-def _decoded_lines(
+def decoded_lines(
     opened: OpenedInput, stats: ReadStats, max_line_bytes: int
 ) -> Iterator[tuple[int, str | None, bytes | None]]:
     """``(number, text, None)`` for readable lines; ``(number, None, raw)`` for undecodable."""
@@ -146,7 +131,7 @@ def _read_delimited(
 ) -> Iterator[RawItem]:
     """CSV or TSV with a header row. A quoted field may span lines; numbering stays physical."""
     name = opened.name
-    lines = _decoded_lines(opened, stats, max_line_bytes)
+    lines = decoded_lines(opened, stats, max_line_bytes)
     header: list[str] | None = None
     # csv needs text lines; bad lines are replaced by an empty marker and reported here.
     for number, text, undecodable in lines:
@@ -194,24 +179,3 @@ def read_csv(opened: OpenedInput, stats: ReadStats, max_line_bytes: int) -> Iter
 
 def read_tsv(opened: OpenedInput, stats: ReadStats, max_line_bytes: int) -> Iterator[RawItem]:
     return _read_delimited(opened, stats, max_line_bytes, "\t")
-
-
-READERS: dict[InputFormat, Reader] = {
-    InputFormat.JSONL: read_jsonl,
-    InputFormat.CSV: read_csv,
-    InputFormat.TSV: read_tsv,
-}
-
-
-def read_records(
-    opened: OpenedInput,
-    *,
-    input_format: InputFormat = InputFormat.AUTO,
-    encoding: str = "utf-8",
-    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-) -> tuple[ReadStats, Iterator[RawItem]]:
-    """The stats object (filled while iterating) and the raw items of one opened input."""
-    fmt = detect_format(opened.sample) if input_format is InputFormat.AUTO else input_format
-    stats = ReadStats(name=opened.name, format=fmt.value, compression=opened.compression,
-                      encoding=encoding)
-    return stats, READERS[fmt](opened, stats, max_line_bytes)

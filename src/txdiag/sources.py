@@ -82,6 +82,19 @@ class _Prefixed(io.RawIOBase):
         super().close()
 
 
+def check_inputs(names: list[str]) -> None:
+    """Fail before reading anything when a named input cannot be opened at all."""
+    for name in names:
+        if name == "-" or "://" in name:
+            continue
+        if os.path.isdir(name):
+            raise InputError(f"{name}: is a directory, not a log file")
+        if not os.path.exists(name):
+            raise InputError(f"{name}: no such file")
+        if not os.access(name, os.R_OK):
+            raise InputError(f"{name}: permission denied")
+
+
 def open_input(name: str) -> OpenedInput:
     """Open a path or ``-`` (stdin); raise :class:`InputError` with a one-line reason."""
     if name == "-":

@@ -31,9 +31,9 @@ Format = Annotated[
     typer.Option("--format", "-f", help="Output format.", case_sensitive=False),
 ]
 Lang = Annotated[
-    LangChoice,
-    typer.Option("--lang", envvar="TXDIAG_LANG", help="Language of hints and labels.",
-                 case_sensitive=False),
+    LangChoice | None,
+    typer.Option("--lang", envvar="TXDIAG_LANG", case_sensitive=False, show_default=False,
+                 help="Language of hints and labels [default: the config file's, else en]."),
 ]
 InputFormatOpt = Annotated[
     InputFormat,
@@ -41,14 +41,15 @@ InputFormatOpt = Annotated[
                  case_sensitive=False),
 ]
 Encoding = Annotated[
-    str,
-    typer.Option("--encoding", help="Text encoding of the input, e.g. gb18030.",
-                 envvar="TXDIAG_ENCODING"),
+    str | None,
+    typer.Option("--encoding", help="Text encoding of the input, e.g. gb18030 [default: utf-8].",
+                 envvar="TXDIAG_ENCODING", show_default=False),
 ]
 AssumeTz = Annotated[
-    str,
-    typer.Option("--assume-tz", envvar="TXDIAG_ASSUME_TZ",
-                 help="Zone for times written without one (IANA name or offset like +08:00)."),
+    str | None,
+    typer.Option("--assume-tz", envvar="TXDIAG_ASSUME_TZ", show_default=False,
+                 help="Zone for times written without one: IANA name or offset like +08:00 "
+                 "[default: UTC]."),
 ]
 Strict = Annotated[
     bool,
@@ -83,7 +84,37 @@ Channel = Annotated[
                  "alipay, card, ...).", show_default=False),
 ]
 MaxLineBytes = Annotated[
-    int,
-    typer.Option("--max-line-bytes", min=1024,
-                 help="Longer lines are counted as unreadable, never loaded."),
+    int | None,
+    typer.Option("--max-line-bytes", min=1024, show_default=False,
+                 help="Longer lines are counted as unreadable, never loaded [default: 1 MiB]."),
+]
+ConfigPath = Annotated[
+    Path | None,
+    typer.Option("--config", envvar="TXDIAG_CONFIG", show_default=False,
+                 help="Config file [default: the user config dir's txdiag/config.toml]."),
+]
+Profile = Annotated[
+    str | None,
+    typer.Option("--profile", "-p", show_default=False,
+                 help="Field-mapping profile: built-in (flat, alipay, wechatpay, ...) or from "
+                 "the config file."),
+]
+FieldMaps = Annotated[
+    list[str] | None,
+    typer.Option("--map", "-m", show_default=False, metavar="FIELD=PATH",
+                 help="Read FIELD from PATH (dotted, into nested JSON); repeatable."),
+]
+RecordsPath = Annotated[
+    str | None,
+    typer.Option("--records-path", show_default=False, metavar="A.B",
+                 help="Where the records are in a JSON document [default: found automatically]."),
+]
+Since = Annotated[
+    str | None,
+    typer.Option("--since", show_default=False,
+                 help="Only records at or after this time (ISO 8601, or e.g. 2h, 30m ago)."),
+]
+Until = Annotated[
+    str | None,
+    typer.Option("--until", show_default=False, help="Only records before this time."),
 ]

@@ -1,23 +1,32 @@
-"""Wiring shared by the commands that read inputs: build the pipeline, stream, account, report."""
+"""Wiring shared by the commands that read inputs: settings + config -> pipeline, stream, report."""
 
 from __future__ import annotations
 
+import codecs
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from txdiag.aggregate import Summary
+from txdiag.cli.common import InputSettings
 from txdiag.cli.terminal import Terminal
-from txdiag.errors import TxdiagError, UsageError
+from txdiag.config import Config, build_field_map, load_config, resolve_profile
+from txdiag.errors import ConfigError, TxdiagError, UsageError
+from txdiag.formats import Template, compile_templates
 from txdiag.models import Lang
-from txdiag.pipeline import Event, Observation, Pipeline, ReadOptions
-from txdiag.readers import InputFormat, ReadStats
+from txdiag.pipeline import Event, Observation, Pipeline, ReadOptions, TimeWindow
+from txdiag.readers import ReadStats
 from txdiag.render.common import Presenter
 from txdiag.rulebook import Rulebook, load_rulebook
-from txdiag.sources import STDIN_NAME
-from txdiag.timeparse import parse_zone
+from txdiag.rulebook.model import check_pattern
+from txdiag.sources import DEFAULT_MAX_LINE_BYTES, check_inputs
+from txdiag.timeparse import parse_timestamp, parse_zone
 
 UNREADABLE_SHOWN = 5
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*(?:ago)?\s*$", re.IGNORECASE)
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 @dataclass
@@ -31,9 +40,49 @@ class Outcome:
     unreadable_shown: int = 0
 
 
+def resolve_lang(lang: str | None, config: Config) -> Lang:
+    """--lang (or TXDIAG_LANG), else the config file's default, else English."""
+    chosen = lang or config.defaults.lang or "en"
+    return "zh" if chosen == "zh" else "en"
+
+
+def load_rules(config: Config, config_file: Path | None, extra: Sequence[Path]) -> Rulebook:
+    """The shipped rulebook, the config file's rules_files, then --rules files."""
+    base = config_file.parent if config_file is not None else Path.cwd()
+    configured = [(base / Path(p).expanduser()) for p in config.rules_files]
+    return load_rulebook([*configured, *extra])
+
+
+def parse_time_bound(text: str | None, zone: tzinfo, now: datetime | None = None) -> datetime | None:
+    """An absolute time, or a duration back from now (``2h``, ``30m ago``), for --since/--until."""
+    if text is None:
+        return None
+    relative = _RELATIVE.match(text)
+    if relative:
+        amount, unit = float(relative.group(1)), relative.group(2).lower()
+        return (now or datetime.now(UTC)) - timedelta(**{_UNITS[unit]: amount})
+    if text.strip().lower() == "now":
+        return now or datetime.now(UTC)
+    moment = parse_timestamp(text, zone)
+    if moment is None:
+        raise UsageError(f"cannot read {text!r} as a time",
+                         hint="use ISO 8601 (2026-11-11T00:00:00+08:00) or a duration like 2h")
+    return moment
+
+
+def user_templates(config: Config) -> list[Template]:
+    for name, template in config.templates.items():
+        try:
+            check_pattern(template.pattern)
+        except ValueError as exc:
+            raise ConfigError(f"text template {name!r}: {exc}") from None
+    return compile_templates({name: t.pattern for name, t in config.templates.items()})
+
+
 @dataclass
 class Session:
     terminal: Terminal
+    config: Config
     rulebook: Rulebook
     pipeline: Pipeline
     presenter: Presenter
@@ -41,33 +90,46 @@ class Session:
     inputs: list[str] = field(default_factory=list)
 
     @classmethod
-    def open(
-        cls,
-        *,
-        inputs: Sequence[str] | None,
-        lang: Lang,
-        input_format: InputFormat,
-        encoding: str,
-        assume_tz: str,
-        strict: bool,
-        rules: Sequence[Path] | None,
-        mask: bool,
-        quiet: bool,
-        max_line_bytes: int,
-    ) -> Session:
-        terminal = Terminal.from_env(mask=mask)
+    def open(cls, inputs: Sequence[str] | None, settings: InputSettings,
+             lang: str | None) -> Session:
+        terminal = Terminal.from_env(mask=not settings.no_mask)
         names = resolve_inputs(inputs, terminal)
-        _check_encoding(encoding)
-        rulebook = load_rulebook(rules or ())
+        config, config_file = load_config(settings.config)
+        defaults = config.defaults
+        encoding = settings.encoding or defaults.encoding or "utf-8"
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise UsageError(f"unknown encoding: {encoding!r}",
+                             hint="for example utf-8, gb18030, gbk, utf-16") from None
+        zone = parse_zone(settings.assume_tz or defaults.assume_tz or "UTC")
+        window = TimeWindow(parse_time_bound(settings.since, zone),
+                            parse_time_bound(settings.until, zone))
+        profile = resolve_profile(settings.profile or defaults.profile, config)
+        field_map = build_field_map(profile, settings.field_maps)
+        rulebook = load_rules(config, config_file, settings.rules)
+        check_inputs(names)
         pipeline = Pipeline(
             rulebook,
-            assume_tz=parse_zone(assume_tz),
-            read_options=ReadOptions(input_format=input_format, encoding=encoding,
-                                     max_line_bytes=max_line_bytes, strict=strict),
+            field_map=field_map,
+            assume_tz=zone,
+            read_options=ReadOptions(
+                input_format=settings.input_format,
+                encoding=encoding,
+                max_line_bytes=settings.max_line_bytes or defaults.max_line_bytes
+                or DEFAULT_MAX_LINE_BYTES,
+                strict=settings.strict,
+                records_path=settings.records_path,
+                templates=tuple(user_templates(config)),
+            ),
+            constants=profile.constants if profile else None,
+            status_values=profile.status_values() if profile else None,
+            window=window,
         )
-        if not mask:
+        if settings.no_mask:
             terminal.say("masking is OFF (--no-mask): output shows personal data as it is")
-        return cls(terminal, rulebook, pipeline, Presenter(mask=mask, lang=lang), quiet, names)
+        presenter = Presenter(mask=not settings.no_mask, lang=resolve_lang(lang, config))
+        return cls(terminal, config, rulebook, pipeline, presenter, settings.quiet, names)
 
     def stream(self, on_observation: Callable[[Observation], bool]) -> Outcome:
         """Feed every event to the summary, and observations to ``on_observation``.
@@ -77,17 +139,25 @@ class Session:
         """
         outcome = Outcome(Summary(), self.pipeline.inputs)
         add = outcome.summary.add
+        warned = 0
         try:
             for event in self.pipeline.run(self.inputs):
                 add(event)
-                if isinstance(event, Observation) and not on_observation(event):
-                    break
-                if not isinstance(event, Observation):
+                if isinstance(event, Observation):
+                    if not on_observation(event):
+                        break
+                else:
                     self._report_unreadable(event, outcome)
+                if len(self.pipeline.inputs) > warned:
+                    for stats in self.pipeline.inputs[warned:]:
+                        for warning in stats.warnings:
+                            self.terminal.say(self.terminal.safe(warning))
+                    warned = len(self.pipeline.inputs)
         except TxdiagError as exc:
             outcome.error = exc
         except KeyboardInterrupt:
             outcome.interrupted = True
+        outcome.summary.filtered_out = self.pipeline.filtered_out
         return outcome
 
     def _report_unreadable(self, event: Event, outcome: Outcome) -> None:
@@ -104,20 +174,21 @@ class Session:
         """The closing lines on stderr: what was read, as what, and what could not be."""
         if self.quiet:
             return
-        hidden = outcome.summary.unreadable - outcome.unreadable_shown
+        s = outcome.summary
+        hidden = s.unreadable - outcome.unreadable_shown
         if hidden > 0:
-            self.terminal.say(f"... and {hidden:,} more unreadable (see unreadable.by_cause "
-                              "in summary --format json)")
+            self.terminal.say(f"... and {hidden:,} more unreadable (unreadable.by_cause in "
+                              "summary --format json has them all)")
         for stats in outcome.inputs:
             kind = stats.format + (f" ({stats.compression})" if stats.compression else "")
             self.terminal.say(self.terminal.safe(f"read {stats.name} as {kind}"))
-        s = outcome.summary
-        self.terminal.say(
-            f"{s.records:,} records ({s.successes:,} successes, {s.failures:,} failures), "
-            f"{s.unreadable:,} unreadable"
-        )
+        line = (f"{s.records:,} records ({s.successes:,} successes, {s.failures:,} failures), "
+                f"{s.unreadable:,} unreadable")
+        if s.filtered_out:
+            line += f", {s.filtered_out:,} outside --since/--until"
+        self.terminal.say(line)
         if s.records == 0 and outcome.error is None:
-            self.terminal.say("no records found in the input")
+            self.terminal.say("no records found: nothing was diagnosed")
 
 
 def resolve_inputs(inputs: Sequence[str] | None, terminal: Terminal) -> list[str]:
@@ -130,16 +201,3 @@ def resolve_inputs(inputs: Sequence[str] | None, terminal: Terminal) -> list[str
             hint="txdiag summary app.jsonl   or   zcat app.log.gz | txdiag summary -",
         )
     return ["-"]
-
-
-def _check_encoding(encoding: str) -> None:
-    import codecs
-
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise UsageError(f"unknown encoding: {encoding!r}",
-                         hint="for example utf-8, gb18030, gbk") from None
-
-
-__all__ = ["STDIN_NAME", "Outcome", "Session"]

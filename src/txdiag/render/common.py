@@ -106,6 +106,8 @@ def totals_dict(summary: Summary, inputs: Sequence[ReadStats]) -> dict[str, int]
         "failures": summary.failures,
         "unreadable": summary.unreadable,
         "blank_lines": sum(s.blank_lines for s in inputs),
+        "attached_lines": sum(s.attached_lines for s in inputs),
+        "filtered_out": summary.filtered_out,
     }
 
 
@@ -151,7 +153,7 @@ def summary_dict(
                 {
                     "code": p.data(code),
                     "count": count,
-                    "reason": summary.code_reason[(channel, code)],
+                    "reason": summary.code_reason(channel, code),
                 }
                 for code, count in codes
             ]

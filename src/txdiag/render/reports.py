@@ -68,7 +68,7 @@ def _summary_markdown(out: TextIO, summary: Summary, data: dict[str, object],
         for channel, pairs in t.top_codes(5).items():
             for code, count in pairs:
                 out.write(f"| {md_cell(p.text(channel))} | {md_cell(p.text(code))} | {count:,} "
-                          f"| {t.code_reason[(channel, code)]} |\n")
+                          f"| {t.code_reason(channel, code)} |\n")
 
 
 def write_explanation(fmt: OutputFormat, out: TextIO, query: str, channel: str | None,

@@ -179,7 +179,7 @@ def render_summary(out: TextIO, summary: Summary, inputs: Sequence[ReadStats], p
         for channel, pairs in s.top_codes(5).items():
             for index, (code, count) in enumerate(pairs):
                 codes.add_row(Text(p.text(channel) if index == 0 else ""), Text(p.text(code)),
-                              f"{count:,}", Text(s.code_reason[(channel, code)]))
+                              f"{count:,}", Text(s.code_reason(channel, code)))
         console.print(codes)
 
     if s.unreadable:

@@ -1,0 +1,82 @@
+"""The Typer application object and the one place that maps errors to exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from txdiag import __version__
+from txdiag.cli.terminal import Terminal
+from txdiag.errors import TxdiagError
+from txdiag.exitcodes import ExitCode
+
+# The format of the running command, so an error can be reported as JSON under --format json.
+state: dict[str, bool] = {"json_errors": False}
+
+
+def silence_stdout() -> None:
+    """After the reader closed the pipe, point stdout at /dev/null: exit-time flushes stay quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+class _Group(TyperGroup):
+    """Turns library errors into one line on stderr and the documented exit code.
+
+    Living in the command group (not only in ``main``) makes the CLI behave the same under
+    Typer's test runner as in a real process.
+    """
+
+    # Typer's Context base lives in a private module: accept anything, as the base does.
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TxdiagError as exc:
+            Terminal.from_env().error(exc.message, exc.hint, int(exc.exit_code),
+                                      as_json=state["json_errors"])
+            raise typer.Exit(exc.exit_code) from None
+        except BrokenPipeError:
+            # The reader went away (`txdiag ... | head`): stop quietly.
+            silence_stdout()
+            raise typer.Exit(ExitCode.OK) from None
+
+
+app = typer.Typer(
+    name="txdiag",
+    cls=_Group,
+    help="Diagnose failed installment and credit-payment transactions from logs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"txdiag {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Diagnose failed installment and credit-payment transactions from logs.
+
+    Every failure is classified as balance, network, card_binding, risk_control or system
+    (or unknown), with a reason, whether a retry can help, and what to tell the customer.
+    """
+
+
+def json_errors(enabled: bool) -> None:
+    """Report errors of the running command as JSON objects on stderr (``--format json``)."""
+    state["json_errors"] = enabled

@@ -1,0 +1,83 @@
+"""``diagnose`` and ``summary``: read inputs, classify, and render rows or the totals."""
+
+from __future__ import annotations
+
+import typer
+
+from txdiag.cli import options as opt
+from txdiag.cli.base import app, json_errors
+from txdiag.cli.common import InputSettings, reads_inputs
+from txdiag.cli.session import Outcome, Session
+from txdiag.exitcodes import ExitCode
+from txdiag.models import Category
+from txdiag.pipeline import Observation
+from txdiag.render import OutputFormat
+
+
+def finish(session: Session, outcome: Outcome) -> None:
+    """Report on stderr, then leave with the error or interruption that stopped the run."""
+    session.report(outcome)
+    if outcome.error is not None:
+        raise outcome.error
+    if outcome.interrupted:
+        raise typer.Exit(ExitCode.INTERRUPTED)
+
+
+@app.command(epilog="Examples: txdiag diagnose examples/transactions.jsonl -c network -n 20 | "
+             "zcat app.log.gz | txdiag diagnose - --format jsonl")
+@reads_inputs
+def diagnose(
+    inputs: opt.Inputs = None,
+    fmt: opt.Format = OutputFormat.TABLE,
+    lang: opt.Lang = None,
+    category: opt.Categories = None,
+    limit: opt.Limit = None,
+    *,
+    settings: InputSettings,
+) -> None:
+    """One row per failed transaction: time, id, channel, code, message, category, reason, hint."""
+    json_errors(fmt is OutputFormat.JSON)
+    session = Session.open(inputs, settings, lang)
+    from txdiag.render.writers import finding_writer
+
+    term = session.terminal
+    writer = finding_writer(fmt, term.stdout, session.presenter, color=term.color)
+    wanted: set[Category] | None = set(category) if category else None
+    shown = 0
+
+    def show(obs: Observation) -> bool:
+        nonlocal shown
+        diagnosis = obs.diagnosis
+        if diagnosis is None or (wanted is not None and diagnosis.category not in wanted):
+            return True
+        if limit is not None and shown >= limit:
+            return True  # keep reading: the totals cover the whole input
+        writer.write(session.pipeline.finding(obs))
+        shown += 1
+        return True
+
+    outcome = session.stream(show)
+    writer.finish(outcome.summary, outcome.inputs)
+    finish(session, outcome)
+
+
+@app.command(epilog="Examples: txdiag summary examples/transactions.jsonl | "
+             "txdiag summary app.jsonl --format json | jq .by_category")
+@reads_inputs
+def summary(
+    inputs: opt.Inputs = None,
+    fmt: opt.Format = OutputFormat.TABLE,
+    lang: opt.Lang = None,
+    top: opt.Top = 10,
+    *,
+    settings: InputSettings,
+) -> None:
+    """Totals, failures by category, top reasons and top codes per channel."""
+    json_errors(fmt is OutputFormat.JSON)
+    session = Session.open(inputs, settings, lang)
+    from txdiag.render.reports import write_summary
+
+    outcome = session.stream(lambda obs: True)
+    write_summary(fmt, session.terminal.stdout, outcome.summary, outcome.inputs,
+                  session.presenter, color=session.terminal.color, top=top)
+    finish(session, outcome)

@@ -1,0 +1,46 @@
+"""``explain``: what one code or message means, for a support agent on a call."""
+
+from __future__ import annotations
+
+import typer
+
+from txdiag.cli import options as opt
+from txdiag.cli.base import app, json_errors
+from txdiag.cli.session import load_rules, resolve_lang
+from txdiag.cli.terminal import Terminal
+from txdiag.config import load_config
+from txdiag.render import OutputFormat
+
+
+@app.command(epilog="Examples: txdiag explain 51 --channel iso8583 --lang zh | "
+             "txdiag explain '可用额度不足' | txdiag explain ACQ.SYSTEM_ERROR --channel alipay")
+def explain(
+    query: str = typer.Argument(..., metavar="CODE_OR_MESSAGE",
+                                help="An error code, or a message text."),
+    channel: opt.Channel = None,
+    fmt: opt.Format = OutputFormat.TABLE,
+    lang: opt.Lang = None,
+    rules: opt.Rules = None,
+    config: opt.ConfigPath = None,
+    no_mask: opt.NoMask = False,
+) -> None:
+    """Explain one code or message: category, reason, and what to tell the customer."""
+    json_errors(fmt is OutputFormat.JSON)
+    from txdiag.classify import Classifier
+    from txdiag.render.common import Presenter
+    from txdiag.render.reports import write_explanation
+
+    terminal = Terminal.from_env(mask=not no_mask)
+    settings, config_file = load_config(config)
+    rulebook = load_rules(settings, config_file, rules or ())
+    canonical = rulebook.canonical_channel(channel) if channel else None
+    text = query.strip()
+    # A text without spaces is tried as a code first, then as a message: precedence decides.
+    diagnosis = Classifier(rulebook).classify(
+        channel=canonical,
+        codes=(("query", text),) if text and not any(c.isspace() for c in text) else (),
+        message=text or None,
+    )
+    presenter = Presenter(mask=not no_mask, lang=resolve_lang(lang, settings))
+    write_explanation(fmt, terminal.stdout, query, canonical, diagnosis, presenter,
+                      color=terminal.color)

@@ -1,0 +1,211 @@
+"""The configuration file: defaults, field-mapping profiles, text templates, API profiles.
+
+Where it is looked for: ``--config PATH``, else ``$TXDIAG_CONFIG``, else ``config.toml`` in the
+platform's user config directory (``$XDG_CONFIG_HOME/txdiag`` or ``~/.config/txdiag`` on Linux,
+``~/Library/Application Support/txdiag`` on macOS, ``%APPDATA%\\txdiag`` on Windows). A named
+file must exist; the default one is optional.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from txdiag.errors import ConfigError, UsageError
+from txdiag.normalize import NORMALIZED_FIELDS, FieldMap
+
+CONFIG_ENV = "TXDIAG_CONFIG"
+StatusKind = Literal["success", "failure", "pending"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StatusMap(_Strict):
+    """Status values of one source that the shared vocabulary does not know."""
+
+    success: list[str] = []
+    failure: list[str] = []
+    pending: list[str] = []
+
+
+class Profile(_Strict):
+    """Where the normalized fields come from in one kind of source."""
+
+    description: str = ""
+    txn_id: list[str] | None = None
+    timestamp: list[str] | None = None
+    status: list[str] | None = None
+    channel: list[str] | None = None
+    error_code: list[str] | None = None
+    error_message: list[str] | None = None
+    http_status: list[str] | None = None
+    latency_ms: list[str] | None = None
+    amount: list[str] | None = None
+    currency: list[str] | None = None
+    installments: list[str] | None = None
+    user_id: list[str] | None = None
+    status_map: StatusMap = StatusMap()
+    constants: dict[str, str] = {}
+    """Values for fields a source never carries, e.g. ``channel = "unionpay"`` for an export."""
+
+    @field_validator(*NORMALIZED_FIELDS, mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("constants")
+    @classmethod
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = set(value) - set(NORMALIZED_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
+        return value
+
+    def paths(self) -> dict[str, list[str]]:
+        return {name: getattr(self, name) for name in NORMALIZED_FIELDS
+                if getattr(self, name) is not None}
+
+    def status_values(self) -> dict[str, StatusKind]:
+        kinds: dict[str, StatusKind] = {}
+        for kind in ("success", "failure", "pending"):
+            for value in getattr(self.status_map, kind):
+                kinds[value.strip().lower()] = kind  # type: ignore[assignment]
+        return kinds
+
+
+class TextTemplate(_Strict):
+    """A named-group regular expression for plain-text log lines."""
+
+    pattern: str
+    description: str = ""
+
+
+class ApiProfile(_Strict):
+    """A payment API to read records or look up transactions from (see docs/api.md)."""
+
+    base_url: str | None = None
+    lookup_url: str | None = None
+    headers: dict[str, str] = {}
+    token_env: str | None = None
+    records_path: str | None = None
+    next_path: str | None = None
+    cursor_param: str = "cursor"
+    profile: str | None = None
+    timeout: float | None = Field(default=None, gt=0)
+
+
+class Defaults(_Strict):
+    lang: Literal["en", "zh"] | None = None
+    assume_tz: str | None = None
+    encoding: str | None = None
+    max_line_bytes: int | None = Field(default=None, ge=1024)
+    profile: str | None = None
+
+
+class Config(_Strict):
+    defaults: Defaults = Defaults()
+    rules_files: list[str] = []
+    profiles: dict[str, Profile] = {}
+    templates: dict[str, TextTemplate] = {}
+    api: dict[str, ApiProfile] = {}
+
+
+def user_config_dir() -> Path:
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "txdiag"
+
+
+def config_path(explicit: Path | None = None) -> tuple[Path, bool]:
+    """The config file to use, and whether the user named it (then it must exist)."""
+    if explicit is not None:
+        return explicit, True
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env), True
+    return user_config_dir() / "config.toml", False
+
+
+def load_config(explicit: Path | None = None) -> tuple[Config, Path | None]:
+    """The configuration and the file it came from (``None``: no file, all defaults)."""
+    path, named = config_path(explicit)
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        if named:
+            raise ConfigError(f"{path}: config file not found",
+                              hint="create one with `txdiag config init`") from None
+        return Config(), None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return parse_config(raw, str(path)), path
+
+
+def parse_config(raw: Mapping[str, Any], name: str) -> Config:
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors(include_input=False, include_url=False)[0]
+        where = ".".join(str(part) for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting (check the spelling)"
+        raise ConfigError(f"{name}: {where}: {message}") from None
+
+
+def builtin_profiles() -> dict[str, Profile]:
+    text = (resources.files("txdiag") / "profiles.toml").read_text("utf-8")
+    return {name: Profile.model_validate(p) for name, p in tomllib.loads(text)["profiles"].items()}
+
+
+def resolve_profile(name: str | None, config: Config) -> Profile | None:
+    if name is None:
+        return None
+    if name in config.profiles:
+        return config.profiles[name]
+    builtin = builtin_profiles()
+    if name in builtin:
+        return builtin[name]
+    known = sorted({*builtin, *config.profiles})
+    raise UsageError(f"unknown profile {name!r}", hint=f"known profiles: {', '.join(known)}")
+
+
+def parse_field_maps(maps: Sequence[str]) -> dict[str, list[str]]:
+    """``["error_code=data.code", "error_code=code"]`` -> ``{"error_code": ["data.code", "code"]}``."""
+    result: dict[str, list[str]] = {}
+    for item in maps:
+        field, sep, path = item.partition("=")
+        field, path = field.strip(), path.strip()
+        if not sep or not path:
+            raise UsageError(f"--map {item!r}: expected FIELD=PATH, e.g. error_code=data.result.code")
+        if field not in NORMALIZED_FIELDS:
+            raise UsageError(f"--map {item!r}: unknown field {field!r}",
+                             hint="fields: " + ", ".join(NORMALIZED_FIELDS))
+        result.setdefault(field, []).append(path)
+    return result
+
+
+def build_field_map(profile: Profile | None, maps: Sequence[str]) -> FieldMap:
+    """The default names, replaced field by field by the profile, then by ``--map``."""
+    overrides: dict[str, list[str]] = dict(profile.paths()) if profile else {}
+    overrides.update(parse_field_maps(maps))
+    field_map = FieldMap.default()
+    return field_map.with_overrides(overrides) if overrides else field_map

@@ -1,0 +1,444 @@
+"""Readers for the formats beyond JSON Lines and CSV: JSON documents, logfmt, plain text.
+
+A JSON document is streamed: the records array is found (automatically, or by a dotted
+``records_path``) without loading the document, then decoded one element at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from txdiag.errors import InputError
+from txdiag.readers import (
+    InputFormat,
+    RawItem,
+    ReadStats,
+    Unreadable,
+    UnreadableCause,
+    decoded_lines,
+    read_csv,
+    read_jsonl,
+    read_tsv,
+)
+from txdiag.sources import BLOCK_SIZE, DEFAULT_MAX_LINE_BYTES, OpenedInput, read_block
+
+MAX_JSON_VALUE_BYTES = 64 << 20
+"""A single JSON value (one record, or a skipped one) larger than this is not read."""
+MAX_JSON_DEPTH = 64
+_WS = b" \t\r\n"
+_DECODER = json.JSONDecoder()
+
+
+class _JsonStream:
+    """A window over the decompressed bytes with a cursor, refilled block by block."""
+
+    def __init__(self, opened: OpenedInput) -> None:
+        self.opened = opened
+        self.buffer = b""
+        self.pos = 0
+        self.line = 1
+        self.eof = False
+
+    def _fill(self) -> bool:
+        if self.eof:
+            return False
+        block = read_block(self.opened.stream, BLOCK_SIZE, self.opened.name,
+                           self.opened.compression)
+        if not block:
+            self.eof = True
+            return False
+        self.line += self.buffer.count(b"\n", 0, self.pos)
+        self.buffer = self.buffer[self.pos:] + block
+        self.pos = 0
+        return True
+
+    def current_line(self) -> int:
+        return self.line + self.buffer.count(b"\n", 0, self.pos)
+
+    def peek(self) -> bytes:
+        """The next non-blank byte (without consuming it), or b"" at the end."""
+        while True:
+            while self.pos < len(self.buffer) and self.buffer[self.pos] in _WS:
+                self.pos += 1
+            if self.pos < len(self.buffer):
+                return self.buffer[self.pos:self.pos + 1]
+            if not self._fill():
+                return b""
+
+    def expect(self, char: bytes) -> None:
+        if self.peek() != char:
+            raise self.error(f"expected {char.decode()!r}")
+        self.pos += 1
+
+    def value(self) -> tuple[int, Any]:
+        """Decode the next JSON value; its starting line and the value."""
+        self.peek()
+        start_line = self.current_line()
+        while True:
+            try:
+                text = self.buffer[self.pos:].decode("utf-8")
+            except UnicodeDecodeError as exc:
+                # A multi-byte character cut by the block boundary: read more and try again.
+                if exc.start >= len(self.buffer) - self.pos - 4 and self._fill():
+                    continue
+                raise
+            try:
+                value, end = _DECODER.raw_decode(text)
+            except json.JSONDecodeError:
+                if len(self.buffer) - self.pos > MAX_JSON_VALUE_BYTES or not self._fill():
+                    raise
+                continue
+            self.pos += len(text[:end].encode("utf-8"))
+            return start_line, value
+
+    def error(self, what: str) -> InputError:
+        return InputError(f"{self.opened.name}:{self.current_line()}: not a JSON document of "
+                          f"records: {what}")
+
+
+def read_json_document(opened: OpenedInput, stats: ReadStats, max_line_bytes: int,
+                       records_path: str | None = None) -> Iterator[RawItem]:
+    """The records of a JSON document: a top-level array, or an array inside objects."""
+    stream = _JsonStream(opened)
+    if opened.sample.startswith(b"\xef\xbb\xbf"):
+        stream.peek()
+        stream.pos = 3
+    path = records_path.split(".") if records_path else None
+    if not _find_records(stream, path, 0):
+        where = f"at {records_path!r}" if records_path else "(no array of objects found)"
+        raise stream.error(f"no records {where}")
+    yield from _array_items(stream, opened.name)
+
+
+def _find_records(stream: _JsonStream, path: list[str] | None, depth: int) -> bool:
+    """Advance to just inside the records array; False if there is none."""
+    if depth > MAX_JSON_DEPTH:
+        raise stream.error("nested too deeply")
+    first = stream.peek()
+    if first == b"[":
+        if path:
+            return False
+        if path is None and depth > 0:
+            # Auto-detection: an array counts only when it holds objects (or nothing).
+            save = stream.pos
+            stream.pos += 1
+            inner = stream.peek()
+            stream.pos = save
+            if inner not in (b"{", b"]"):
+                return False
+        stream.pos += 1
+        return True
+    if first != b"{":
+        return False
+    stream.pos += 1
+    while True:
+        if stream.peek() == b"}":
+            stream.pos += 1
+            return False
+        _, key = stream.value()
+        stream.expect(b":")
+        wanted = path is None or (path and key == path[0])
+        nxt = stream.peek()
+        if wanted and nxt in (b"[", b"{"):
+            if _find_records(stream, path[1:] if path else None, depth + 1):
+                return True
+        else:
+            stream.value()  # skip this member
+        if stream.peek() == b",":
+            stream.pos += 1
+
+
+def _array_items(stream: _JsonStream, name: str) -> Iterator[RawItem]:
+    if stream.peek() == b"]":
+        return
+    while True:
+        line = stream.current_line()
+        try:
+            line, value = stream.value()
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            cause = (UnreadableCause.BAD_ENCODING if isinstance(exc, UnicodeDecodeError)
+                     else UnreadableCause.INVALID_JSON)
+            yield Unreadable(name, line, cause, "the rest of the document cannot be parsed")
+            return
+        if isinstance(value, dict):
+            yield line, value
+        else:
+            yield Unreadable(name, line, UnreadableCause.NOT_AN_OBJECT,
+                             f"a JSON {type(value).__name__}, not an object")
+        following = stream.peek()
+        if following == b",":
+            stream.pos += 1
+        elif following == b"]":
+            return
+        else:
+            yield Unreadable(name, stream.current_line(), UnreadableCause.INVALID_JSON,
+                             "expected ',' or ']' between records")
+            return
+
+
+def find_records(document: Any, records_path: str | None = None) -> list[Any] | None:
+    """In a document already in memory (an HTTP page), the records list, or None."""
+    if records_path:
+        value: Any = document
+        for part in records_path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value if isinstance(value, list) else None
+    if isinstance(document, list):
+        return document
+    if isinstance(document, dict):
+        for value in document.values():
+            if isinstance(value, list) and (not value or isinstance(value[0], dict)):
+                return value
+        for value in document.values():
+            found = find_records(value) if isinstance(value, dict) else None
+            if found is not None:
+                return found
+    return None
+
+
+# -- logfmt -----------------------------------------------------------------------------------
+
+_LOGFMT_PAIR = re.compile(
+    r'''\s*([^\s="]+)=(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([^\s"]*))'''
+)
+_UNESCAPE = re.compile(r"\\(.)")
+
+
+def parse_logfmt(line: str) -> dict[str, str] | None:
+    """``key=value key2="quoted value"`` pairs; None when the line holds no pair at all."""
+    record: dict[str, str] = {}
+    for match in _LOGFMT_PAIR.finditer(line):
+        key, dq, sq, bare = match.groups()
+        if dq is not None:
+            value = _UNESCAPE.sub(r"\1", dq) if "\\" in dq else dq
+        elif sq is not None:
+            value = _UNESCAPE.sub(r"\1", sq) if "\\" in sq else sq
+        else:
+            value = bare
+        record[key] = value
+    return record or None
+
+
+# -- plain text through templates -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    pattern: re.Pattern[str]
+
+
+BUILTIN_TEMPLATES: dict[str, str] = {
+    # 2026-11-11 00:00:01.123 ERROR [pay-gateway] txn=T1 code=51 msg=余额不足
+    # The key=value tail is parsed as logfmt, so any fields may follow the level and logger.
+    "gateway": r"^(?P<ts>\d{4}[-/]\d{2}[-/]\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,6})?"
+               r"(?:Z|[+-]\d{2}:?\d{2})?)\s+(?P<level>[A-Z]+)\s+\[(?P<logger>[^\]]*)\]\s*"
+               r"(?P<kv>.*)$",
+    # 2026-11-11 00:00:01,123 [main] ERROR com.pay.Gateway - T1 payment failed: Read timed out
+    "java": r"^(?P<ts>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,6})?)\s+\[[^\]]*\]\s+"
+            r"(?P<level>[A-Z]+)\s+(?P<logger>\S+)\s+-\s+(?P<msg>.*)$",
+    # [2026-11-11 00:00:01] ERROR: txn T1 failed (code 51): 余额不足
+    "bracketed": r"^\[(?P<ts>[^\]]+)\]\s+(?P<level>[A-Za-z]+):?\s+(?P<msg>.*)$",
+}
+
+# A line that continues the previous entry: a stack frame, a "Caused by", an indented line.
+_CONTINUATION = re.compile(r"^(?:\s+\S|\s*at\s|Caused by:|\.\.\. \d+ more|Traceback |\s*File \")")
+_TXN_IN_TEXT = re.compile(r"\b(?:txn|order|trade)[ _]?(?:id|no)?[=: ]+([A-Za-z0-9_\-]{4,64})", re.I)
+_CODE_IN_TEXT = re.compile(r"\b(?:code|err_?code|resp_?code)[=: ]+([A-Za-z0-9_.\-]{1,40})", re.I)
+_FAILURE_LEVELS = {"ERROR", "FATAL", "CRITICAL", "SEVERE", "ERR"}
+
+
+def compile_templates(user: Mapping[str, str]) -> list[Template]:
+    """User templates first (they are more specific), then the built-in ones."""
+    return [Template(name, re.compile(pattern)) for name, pattern in
+            [*user.items(), *BUILTIN_TEMPLATES.items()]]
+
+
+def parse_text_line(line: str, templates: Sequence[Template]) -> dict[str, Any] | None:
+    for template in templates:
+        match = template.pattern.match(line)
+        if match is None:
+            continue
+        record: dict[str, Any] = {k: v for k, v in match.groupdict().items() if v is not None}
+        tail = record.pop("kv", None)
+        if tail:
+            pairs = parse_logfmt(tail)
+            if pairs:
+                record.update(pairs)
+            else:
+                record["msg"] = tail
+        level = record.pop("level", "").upper()
+        record.pop("logger", None)
+        msg = record.get("msg") or record.get("message") or ""
+        if "txn_id" not in record and (found := _TXN_IN_TEXT.search(msg)):
+            record["txn_id"] = found.group(1)
+        if "code" not in record and (found := _CODE_IN_TEXT.search(msg)):
+            record["code"] = found.group(1)
+        if level in _FAILURE_LEVELS and "status" not in record:
+            record["status"] = "error"
+        elif level and "status" not in record and not any(
+            k in record for k in ("code", "err_code", "error")
+        ):
+            # An INFO/WARN line without an error field is not a failure to diagnose.
+            record["status"] = "ok"
+        return record
+    return None
+
+
+def is_continuation(line: str) -> bool:
+    return bool(_CONTINUATION.match(line))
+
+
+MESSAGE_KEYS = ("msg", "message", "error", "err_msg", "error_message")
+MAX_ATTACHED_CHARS = 64 * 1024
+
+
+def _read_line_records(
+    opened: OpenedInput,
+    stats: ReadStats,
+    max_line_bytes: int,
+    parse: Any,
+    unmatched: UnreadableCause,
+    unmatched_detail: str,
+) -> Iterator[RawItem]:
+    """Line-oriented records; continuation lines (stack traces) join the record before them."""
+    name = opened.name
+    pending: tuple[int, dict[str, Any]] | None = None
+    for number, text, raw in decoded_lines(opened, stats, max_line_bytes):
+        if text is None:
+            cause = (UnreadableCause.BAD_ENCODING if raw is not None
+                     else UnreadableCause.LINE_TOO_LONG)
+            yield Unreadable(name, number, cause, "")
+            continue
+        if not text.strip():
+            stats.blank_lines += 1
+            continue
+        if pending is not None and is_continuation(text):
+            record = pending[1]
+            key = next((k for k in MESSAGE_KEYS if k in record), "msg")
+            current = str(record.get(key, ""))
+            if len(current) < MAX_ATTACHED_CHARS:
+                record[key] = (current + "\n" + text.strip())[:MAX_ATTACHED_CHARS]
+            stats.attached_lines += 1
+            continue
+        record_or_none = parse(text)
+        if pending is not None:
+            yield pending
+            pending = None
+        if record_or_none is None:
+            yield Unreadable(name, number, unmatched, unmatched_detail)
+            continue
+        pending = (number, record_or_none)
+    if pending is not None:
+        yield pending
+
+
+def read_logfmt(opened: OpenedInput, stats: ReadStats, max_line_bytes: int,
+                **_: Any) -> Iterator[RawItem]:
+    return _read_line_records(opened, stats, max_line_bytes, parse_logfmt,
+                              UnreadableCause.NO_TEMPLATE_MATCH, "no key=value pairs")
+
+
+def read_text(opened: OpenedInput, stats: ReadStats, max_line_bytes: int, *,
+              templates: Sequence[Template] = (), **_: Any) -> Iterator[RawItem]:
+    active = list(templates) or compile_templates({})
+    return _read_line_records(opened, stats, max_line_bytes,
+                              lambda line: parse_text_line(line, active),
+                              UnreadableCause.NO_TEMPLATE_MATCH, "matches no text template")
+
+
+# -- detection and dispatch --------------------------------------------------------------------
+
+def detect_format(sample: bytes, templates: Sequence[Template] = ()) -> InputFormat:
+    """Decide the format from content (the first non-blank line), never the file name."""
+    text = sample.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if not text:
+        return InputFormat.JSONL
+    first_line = text.split(b"\n", 1)[0].rstrip(b"\r")
+    if text[:1] == b"[":
+        return InputFormat.JSON
+    if text[:1] == b"{":
+        try:
+            json.loads(first_line)
+        except ValueError:
+            return InputFormat.JSON  # an object spanning lines: one document
+        return InputFormat.JSONL
+    line = first_line.decode("utf-8", "replace")
+    if parse_text_line(line, list(templates) or compile_templates({})) is not None:
+        return InputFormat.TEXT
+    pairs = parse_logfmt(line)
+    if pairs and len(pairs) >= 2:
+        return InputFormat.LOGFMT
+    if b"\t" in first_line and first_line.count(b"\t") >= first_line.count(b","):
+        return InputFormat.TSV
+    if b"," in first_line:
+        return InputFormat.CSV
+    raise InputError(
+        f"cannot tell the input format of {line[:40]!r}...",
+        hint="pass --input-format (jsonl, json, csv, tsv, logfmt, text), or add a text template",
+    )
+
+
+def check_sample(opened: OpenedInput, encoding: str) -> list[str]:
+    """Refuse binary data; warn when the bytes look like another encoding than the one used."""
+    sample = opened.sample
+    warnings: list[str] = []
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")) or (
+        len(sample) >= 8 and sample[1:8:2] == b"\x00\x00\x00\x00"
+    ):
+        if not encoding.lower().startswith("utf-16"):
+            raise InputError(f"{opened.name}: looks like UTF-16 text",
+                             hint="pass --encoding utf-16")
+        return warnings
+    if b"\x00" in sample[:4096]:
+        raise InputError(f"{opened.name}: looks like binary data, not a text log",
+                         hint="compressed logs are detected (gzip, bz2, xz); others are not read")
+    if encoding.lower().replace("-", "").replace("_", "") in {"utf8", "utf8sig"}:
+        try:
+            sample.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(sample) - 4:  # not just a character cut by the sample's end
+                try:
+                    decoded = sample[: exc.start + 2048].decode("gb18030")
+                except UnicodeDecodeError:
+                    decoded = ""
+                if any("\u4e00" <= ch <= "\u9fff" for ch in decoded):
+                    warnings.append(
+                        f"{opened.name} looks like GBK/GB18030 text read as UTF-8: lines with "
+                        "Chinese will be unreadable; pass --encoding gb18030"
+                    )
+    return warnings
+
+
+def read_records(
+    opened: OpenedInput,
+    *,
+    input_format: InputFormat = InputFormat.AUTO,
+    encoding: str = "utf-8",
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    records_path: str | None = None,
+    templates: Sequence[Template] = (),
+) -> tuple[ReadStats, Iterator[RawItem]]:
+    """The stats object (filled while iterating) and the raw items of one opened input."""
+    warnings = check_sample(opened, encoding)
+    fmt = (detect_format(opened.sample, templates) if input_format is InputFormat.AUTO
+           else input_format)
+    stats = ReadStats(name=opened.name, format=fmt.value, compression=opened.compression,
+                      encoding=encoding, warnings=warnings)
+    items: Iterator[RawItem]
+    if fmt is InputFormat.JSONL:
+        items = read_jsonl(opened, stats, max_line_bytes)
+    elif fmt is InputFormat.JSON:
+        items = read_json_document(opened, stats, max_line_bytes, records_path)
+    elif fmt is InputFormat.CSV:
+        items = read_csv(opened, stats, max_line_bytes)
+    elif fmt is InputFormat.TSV:
+        items = read_tsv(opened, stats, max_line_bytes)
+    elif fmt is InputFormat.LOGFMT:
+        items = read_logfmt(opened, stats, max_line_bytes)
+    else:
+        items = read_text(opened, stats, max_line_bytes, templates=templates)
+    return stats, items
