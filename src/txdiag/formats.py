@@ -159,7 +159,9 @@ def _array_items(stream: _JsonStream, name: str) -> Iterator[RawItem]:
         line = stream.current_line()
         try:
             line, value = stream.value()
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        except RecursionError:
+            raise stream.error("a record is nested too deeply") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             cause = (UnreadableCause.BAD_ENCODING if isinstance(exc, UnicodeDecodeError)
                      else UnreadableCause.INVALID_JSON)
             yield Unreadable(name, line, cause, "the rest of the document cannot be parsed")
@@ -245,7 +247,12 @@ BUILTIN_TEMPLATES: dict[str, str] = {
 }
 
 # A line that continues the previous entry: a stack frame, a "Caused by", an indented line.
-_CONTINUATION = re.compile(r"^(?:\s+\S|\s*at\s|Caused by:|\.\.\. \d+ more|Traceback |\s*File \")")
+_CONTINUATION = re.compile(
+    r"^(?:\s+\S"  # indented: stack frames, wrapped text
+    r"|at\s|Caused by:|Suppressed:|\.\.\. \d+ more|Traceback \(|File \""
+    # an exception line: java.net.SocketTimeoutException: ..., ConnectionResetError: ...
+    r"|(?:[A-Za-z_$][\w$]*\.)*[A-Za-z_$][\w$]*(?:Exception|Error|Throwable|Timeout)\b:?)"
+)
 _TXN_IN_TEXT = re.compile(r"\b(?:txn|order|trade)[ _]?(?:id|no)?[=: ]+([A-Za-z0-9_\-]{4,64})", re.I)
 _CODE_IN_TEXT = re.compile(r"\b(?:code|err_?code|resp_?code)[=: ]+([A-Za-z0-9_.\-]{1,40})", re.I)
 _FAILURE_LEVELS = {"ERROR", "FATAL", "CRITICAL", "SEVERE", "ERR"}

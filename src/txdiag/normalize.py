@@ -43,6 +43,7 @@ DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
     "txn_id": (
         "txn_id", "transaction_id", "id", "order_id", "out_trade_no", "trade_no",
         "txnId", "transactionId", "orderId", "orderNo", "order_no", "payment_id", "paymentId",
+        "txn", "trade_id",
     ),
     "timestamp": (
         "ts", "time", "timestamp", "created_at", "@timestamp", "createdAt", "txn_time",
@@ -153,6 +154,9 @@ class Extracted:
     installments: Any = None
     user_id: str | None = None
     failed: bool = False
+    status_for_rules: str | None = None
+    """The status as rules see it: a source-specific word (a profile's status_map) is replaced
+    by its kind (``pending``, ``failed``), so shared status rules still apply."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -284,6 +288,11 @@ class Normalizer:
             user_id=_text(get("user_id")),
         )
         extracted.failed = self._is_failure(extracted, bool(raw_codes))
+        if status is not None:
+            mapped = self.status_values.get(status.strip().lower()) if self.status_values else None
+            extracted.status_for_rules = (
+                {"failure": "failed"}.get(mapped, mapped) if mapped else status
+            )
         return extracted
 
     def _is_failure(self, ex: Extracted, had_codes: bool) -> bool:

@@ -18,9 +18,10 @@ from typing import Any
 from txdiag.classify import Classifier
 from txdiag.errors import InputError
 from txdiag.formats import Template, read_records
+from txdiag.http.options import HttpOptions
 from txdiag.models import Diagnosis, Finding, SourceRef
 from txdiag.normalize import Extracted, FieldMap, Normalizer
-from txdiag.readers import InputFormat, ReadStats, Unreadable, UnreadableCause
+from txdiag.readers import InputFormat, RawItem, ReadStats, Unreadable, UnreadableCause
 from txdiag.rulebook import Rulebook
 from txdiag.sources import DEFAULT_MAX_LINE_BYTES, open_input
 from txdiag.timeparse import parse_timestamp
@@ -36,6 +37,7 @@ class ReadOptions:
     strict: bool = False
     records_path: str | None = None
     templates: Sequence[Template] = field(default_factory=tuple)
+    http: HttpOptions = field(default_factory=HttpOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,10 @@ class Observation:
 Event = Observation | Unreadable
 
 
+def is_url(name: str) -> bool:
+    return name.startswith(("http://", "https://"))
+
+
 class Pipeline:
     """Wires reading, normalizing and classifying. Usable from Python without the CLI."""
 
@@ -100,6 +106,13 @@ class Pipeline:
             yield from self.run_one(name)
 
     def run_one(self, name: str) -> Iterator[Event]:
+        if is_url(name):
+            # httpx loads only when a URL is read.
+            from txdiag.http.client import read_url
+
+            stats, items = read_url(name, self.read_options.http)
+            yield from self._events(stats, items)
+            return
         opts = self.read_options
         opened = open_input(name)
         try:
@@ -111,27 +124,33 @@ class Pipeline:
                 records_path=opts.records_path,
                 templates=opts.templates,
             )
-            self.inputs.append(stats)
-            window = self.window
-            for item in items:
-                event = (
-                    item if isinstance(item, Unreadable)
-                    else self.observe(item[1], opened.name, item[0])
-                )
-                if window and isinstance(event, Observation) and not window.contains(
-                    parse_timestamp(event.fields.timestamp, self.normalizer.assume_tz)
-                ):
-                    self.filtered_out += 1
-                    continue
-                if opts.strict and isinstance(event, Unreadable):
-                    raise InputError(
-                        f"{event.source}:{event.line}: unreadable record ({event.cause.value}"
-                        + (f": {event.detail})" if event.detail else ")"),
-                        hint="drop --strict to count unreadable records and go on",
-                    )
-                yield event
+            yield from self._events(stats, items)
         finally:
             opened.close()
+
+    def _events(self, stats: ReadStats, items: Iterator[RawItem]) -> Iterator[Event]:
+        """Observe each raw item of one input; unreadables pass through, counted by the caller."""
+        opts = self.read_options
+        self.inputs.append(stats)
+        window = self.window
+        source = stats.name
+        for item in items:
+            event = (
+                item if isinstance(item, Unreadable)
+                else self.observe(item[1], source, item[0])
+            )
+            if window and isinstance(event, Observation) and not window.contains(
+                parse_timestamp(event.fields.timestamp, self.normalizer.assume_tz)
+            ):
+                self.filtered_out += 1
+                continue
+            if opts.strict and isinstance(event, Unreadable):
+                raise InputError(
+                    f"{event.source}:{event.line}: unreadable record ({event.cause.value}"
+                    + (f": {event.detail})" if event.detail else ")"),
+                    hint="drop --strict to count unreadable records and go on",
+                )
+            yield event
 
     def observe(self, data: Mapping[str, Any], source: str = "<python>", line: int = 0) -> Event:
         """Normalize and classify one raw record."""
@@ -149,7 +168,7 @@ class Pipeline:
             message=fields.message,
             http_status=fields.http_status,
             latency_ms=fields.latency_ms,
-            status=fields.status,
+            status=fields.status_for_rules,
         )
 
     def finding(self, observation: Observation) -> Finding:

@@ -8,7 +8,11 @@ from typing import NoReturn
 import typer
 
 from txdiag.cli.base import app, silence_stdout
-from txdiag.cli.commands import analyze, explain  # noqa: F401  (registers the commands)
+from txdiag.cli.commands import (  # noqa: F401  (importing registers the commands)
+    analyze,
+    config_cmd,
+    explain,
+)
 from txdiag.cli.terminal import Terminal
 from txdiag.exitcodes import ExitCode
 

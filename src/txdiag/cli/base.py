@@ -77,6 +77,11 @@ def root(
     """
 
 
+def examples(*lines: str) -> str:
+    """A command's help epilog: examples shown one per line, as written."""
+    return "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def json_errors(enabled: bool) -> None:
     """Report errors of the running command as JSON objects on stderr (``--format json``)."""
     state["json_errors"] = enabled

@@ -40,6 +40,15 @@ class InputSettings:
     records_path: str | None = None
     since: str | None = None
     until: str | None = None
+    headers: tuple[str, ...] = ()
+    token_env: str | None = None
+    next_path: str | None = None
+    cursor_param: str | None = None
+    max_pages: int | None = None
+    timeout: float | None = None
+    retries: int | None = None
+    ca_bundle: Path | None = None
+    api: str | None = None
 
 
 _PARAMETERS: dict[str, tuple[Any, Any]] = {
@@ -57,6 +66,15 @@ _PARAMETERS: dict[str, tuple[Any, Any]] = {
     "records_path": (opt.RecordsPath, None),
     "since": (opt.Since, None),
     "until": (opt.Until, None),
+    "headers": (opt.Headers, None),
+    "token_env": (opt.TokenEnv, None),
+    "next_path": (opt.NextPath, None),
+    "cursor_param": (opt.CursorParam, None),
+    "max_pages": (opt.MaxPages, None),
+    "timeout": (opt.Timeout, None),
+    "retries": (opt.Retries, None),
+    "ca_bundle": (opt.CaBundle, None),
+    "api": (opt.Api, None),
 }
 assert set(_PARAMETERS) == {f.name for f in fields(InputSettings)}
 
@@ -78,6 +96,7 @@ def reads_inputs(func: F) -> F:
         values = {name: kwargs.pop(name) for name in _PARAMETERS}
         values["rules"] = tuple(values["rules"] or ())
         values["field_maps"] = tuple(values["field_maps"] or ())
+        values["headers"] = tuple(values["headers"] or ())
         return func(*args, settings=InputSettings(**values), **kwargs)
 
     own_kinds = [p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in own]

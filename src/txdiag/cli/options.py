@@ -33,7 +33,7 @@ Format = Annotated[
 Lang = Annotated[
     LangChoice | None,
     typer.Option("--lang", envvar="TXDIAG_LANG", case_sensitive=False, show_default=False,
-                 help="Language of hints and labels [default: the config file's, else en]."),
+                 help="Language of hints and labels \\[default: the config file's, else en]."),
 ]
 InputFormatOpt = Annotated[
     InputFormat,
@@ -42,14 +42,14 @@ InputFormatOpt = Annotated[
 ]
 Encoding = Annotated[
     str | None,
-    typer.Option("--encoding", help="Text encoding of the input, e.g. gb18030 [default: utf-8].",
+    typer.Option("--encoding", help="Text encoding of the input, e.g. gb18030 \\[default: utf-8].",
                  envvar="TXDIAG_ENCODING", show_default=False),
 ]
 AssumeTz = Annotated[
     str | None,
     typer.Option("--assume-tz", envvar="TXDIAG_ASSUME_TZ", show_default=False,
                  help="Zone for times written without one: IANA name or offset like +08:00 "
-                 "[default: UTC]."),
+                 "\\[default: UTC]."),
 ]
 Strict = Annotated[
     bool,
@@ -86,12 +86,12 @@ Channel = Annotated[
 MaxLineBytes = Annotated[
     int | None,
     typer.Option("--max-line-bytes", min=1024, show_default=False,
-                 help="Longer lines are counted as unreadable, never loaded [default: 1 MiB]."),
+                 help="Longer lines are counted as unreadable, never loaded \\[default: 1 MiB]."),
 ]
 ConfigPath = Annotated[
     Path | None,
     typer.Option("--config", envvar="TXDIAG_CONFIG", show_default=False,
-                 help="Config file [default: the user config dir's txdiag/config.toml]."),
+                 help="Config file \\[default: the user config dir's txdiag/config.toml]."),
 ]
 Profile = Annotated[
     str | None,
@@ -107,7 +107,7 @@ FieldMaps = Annotated[
 RecordsPath = Annotated[
     str | None,
     typer.Option("--records-path", show_default=False, metavar="A.B",
-                 help="Where the records are in a JSON document [default: found automatically]."),
+                 help="Where the records are in a JSON document \\[default: found automatically]."),
 ]
 Since = Annotated[
     str | None,
@@ -117,4 +117,50 @@ Since = Annotated[
 Until = Annotated[
     str | None,
     typer.Option("--until", show_default=False, help="Only records before this time."),
+]
+Headers = Annotated[
+    list[str] | None,
+    typer.Option("--header", "-H", show_default=False, metavar="'NAME: VALUE'",
+                 help="Extra HTTP request header for URL inputs; repeatable."),
+]
+TokenEnv = Annotated[
+    str | None,
+    typer.Option("--token-env", show_default=False, metavar="VAR",
+                 help="Environment variable holding a bearer token for URL inputs "
+                 "(never pass a token on the command line)."),
+]
+NextPath = Annotated[
+    str | None,
+    typer.Option("--next-path", show_default=False, metavar="A.B",
+                 help="Field of a page holding the next cursor or next URL."),
+]
+CursorParam = Annotated[
+    str | None,
+    typer.Option("--cursor-param", show_default=False,
+                 help="Query parameter a cursor is sent back in \\[default: cursor]."),
+]
+MaxPages = Annotated[
+    int | None,
+    typer.Option("--max-pages", min=1, show_default=False,
+                 help="Stop after this many pages \\[default: 1000]."),
+]
+Timeout = Annotated[
+    float | None,
+    typer.Option("--timeout", min=0.1, show_default=False,
+                 help="Connect and read timeout per request, seconds \\[default: 10]."),
+]
+Retries = Annotated[
+    int | None,
+    typer.Option("--retries", min=0, max=10, show_default=False,
+                 help="Retries on connection errors, timeouts, 429 and 502/503/504 \\[default: 3]."),
+]
+CaBundle = Annotated[
+    Path | None,
+    typer.Option("--ca-bundle", show_default=False,
+                 help="CA certificates to verify HTTPS with (verification is never off)."),
+]
+Api = Annotated[
+    str | None,
+    typer.Option("--api", show_default=False,
+                 help="Named API profile from the config file (\\[api.NAME])."),
 ]

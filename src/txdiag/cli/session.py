@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -12,9 +13,10 @@ from pathlib import Path
 from txdiag.aggregate import Summary
 from txdiag.cli.common import InputSettings
 from txdiag.cli.terminal import Terminal
-from txdiag.config import Config, build_field_map, load_config, resolve_profile
+from txdiag.config import ApiProfile, Config, build_field_map, load_config, resolve_profile
 from txdiag.errors import ConfigError, TxdiagError, UsageError
 from txdiag.formats import Template, compile_templates
+from txdiag.http.options import DEFAULT_MAX_PAGES, DEFAULT_RETRIES, DEFAULT_TIMEOUT, HttpOptions
 from txdiag.models import Lang
 from txdiag.pipeline import Event, Observation, Pipeline, ReadOptions, TimeWindow
 from txdiag.readers import ReadStats
@@ -38,6 +40,12 @@ class Outcome:
     error: TxdiagError | None = None
     interrupted: bool = False
     unreadable_shown: int = 0
+
+    @property
+    def failed_before_reading(self) -> bool:
+        """An error stopped the run before a single record or line was read: render nothing."""
+        s = self.summary
+        return self.error is not None and s.records == 0 and s.unreadable == 0
 
 
 def resolve_lang(lang: str | None, config: Config) -> Lang:
@@ -93,8 +101,11 @@ class Session:
     def open(cls, inputs: Sequence[str] | None, settings: InputSettings,
              lang: str | None) -> Session:
         terminal = Terminal.from_env(mask=not settings.no_mask)
-        names = resolve_inputs(inputs, terminal)
         config, config_file = load_config(settings.config)
+        api = resolve_api(settings.api, config)
+        if not inputs and api is not None and api.base_url:
+            inputs = [api.base_url]
+        names = resolve_inputs(inputs, terminal)
         defaults = config.defaults
         encoding = settings.encoding or defaults.encoding or "utf-8"
         try:
@@ -105,7 +116,9 @@ class Session:
         zone = parse_zone(settings.assume_tz or defaults.assume_tz or "UTC")
         window = TimeWindow(parse_time_bound(settings.since, zone),
                             parse_time_bound(settings.until, zone))
-        profile = resolve_profile(settings.profile or defaults.profile, config)
+        profile = resolve_profile(
+            settings.profile or (api.profile if api else None) or defaults.profile, config
+        )
         field_map = build_field_map(profile, settings.field_maps)
         rulebook = load_rules(config, config_file, settings.rules)
         check_inputs(names)
@@ -121,6 +134,7 @@ class Session:
                 strict=settings.strict,
                 records_path=settings.records_path,
                 templates=tuple(user_templates(config)),
+                http=http_options(settings, api),
             ),
             constants=profile.constants if profile else None,
             status_values=profile.status_values() if profile else None,
@@ -172,7 +186,7 @@ class Session:
 
     def report(self, outcome: Outcome) -> None:
         """The closing lines on stderr: what was read, as what, and what could not be."""
-        if self.quiet:
+        if self.quiet or outcome.failed_before_reading:
             return
         s = outcome.summary
         hidden = s.unreadable - outcome.unreadable_shown
@@ -189,6 +203,49 @@ class Session:
         self.terminal.say(line)
         if s.records == 0 and outcome.error is None:
             self.terminal.say("no records found: nothing was diagnosed")
+
+
+def resolve_api(name: str | None, config: Config) -> ApiProfile | None:
+    if name is None:
+        return None
+    if name not in config.api:
+        known = ", ".join(sorted(config.api)) or "none defined"
+        raise UsageError(f"unknown API profile {name!r}",
+                         hint=f"API profiles in the config file: {known}")
+    return config.api[name]
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise UsageError(f"--header {name.strip()!r}...: expected 'NAME: VALUE'")
+    return name.strip(), value.strip()
+
+
+def read_token(variable: str | None) -> str | None:
+    """The bearer token from the named environment variable (never from the command line)."""
+    if variable is None:
+        return None
+    token = os.environ.get(variable)
+    if not token:
+        raise UsageError(f"--token-env {variable}: that environment variable is not set")
+    return token
+
+
+def http_options(settings: InputSettings, api: ApiProfile | None) -> HttpOptions:
+    """The command line over the API profile over the defaults."""
+    headers = [*(api.headers.items() if api else ()), *map(parse_header, settings.headers)]
+    return HttpOptions(
+        headers=tuple(headers),
+        token=read_token(settings.token_env or (api.token_env if api else None)),
+        records_path=settings.records_path or (api.records_path if api else None),
+        next_path=settings.next_path or (api.next_path if api else None),
+        cursor_param=settings.cursor_param or (api.cursor_param if api else "cursor"),
+        max_pages=settings.max_pages or DEFAULT_MAX_PAGES,
+        timeout=settings.timeout or (api.timeout if api and api.timeout else DEFAULT_TIMEOUT),
+        retries=settings.retries if settings.retries is not None else DEFAULT_RETRIES,
+        ca_bundle=settings.ca_bundle,
+    )
 
 
 def resolve_inputs(inputs: Sequence[str] | None, terminal: Terminal) -> list[str]:

@@ -150,6 +150,11 @@ def render_summary(out: TextIO, summary: Summary, inputs: Sequence[ReadStats], p
     if blank:
         head.append(f", {blank:,} blank lines skipped")
     console.print(head)
+    if s.records == 0:
+        console.print(Text("No records found in the input: nothing to diagnose.",
+                           style="yellow"))
+        _print_inputs(console, inputs, p)
+        return
 
     table = Table(title="Failures by category", box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("category")
@@ -185,6 +190,10 @@ def render_summary(out: TextIO, summary: Summary, inputs: Sequence[ReadStats], p
     if s.unreadable:
         causes = ", ".join(f"{cause} {n:,}" for cause, n in s.unreadable_by_cause.most_common())
         console.print(Text(f"Unreadable: {causes}", style="yellow"))
+    _print_inputs(console, inputs, p)
+
+
+def _print_inputs(console: Console, inputs: Sequence[ReadStats], p: Presenter) -> None:
     if inputs:
         described = "; ".join(
             f"{p.text(i.name)} ({i.format}{', ' + i.compression if i.compression else ''})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from txdiag.cli import options as opt
-from txdiag.cli.base import app, json_errors
+from txdiag.cli.base import app, examples, json_errors
 from txdiag.cli.common import InputSettings, reads_inputs
 from txdiag.cli.session import Outcome, Session
 from txdiag.exitcodes import ExitCode
@@ -23,8 +23,11 @@ def finish(session: Session, outcome: Outcome) -> None:
         raise typer.Exit(ExitCode.INTERRUPTED)
 
 
-@app.command(epilog="Examples: txdiag diagnose examples/transactions.jsonl -c network -n 20 | "
-             "zcat app.log.gz | txdiag diagnose - --format jsonl")
+@app.command(epilog=examples(
+    "txdiag diagnose examples/transactions.jsonl -c network -n 20",
+    "zcat app.log.gz | txdiag diagnose - --format jsonl > failures.jsonl",
+    "txdiag diagnose gateway.log --input-format text --since 2h --lang zh",
+))
 @reads_inputs
 def diagnose(
     inputs: opt.Inputs = None,
@@ -38,12 +41,19 @@ def diagnose(
     """One row per failed transaction: time, id, channel, code, message, category, reason, hint."""
     json_errors(fmt is OutputFormat.JSON)
     session = Session.open(inputs, settings, lang)
-    from txdiag.render.writers import finding_writer
+    from txdiag.render.writers import FindingWriter, finding_writer
 
     term = session.terminal
-    writer = finding_writer(fmt, term.stdout, session.presenter, color=term.color)
     wanted: set[Category] | None = set(category) if category else None
     shown = 0
+    writer: FindingWriter | None = None
+
+    def output() -> FindingWriter:
+        # Created on first use, so an input that fails at once leaves stdout empty.
+        nonlocal writer
+        if writer is None:
+            writer = finding_writer(fmt, term.stdout, session.presenter, color=term.color)
+        return writer
 
     def show(obs: Observation) -> bool:
         nonlocal shown
@@ -52,17 +62,22 @@ def diagnose(
             return True
         if limit is not None and shown >= limit:
             return True  # keep reading: the totals cover the whole input
-        writer.write(session.pipeline.finding(obs))
+        output().write(session.pipeline.finding(obs))
         shown += 1
         return True
 
     outcome = session.stream(show)
-    writer.finish(outcome.summary, outcome.inputs)
+    if not outcome.failed_before_reading:
+        output().finish(outcome.summary, outcome.inputs)
     finish(session, outcome)
 
 
-@app.command(epilog="Examples: txdiag summary examples/transactions.jsonl | "
-             "txdiag summary app.jsonl --format json | jq .by_category")
+@app.command(epilog=examples(
+    "txdiag summary examples/transactions.jsonl",
+    "zcat app.log.gz | txdiag summary -",
+    "txdiag summary app.jsonl --format json | jq .by_category",
+    "txdiag summary export.csv --encoding gb18030 --profile unionpay",
+))
 @reads_inputs
 def summary(
     inputs: opt.Inputs = None,
@@ -78,6 +93,7 @@ def summary(
     from txdiag.render.reports import write_summary
 
     outcome = session.stream(lambda obs: True)
-    write_summary(fmt, session.terminal.stdout, outcome.summary, outcome.inputs,
-                  session.presenter, color=session.terminal.color, top=top)
+    if not outcome.failed_before_reading:
+        write_summary(fmt, session.terminal.stdout, outcome.summary, outcome.inputs,
+                      session.presenter, color=session.terminal.color, top=top)
     finish(session, outcome)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import typer
 
 from txdiag.cli import options as opt
-from txdiag.cli.base import app, json_errors
+from txdiag.cli.base import app, examples, json_errors
 from txdiag.cli.session import load_rules, resolve_lang
 from txdiag.cli.terminal import Terminal
 from txdiag.config import load_config
 from txdiag.render import OutputFormat
 
 
-@app.command(epilog="Examples: txdiag explain 51 --channel iso8583 --lang zh | "
-             "txdiag explain '可用额度不足' | txdiag explain ACQ.SYSTEM_ERROR --channel alipay")
+@app.command(epilog=examples(
+    "txdiag explain 51 --channel iso8583 --lang zh",
+    "txdiag explain '可用额度不足'",
+    "txdiag explain ACQ.SYSTEM_ERROR --channel alipay --format json",
+))
 def explain(
     query: str = typer.Argument(..., metavar="CODE_OR_MESSAGE",
                                 help="An error code, or a message text."),
