@@ -7,13 +7,13 @@ messages, which is what real traffic is made of, cost one dictionary lookup.
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from functools import lru_cache
 
 from txdiag.models import Category, CodeValue, Diagnosis, Evidence, MatchLevel
+from txdiag.patterns import PatternSet
 from txdiag.rulebook import NO_MATCH_REASON, Rule, Rulebook
 from txdiag.safety import strip_ansi
 
@@ -30,36 +30,23 @@ Codes = tuple[tuple[str, str], ...]
 class _MessageScope:
     """The message rules of one scope (a channel, or channel-independent) in precedence order.
 
-    One combined search rejects a message that matches nothing in a single pass; when it does
-    match, the leftmost hit bounds the answer and only rules ranked before it are tried alone.
+    All patterns of the scope are tested in one RE2 pass; the first rule in order that matches
+    wins, wherever in the text its match is.
     """
 
     def __init__(self, rules: Sequence[Rule]) -> None:
-        self.entries: list[tuple[Rule, str, re.Pattern[str]]] = [
-            (rule, pattern, re.compile(pattern, re.IGNORECASE))
-            for rule in rules
-            for pattern in rule.messages
+        self.entries: list[tuple[Rule, str]] = [
+            (rule, pattern) for rule in rules for pattern in rule.messages
         ]
-        combined = "|".join(f"(?P<m{i}>{p})" for i, (_, p, _) in enumerate(self.entries))
-        self.combined = re.compile(combined, re.IGNORECASE) if self.entries else None
+        self.patterns = PatternSet([pattern for _, pattern in self.entries])
 
     def match(self, message: str) -> tuple[Rule, str, str] | None:
-        if self.combined is None:
+        found = self.patterns.first(message)
+        if found is None:
             return None
-        hit = self.combined.search(message)
-        if hit is None:
-            return None
-        # The outer named group closes last, so lastgroup names the alternative that matched.
-        name = hit.lastgroup or ""
-        best = int(name[1:]) if name[:1] == "m" and name[1:].isdigit() else len(self.entries)
-        for rule, pattern, compiled in self.entries[:best]:
-            found = compiled.search(message)
-            if found:
-                return rule, pattern, found.group(0)
-        if best == len(self.entries):
-            return None
-        rule, pattern, _ = self.entries[best]
-        return rule, pattern, hit.group(0)
+        index, matched = found
+        rule, pattern = self.entries[index]
+        return rule, pattern, matched
 
 
 class Classifier:

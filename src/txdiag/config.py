@@ -76,9 +76,14 @@ class Profile(_Strict):
 
     def status_values(self) -> dict[str, StatusKind]:
         kinds: dict[str, StatusKind] = {}
-        for kind in ("success", "failure", "pending"):
-            for value in getattr(self.status_map, kind):
-                kinds[value.strip().lower()] = kind  # type: ignore[assignment]
+        groups: tuple[tuple[StatusKind, list[str]], ...] = (
+            ("success", self.status_map.success),
+            ("failure", self.status_map.failure),
+            ("pending", self.status_map.pending),
+        )
+        for kind, values in groups:
+            for value in values:
+                kinds[value.strip().lower()] = kind
         return kinds
 
 
@@ -189,13 +194,15 @@ def resolve_profile(name: str | None, config: Config) -> Profile | None:
 
 
 def parse_field_maps(maps: Sequence[str]) -> dict[str, list[str]]:
-    """``["error_code=data.code", "error_code=code"]`` -> ``{"error_code": ["data.code", "code"]}``."""
+    """``["error_code=data.code", "error_code=code"]`` -> ``{"error_code": [both paths]}``."""
     result: dict[str, list[str]] = {}
     for item in maps:
         field, sep, path = item.partition("=")
         field, path = field.strip(), path.strip()
         if not sep or not path:
-            raise UsageError(f"--map {item!r}: expected FIELD=PATH, e.g. error_code=data.result.code")
+            raise UsageError(
+                f"--map {item!r}: expected FIELD=PATH, e.g. error_code=data.result.code"
+            )
         if field not in NORMALIZED_FIELDS:
             raise UsageError(f"--map {item!r}: unknown field {field!r}",
                              hint="fields: " + ", ".join(NORMALIZED_FIELDS))

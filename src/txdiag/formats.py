@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from txdiag.errors import InputError
+from txdiag.patterns import compile_pattern
 from txdiag.readers import (
     InputFormat,
     RawItem,
@@ -229,8 +230,10 @@ def parse_logfmt(line: str) -> dict[str, str] | None:
 
 @dataclass(frozen=True)
 class Template:
+    """A named-group pattern for one plain-text log layout (compiled with RE2)."""
+
     name: str
-    pattern: re.Pattern[str]
+    pattern: Any
 
 
 BUILTIN_TEMPLATES: dict[str, str] = {
@@ -260,7 +263,7 @@ _FAILURE_LEVELS = {"ERROR", "FATAL", "CRITICAL", "SEVERE", "ERR"}
 
 def compile_templates(user: Mapping[str, str]) -> list[Template]:
     """User templates first (they are more specific), then the built-in ones."""
-    return [Template(name, re.compile(pattern)) for name, pattern in
+    return [Template(name, compile_pattern(pattern, case_sensitive=True)) for name, pattern in
             [*user.items(), *BUILTIN_TEMPLATES.items()]]
 
 

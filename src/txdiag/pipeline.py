@@ -23,7 +23,7 @@ from txdiag.models import Diagnosis, Finding, SourceRef
 from txdiag.normalize import Extracted, FieldMap, Normalizer
 from txdiag.readers import InputFormat, RawItem, ReadStats, Unreadable, UnreadableCause
 from txdiag.rulebook import Rulebook
-from txdiag.sources import DEFAULT_MAX_LINE_BYTES, open_input
+from txdiag.sources import DEFAULT_MAX_LINE_BYTES, OpenedInput, open_input
 from txdiag.timeparse import parse_timestamp
 
 
@@ -99,6 +99,8 @@ class Pipeline:
         """Per-input accounting, in the order the inputs were read (filled while streaming)."""
         self.filtered_out = 0
         """Records left out by the time window (not counted as records)."""
+        self.current: OpenedInput | None = None
+        """The file being read, for progress reporting."""
 
     def run(self, names: Iterable[str]) -> Iterator[Event]:
         """Every record of every input, in order: observations and unreadables."""
@@ -115,6 +117,7 @@ class Pipeline:
             return
         opts = self.read_options
         opened = open_input(name)
+        self.current = opened
         try:
             stats, items = read_records(
                 opened,

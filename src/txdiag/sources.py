@@ -40,6 +40,18 @@ class OpenedInput:
     compression: str | None
     sample: bytes
     """The first bytes of the decompressed content, for format detection."""
+    raw: BinaryIO | None = None
+    """The file as opened (compressed bytes), for progress; None for stdin."""
+    size: int | None = None
+
+    def position(self) -> tuple[int, int | None]:
+        """Bytes of the file consumed so far, and its size (None for stdin)."""
+        if self.raw is None:
+            return 0, None
+        try:
+            return self.raw.tell(), self.size
+        except (OSError, ValueError):
+            return 0, self.size
 
     def close(self) -> None:
         if self.name != STDIN_NAME:
@@ -124,7 +136,8 @@ def open_input(name: str) -> OpenedInput:
         stream = lzma.LZMAFile(stream, mode="rb")  # type: ignore[assignment]  # noqa: SIM115
     sample, error = _sniff(stream, display, compression)
     stream = io.BufferedReader(_Prefixed(sample, stream, error), BLOCK_SIZE)
-    return OpenedInput(display, stream, compression, sample)
+    size = os.fstat(raw.fileno()).st_size if name != "-" else None
+    return OpenedInput(display, stream, compression, sample, None if name == "-" else raw, size)
 
 
 def _sniff(stream: BinaryIO, name: str, compression: str | None) -> tuple[bytes, Exception | None]:

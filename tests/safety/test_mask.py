@@ -88,8 +88,14 @@ MASKED_EXAMPLES = [
     ("13812345678@qq.com", "1***@qq.com"),
     ("notify user+tag@mail.example.com.cn failed", "notify u***@mail.example.com.cn failed"),
     # Chinese text around values
-    ("用户13812345678的卡6222021234567890128余额不足", "用户138****5678的卡622202*********0128余额不足"),
-    ("身份证号：11010519491231002X，手机：+86 138-1234-5678。", "身份证号：110105********002X，手机：+86 138****5678。"),
+    (
+        "用户13812345678的卡6222021234567890128余额不足",
+        "用户138****5678的卡622202*********0128余额不足",
+    ),
+    (
+        "身份证号：11010519491231002X，手机：+86 138-1234-5678。",
+        "身份证号：110105********002X，手机：+86 138****5678。",
+    ),
     ("卡号6222 0212 3456 7890 128支付失败", "卡号622202*********0128支付失败"),
     # several numbers in one run of digit groups
     ("2025-11-10 13812345678", "2025-11-10 138****5678"),
@@ -105,7 +111,10 @@ SECRET_EXAMPLES = [
     ("/notify?sign=9A0A8659F005D6984697E2CA0A9CF3B7&sign_type=MD5", None),
     ("https://bob:s3cr3t@db.example.com/x", "https://[REDACTED]@db.example.com/x"),
     # HTTP headers
-    ("Authorization: Bearer abc.def-ghi_jkl status=401", "Authorization: Bearer [REDACTED] status=401"),
+    (
+        "Authorization: Bearer abc.def-ghi_jkl status=401",
+        "Authorization: Bearer [REDACTED] status=401",
+    ),
     ("authorization: Basic dXNlcjpwYXNz", "authorization: Basic [REDACTED]"),
     ("X-Api-Key: 0123456789abcdef", "X-Api-Key: [REDACTED]"),
     ("Cookie: sessionid=abc; csrftoken=def", "Cookie: [REDACTED]"),
@@ -122,9 +131,18 @@ SECRET_EXAMPLES = [
         'level=error api_key=abcd1234 msg="declined" passwd="a b c" session=xyz',
         'level=error api_key=[REDACTED] msg="declined" passwd="[REDACTED]" session=[REDACTED]',
     ),
-    ("paySign=ABCDEF appSecret=s accessToken=t", "paySign=[REDACTED] appSecret=[REDACTED] accessToken=[REDACTED]"),
-    ("<xml><sign><![CDATA[C380BEC2BFD727A4B6845133519F3AD6]]></sign></xml>", "<xml><sign>[REDACTED]</sign></xml>"),
-    ("<paySign>abc</paySign><nonce_str>xyz</nonce_str>", "<paySign>[REDACTED]</paySign><nonce_str>xyz</nonce_str>"),
+    (
+        "paySign=ABCDEF appSecret=s accessToken=t",
+        "paySign=[REDACTED] appSecret=[REDACTED] accessToken=[REDACTED]",
+    ),
+    (
+        "<xml><sign><![CDATA[C380BEC2BFD727A4B6845133519F3AD6]]></sign></xml>",
+        "<xml><sign>[REDACTED]</sign></xml>",
+    ),
+    (
+        "<paySign>abc</paySign><nonce_str>xyz</nonce_str>",
+        "<paySign>[REDACTED]</paySign><nonce_str>xyz</nonce_str>",
+    ),
     ('msg="upstream said sign=abc123 invalid"', 'msg="upstream said sign=[REDACTED] invalid"'),
     # tokens recognisable by shape keep only their public type prefix
     ("key sk_live_4eC39HqLyjWDarjtT1zdp7dc used", "key sk_live_[REDACTED] used"),
@@ -279,7 +297,10 @@ def test_mask_value_recurses_and_keeps_container_types() -> None:
     assert mask_value(value) == {
         "list": ["138****5678", "411111******1111", 1762790401123, 42],
         "tuple": ("a***@b.co", 1.5),
-        "nested": {"auth": {"user": REDACTED, "pwd": REDACTED}, "phones": ["138****5678", "139****5678"]},
+        "nested": {
+            "auth": {"user": REDACTED, "pwd": REDACTED},
+            "phones": ["138****5678", "139****5678"],
+        },
     }
 
 
@@ -296,12 +317,20 @@ def test_mask_value_other_objects_untouched() -> None:
     assert mask_value(3.5) == 3.5
 
 
-@given(st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(["token", "cardNo", "mobile", "msg", "idNo", "x"]), children, max_size=4),
-    max_leaves=12,
-))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(
+                st.sampled_from(["token", "cardNo", "mobile", "msg", "idNo", "x"]),
+                children,
+                max_size=4,
+            )
+        ),
+        max_leaves=12,
+    )
+)
 def test_mask_value_idempotent(value: object) -> None:
     once = mask_value(value)
     assert mask_value(once) == once
@@ -322,11 +351,20 @@ def test_mask_value_idempotent(value: object) -> None:
             "https://api.example.com/cb?access%5Ftoken=x&a=%20b+c&empty=&flag#id_token=y&state=1",
             "https://api.example.com/cb?access%5Ftoken=[REDACTED]&a=%20b+c&empty=&flag#id_token=[REDACTED]&state=1",
         ),
-        ("https://api.example.com/users/13812345678/orders", "https://api.example.com/users/138****5678/orders"),
-        ("https://x.example/a;jsessionid=ABC123?q=1", "https://x.example/a;jsessionid=[REDACTED]?q=1"),
+        (
+            "https://api.example.com/users/13812345678/orders",
+            "https://api.example.com/users/138****5678/orders",
+        ),
+        (
+            "https://x.example/a;jsessionid=ABC123?q=1",
+            "https://x.example/a;jsessionid=[REDACTED]?q=1",
+        ),
         ("/relative?X-Amz-Signature=abc&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F", None),
         ("http://[::1", "http://[::1"),  # unparseable: masked as text only
-        ("https://api.example.com/pay?amount=1&currency=CNY", "https://api.example.com/pay?amount=1&currency=CNY"),
+        (
+            "https://api.example.com/pay?amount=1&currency=CNY",
+            "https://api.example.com/pay?amount=1&currency=CNY",
+        ),
     ],
 )
 def test_redact_url(url: str, expected: str | None) -> None:
@@ -341,11 +379,39 @@ def test_redact_url(url: str, expected: str | None) -> None:
 @pytest.mark.parametrize(
     "name",
     [
-        "token", "access_token", "accessToken", "Access-Token", "X-Access-Token", "csrftoken",
-        "client_secret", "appSecret", "password", "PASSWORD", "passwd", "pwd", "login_pwd",
-        "sign", "paySign", "signature", "X-Amz-Signature", "api_key", "apiKey", "APIKey",
-        "X-Api-Key", "key", "mch_key", "authorization", "Proxy-Authorization", "cookie",
-        "Set-Cookie", "session", "sessionId", "JSESSIONID", "cvv2", "pin", "credential",
+        "token",
+        "access_token",
+        "accessToken",
+        "Access-Token",
+        "X-Access-Token",
+        "csrftoken",
+        "client_secret",
+        "appSecret",
+        "password",
+        "PASSWORD",
+        "passwd",
+        "pwd",
+        "login_pwd",
+        "sign",
+        "paySign",
+        "signature",
+        "X-Amz-Signature",
+        "api_key",
+        "apiKey",
+        "APIKey",
+        "X-Api-Key",
+        "key",
+        "mch_key",
+        "authorization",
+        "Proxy-Authorization",
+        "cookie",
+        "Set-Cookie",
+        "session",
+        "sessionId",
+        "JSESSIONID",
+        "cvv2",
+        "pin",
+        "credential",
     ],
 )
 def test_secret_names(name: str) -> None:
@@ -354,15 +420,28 @@ def test_secret_names(name: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["token_type", "sign_type", "idempotency_key", "design", "monkey", "amount", "code",
-     "trade_no", "keyword", "author", "publishable_key", "nonce_str", "session_count"],
+    [
+        "token_type",
+        "sign_type",
+        "idempotency_key",
+        "design",
+        "monkey",
+        "amount",
+        "code",
+        "trade_no",
+        "keyword",
+        "author",
+        "publishable_key",
+        "nonce_str",
+        "session_count",
+    ],
 )
 def test_not_secret_names(name: str) -> None:
     assert not is_secret_name(name)
 
 
 def test_secret_param_names_are_normalised() -> None:
-    assert SECRET_PARAM_NAMES == frozenset(mask_module._snake(n) for n in SECRET_PARAM_NAMES)
+    assert frozenset(mask_module._snake(n) for n in SECRET_PARAM_NAMES) == SECRET_PARAM_NAMES
     assert all(is_secret_name(n) for n in SECRET_PARAM_NAMES)
 
 
@@ -411,7 +490,9 @@ def id_numbers(draw: st.DrawFn) -> str:
 @st.composite
 def mobiles(draw: st.DrawFn) -> tuple[str, str]:
     """(digits, as written): 11 digits or 3-4-4, with an optional country prefix."""
-    digits = "1" + draw(st.sampled_from("3456789")) + draw(st.text("0123456789", min_size=9, max_size=9))
+    digits = (
+        "1" + draw(st.sampled_from("3456789")) + draw(st.text("0123456789", min_size=9, max_size=9))
+    )
     written = digits
     if draw(st.booleans()):
         sep = draw(st.sampled_from([" ", "-"]))
@@ -422,15 +503,28 @@ def mobiles(draw: st.DrawFn) -> tuple[str, str]:
 
 # Left/right context: any text (Chinese, JSON-ish, digits, letters ...) that ends/starts with a
 # character that is not an ASCII letter or digit, since glued identifiers are out of scope.
-BOUNDARY = st.sampled_from([" ", "：", "的", "=", '"', "'", ":", "(", ")", "\n", "，", "。", ",", "/", "_", "<", ">"])
+BOUNDARY = st.sampled_from(
+    [" ", "：", "的", "=", '"', "'", ":", "(", ")", "\n", "，", "。", ",", "/", "_", "<", ">"]
+)
 FILLER = st.text(
-    st.characters(codec="utf-8", exclude_categories=("Cs",)) | st.sampled_from("用户卡号余额不足0123456789 -{}\"':=,"),
+    st.characters(codec="utf-8")  # utf-8: no lone surrogates
+    | st.sampled_from("用户卡号余额不足0123456789 -{}\"':=,"),
     max_size=15,
 )
-WRAPPERS = st.sampled_from([
-    "{}", '{{"card_no": "{}"}}', "卡号：{}，余额不足", "mobile={}&amount=1", "<phone>{}</phone>",
-    "用户{}的卡", "'{}'", "[{}]", "msg=\"paid by {} ok\"", "{} 13812345678",
-])
+WRAPPERS = st.sampled_from(
+    [
+        "{}",
+        '{{"card_no": "{}"}}',
+        "卡号：{}，余额不足",
+        "mobile={}&amount=1",
+        "<phone>{}</phone>",
+        "用户{}的卡",
+        "'{}'",
+        "[{}]",
+        'msg="paid by {} ok"',
+        "{} 13812345678",
+    ]
+)
 
 
 @st.composite
@@ -472,7 +566,9 @@ def test_generated_mobiles_never_survive(data: st.DataObject) -> None:
     assert mask_text(out) == out
 
 
-@given(card_numbers(), st.sampled_from(["{}", "用户的卡{}余额不足", '{{"pan":"{}"}}', "card={}&x=1"]))
+@given(
+    card_numbers(), st.sampled_from(["{}", "用户的卡{}余额不足", '{{"pan":"{}"}}', "card={}&x=1"])
+)
 def test_generated_cards_masked_exactly(number: str, wrapper: str) -> None:
     expected = number[:6] + "*" * (len(number) - 10) + number[-4:]
     assert mask_text(wrapper.format(number)) == wrapper.format(expected)
@@ -487,10 +583,16 @@ def test_generated_id_numbers_masked_exactly(number: str) -> None:
 def test_random_digit_strings_masked_only_when_valid(number: str) -> None:
     lo, hi = mask_module.EPOCH_MS_RANGE
     epoch = len(number) == 13 and lo <= int(number) < hi
-    should_mask = (luhn_valid(number) and not epoch) or (
-        len(number) == 18 and number[:2] in mask_module._ID_PROVINCES
-        and id_check_char(number[:17]) == number[17] and _plausible_date(number[6:14])
-    ) or re.fullmatch(r"(?:0086|86)1[3-9][0-9]{9}", number) is not None
+    should_mask = (
+        (luhn_valid(number) and not epoch)
+        or (
+            len(number) == 18
+            and number[:2] in mask_module._ID_PROVINCES
+            and id_check_char(number[:17]) == number[17]
+            and _plausible_date(number[6:14])
+        )
+        or re.fullmatch(r"(?:0086|86)1[3-9][0-9]{9}", number) is not None
+    )
     assert (mask_text(number) != number) == should_mask
 
 
@@ -508,9 +610,28 @@ def _plausible_date(yyyymmdd: str) -> bool:
 TEXTISH = st.lists(
     st.sampled_from(
         list("0123456789 -_=:\"'<>/@.*Xx用户卡abcAKIJey")
-        + ["token", "sign", "Bearer ", "sk_live_", "ghp_", "xoxb-", "AKIA", "eyJ", "password",
-           "Cookie", "13812345678", "4111111111111111", "11010519491231002X", "+86 ", "[REDACTED]",
-           "a@b.co", "https://u:p@", "</sign>", "<sign>", "\n"]
+        + [
+            "token",
+            "sign",
+            "Bearer ",
+            "sk_live_",
+            "ghp_",
+            "xoxb-",
+            "AKIA",
+            "eyJ",
+            "password",
+            "Cookie",
+            "13812345678",
+            "4111111111111111",
+            "11010519491231002X",
+            "+86 ",
+            "[REDACTED]",
+            "a@b.co",
+            "https://u:p@",
+            "</sign>",
+            "<sign>",
+            "\n",
+        ]
     ),
     max_size=40,
 ).map("".join)
@@ -541,7 +662,9 @@ def test_prechecks_never_skip_work(text: str) -> None:
     assert mask_text(text) == _unfiltered_mask(text)
 
 
-@pytest.mark.parametrize("text", [e[0] for e in SECRET_EXAMPLES + MASKED_EXAMPLES] + UNCHANGED_EXAMPLES)
+@pytest.mark.parametrize(
+    "text", [e[0] for e in SECRET_EXAMPLES + MASKED_EXAMPLES] + UNCHANGED_EXAMPLES
+)
 def test_prechecks_never_skip_work_on_examples(text: str) -> None:
     assert mask_text(text) == _unfiltered_mask(text)
 

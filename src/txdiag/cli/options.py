@@ -152,7 +152,8 @@ Timeout = Annotated[
 Retries = Annotated[
     int | None,
     typer.Option("--retries", min=0, max=10, show_default=False,
-                 help="Retries on connection errors, timeouts, 429 and 502/503/504 \\[default: 3]."),
+                 help="Retries on connection errors, timeouts, 429 and 502/503/504 "
+                 "\\[default: 3]."),
 ]
 CaBundle = Annotated[
     Path | None,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from txdiag.aggregate import Summary
 from txdiag.cli.common import InputSettings
+from txdiag.cli.progress import Progress
 from txdiag.cli.terminal import Terminal
 from txdiag.config import ApiProfile, Config, build_field_map, load_config, resolve_profile
 from txdiag.errors import ConfigError, TxdiagError, UsageError
@@ -61,7 +62,9 @@ def load_rules(config: Config, config_file: Path | None, extra: Sequence[Path]) 
     return load_rulebook([*configured, *extra])
 
 
-def parse_time_bound(text: str | None, zone: tzinfo, now: datetime | None = None) -> datetime | None:
+def parse_time_bound(
+    text: str | None, zone: tzinfo, now: datetime | None = None
+) -> datetime | None:
     """An absolute time, or a duration back from now (``2h``, ``30m ago``), for --since/--until."""
     if text is None:
         return None
@@ -153,26 +156,34 @@ class Session:
         """
         outcome = Outcome(Summary(), self.pipeline.inputs)
         add = outcome.summary.add
-        warned = 0
+        show_progress = self.terminal.stderr_is_tty and not self.quiet
         try:
-            for event in self.pipeline.run(self.inputs):
-                add(event)
-                if isinstance(event, Observation):
-                    if not on_observation(event):
-                        break
-                else:
-                    self._report_unreadable(event, outcome)
-                if len(self.pipeline.inputs) > warned:
-                    for stats in self.pipeline.inputs[warned:]:
-                        for warning in stats.warnings:
-                            self.terminal.say(self.terminal.safe(warning))
-                    warned = len(self.pipeline.inputs)
+            with Progress(self.pipeline, self.terminal.stderr, show_progress) as progress:
+                self._consume(on_observation, outcome, add, progress)
         except TxdiagError as exc:
             outcome.error = exc
         except KeyboardInterrupt:
             outcome.interrupted = True
         outcome.summary.filtered_out = self.pipeline.filtered_out
         return outcome
+
+    def _consume(self, on_observation: Callable[[Observation], bool], outcome: Outcome,
+                 add: Callable[[Event], None], progress: Progress) -> None:
+        tick = progress.tick
+        warned = 0
+        for event in self.pipeline.run(self.inputs):
+            tick()
+            add(event)
+            if isinstance(event, Observation):
+                if not on_observation(event):
+                    break
+            else:
+                self._report_unreadable(event, outcome)
+            if len(self.pipeline.inputs) > warned:
+                for stats in self.pipeline.inputs[warned:]:
+                    for warning in stats.warnings:
+                        self.terminal.say(self.terminal.safe(warning))
+                warned = len(self.pipeline.inputs)
 
     def _report_unreadable(self, event: Event, outcome: Outcome) -> None:
         if self.quiet or isinstance(event, Observation):

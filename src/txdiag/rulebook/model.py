@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from txdiag.models import Category, LocalizedText, Retryable
+from txdiag.patterns import compile_pattern
 
 ID_PATTERN = r"^[A-Za-z0-9_.:\-]+$"
 SELECTORS = ("codes", "messages", "http_status", "min_latency_ms", "statuses")
@@ -123,21 +123,9 @@ class RuleDef(_Strict):
         raise AssertionError("validated rules have a selector")
 
 
-# Constructs a backtracking engine can take exponential time on, and which RE2 (the linear-time
-# engine user patterns must stay compatible with) rejects anyway.
-_UNSUPPORTED = re.compile(r"\(\?[=!<]|\\[1-9]|\(\?P=")
-
-
 def check_pattern(pattern: str) -> None:
-    """Reject patterns that do not compile or use look-around / back-references."""
-    if _UNSUPPORTED.search(pattern):
-        raise ValueError(f"pattern {pattern!r} uses look-around or a back-reference")
-    try:
-        # Compiled the way the classifier combines patterns, so inline global flags such as
-        # "(?i)" in the middle of the combined expression are caught here, at load time.
-        re.compile(f"(?P<probe>{pattern})")
-    except re.error as exc:
-        raise ValueError(f"pattern {pattern!r} does not compile: {exc}") from None
+    """A message pattern must be valid for RE2, the linear-time engine that runs it."""
+    compile_pattern(pattern)
 
 
 class StatusVocabulary(_Strict):

@@ -7,7 +7,8 @@ and *cheap* (most fields contain nothing to mask and must come back almost for f
 
 The shape is two precompiled regex passes with validating callbacks:
 
-1. secrets (only when the text contains a secret keyword or a known token prefix): values of
+1. secrets (only when a secret key word directly precedes ``=``, ``:`` or ``>``, or a token
+   prefix such as ``sk_live_``/``AKIA``/``eyJ``/``Bearer`` occurs): values of
    ``key=value`` / ``"key": "value"`` / ``Key: value`` / ``<key>value</key>`` pairs whose key
    names a secret, ``Bearer`` credentials, and tokens recognisable by shape (``sk_live_``,
    ``AKIA``, ``ghp_``, JWTs ...) become ``[REDACTED]``;
@@ -272,9 +273,10 @@ _SECRET_RE = re.compile(
       )
     # <sign>...</sign>, <sign><![CDATA[...]]></sign> (WeChat Pay v2 XML)
     | <(?P<xname>[A-Za-z0-9_.\-]++){_KEY_END}>
-      (?P<xval><!\[CDATA\[.*?\]\]>|[^<]*)</(?P=xname)>
+      (?P<xval><!\[CDATA\[[^<]*?\]\]>|[^<]*)</(?P=xname)>  # [^<]: linear time
     # a bare bearer credential anywhere (a whole b64token, so not "bearer sign_type=RSA2")
-    | (?<![A-Za-z0-9_])(?P<bscheme>(?i:bearer)[ \t]+)(?P<btok>[A-Za-z0-9\-._~+/]{{8,}}+=*+)(?![A-Za-z0-9\-._~+/=])
+    | (?<![A-Za-z0-9_])(?P<bscheme>(?i:bearer)[ \t]+)
+      (?P<btok>[A-Za-z0-9\-._~+/]{{8,}}+=*+)(?![A-Za-z0-9\-._~+/=])
     # tokens recognisable by shape; the public type prefix is kept
     | (?<![A-Za-z0-9_])
       (?:
@@ -360,7 +362,8 @@ _DIGIT_GROUP = re.compile(r"[0-9]+[Xx]?")
 
 _ID_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK_CHARS: Final = "10X98765432"
-# province-level codes of GB/T 2260, plus 81-83 (HK, Macao, Taiwan residence permits)
+# province-level codes of GB/T 2260 (71 is Taiwan), 81-83 (residence permits of Hong Kong,
+# Macao and Taiwan residents) and 91 (foreigners' permanent residence ID cards)
 _ID_PROVINCES: Final = frozenset(
     str(code)
     for code in (11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45)
@@ -556,9 +559,10 @@ def _mask_pii(m: re.Match[str]) -> str:
 def mask_text(text: str) -> str:
     """Return ``text`` with personal data masked and secret values redacted.
 
-    Runs on every displayed field, so text with nothing to mask returns after two cheap scans;
-    only candidates found by the precompiled regexes reach the (Luhn / ID / mobile) validators.
-    Idempotent: masking masked text changes nothing.
+    Runs on every displayed field, so text with nothing to mask (no digit, no ``@``, no secret
+    key before a separator, no token prefix) returns after four substring tests and one regex
+    scan of the lower-cased, reversed text. Only candidates found by the precompiled regexes
+    reach the Luhn / ID / mobile validators. Idempotent: masking masked text changes nothing.
     """
     reversed_lower = text.lower()[::-1]
     shaped = _shaped_secret_hint(text, reversed_lower)

@@ -56,7 +56,8 @@ _SECTIONS: list[tuple[str, dict[str, Any], bool]] = [
         "`kv` group parsed as key=value pairs). Uncomment to use; tried before the built-in ones.",
         {"templates": {"mygateway": {
             "description": "2026-11-11 00:00:01 E T123 51 余额不足",
-            "pattern": r"^(?P<ts>\S+ \S+) (?P<level>[EW]) (?P<txn_id>\S+) (?P<code>\S+) (?P<msg>.*)$",
+            "pattern": r"^(?P<ts>\S+ \S+) (?P<level>[EW]) (?P<txn_id>\S+) (?P<code>\S+) "
+                       r"(?P<msg>.*)$",
         }}},
         False,
     ),
