@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from txdiag.models import Category, CodeValue, Diagnosis, Evidence, MatchLevel
@@ -27,6 +28,17 @@ Codes = tuple[tuple[str, str], ...]
 """(field, value) pairs, most specific first, as found in the record."""
 
 
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A rule that matches a record, at a precedence level, on a field and value."""
+
+    rule: Rule
+    level: MatchLevel
+    field: str
+    value: str
+    pattern: str | None = None
+
+
 class _MessageScope:
     """The message rules of one scope (a channel, or channel-independent) in precedence order.
 
@@ -40,13 +52,11 @@ class _MessageScope:
         ]
         self.patterns = PatternSet([pattern for _, pattern in self.entries])
 
-    def match(self, message: str) -> tuple[Rule, str, str] | None:
-        found = self.patterns.first(message)
-        if found is None:
-            return None
-        index, matched = found
-        rule, pattern = self.entries[index]
-        return rule, pattern, matched
+    def matches(self, message: str) -> Iterator[tuple[Rule, str, str]]:
+        """Matching rules in order: the first costs one RE2 pass, the rest only if asked for."""
+        for index, matched in self.patterns.all(message):
+            rule, pattern = self.entries[index]
+            yield rule, pattern, matched
 
 
 class Classifier:
@@ -132,70 +142,97 @@ class Classifier:
         latency_band: int,
         status: str | None,
     ) -> Diagnosis:
+        first = next(
+            self.candidates(channel, codes, message, http_status, latency_band, status), None
+        )
+        if first is None:
+            return self._unknown(codes, message)
+        return self._diagnosis(first, codes)
+
+    def candidates(
+        self,
+        channel: str | None,
+        codes: Codes,
+        message: str | None,
+        http_status: int | None,
+        latency_band: int,
+        status: str | None,
+    ) -> Iterator[Candidate]:
+        """Every rule that matches, in precedence order: the first one decides.
+
+        This is the one statement of the precedence in docs/rules.md; ``rules test`` lists
+        all of it, classification takes the head.
+        """
         lineage = self.rulebook.channel_lineage(channel) if channel else ()
-        found_codes = codes
         # Codes compare trimmed and case-insensitively; evidence keeps them as found.
-        codes = tuple((field, value.strip().upper()) for field, value in codes)
+        upper = tuple((field, value.strip().upper()) for field, value in codes)
         # 1. channel-specific code, most specific code first.
-        for field, code in codes:
+        for field, code in upper:
             for name in lineage:
                 rule = self._channel_codes.get((name, code))
                 if rule is not None:
-                    return self._diagnosis(rule, "channel_code", field, code, found_codes)
+                    yield Candidate(rule, "channel_code", field, code)
         # 2. channel-independent code; then a code-only meaning when the channel is unknown.
-        for field, code in codes:
+        for field, code in upper:
             rule = self._codes.get(code)
             if rule is not None:
-                return self._diagnosis(rule, "code", field, code, found_codes)
+                yield Candidate(rule, "code", field, code)
         if channel is None or channel not in self._known_channels:
-            for field, code in codes:
+            for field, code in upper:
                 rule = self._inferred.get(code)
                 if rule is not None:
-                    return self._diagnosis(rule, "inferred_code", field, code, found_codes)
+                    yield Candidate(rule, "inferred_code", field, code)
         # 3. status.
         if status:
             for owner in (*lineage, None):
                 rule = self._statuses.get((owner, status))
                 if rule is not None:
-                    return self._diagnosis(rule, "status", "status", status, found_codes)
+                    yield Candidate(rule, "status", "status", status)
         # 4. message patterns: the channel's own first, then channel-independent ones.
         if message:
             text = _prepare_message(message)
             scopes = [self._channel_scopes.get(name) for name in lineage]
             for scope in (*scopes, self._generic_scope):
-                found = scope.match(text) if scope is not None else None
-                if found:
-                    rule, pattern, matched = found
-                    return self._diagnosis(rule, "message", "error_message", matched,
-                                           found_codes, pattern=pattern)
-        # 5. HTTP status, then latency.
+                if scope is not None:
+                    for rule, pattern, matched in scope.matches(text):
+                        yield Candidate(rule, "message", "error_message", matched, pattern)
+        # 5. HTTP status, then latency (the most severe threshold reached first).
         if http_status is not None:
             for rule in self._http:
                 if any(low <= http_status <= high for low, high in rule.http_status):
-                    return self._diagnosis(rule, "http_status", "http_status", str(http_status),
-                                           found_codes)
-        if latency_band:
-            rule = self._latency[latency_band - 1]
-            return self._diagnosis(rule, "latency", "latency_ms",
-                                   f">= {rule.min_latency_ms:g} ms", found_codes)
+                    yield Candidate(rule, "http_status", "http_status", str(http_status))
+        for band in range(latency_band, 0, -1):
+            rule = self._latency[band - 1]
+            yield Candidate(rule, "latency", "latency_ms", f">= {rule.min_latency_ms:g} ms")
         # 6. generic codes that decide only when nothing more specific did.
-        for field, code in codes:
+        for field, code in upper:
             for owner in (*lineage, None):
                 rule = self._fallback.get((owner, code))
                 if rule is not None:
-                    return self._diagnosis(rule, "fallback_code", field, code, found_codes)
-        return self._unknown(found_codes, message)
+                    yield Candidate(rule, "fallback_code", field, code)
+
+    def all_candidates(
+        self,
+        *,
+        channel: str | None = None,
+        codes: Codes = (),
+        message: str | None = None,
+        http_status: int | None = None,
+        latency_ms: float | None = None,
+        status: str | None = None,
+    ) -> list[Candidate]:
+        """Like :meth:`classify`, but every matching rule in precedence order (not memoized)."""
+        band = (
+            bisect_right(self._latency_thresholds, latency_ms)
+            if latency_ms is not None and self._latency
+            else 0
+        )
+        status_key = status.strip().lower() if status else None
+        return list(self.candidates(channel, codes, message, http_status, band, status_key))
 
     @staticmethod
-    def _diagnosis(
-        rule: Rule,
-        level: MatchLevel,
-        field: str,
-        value: str,
-        codes: Codes,
-        *,
-        pattern: str | None = None,
-    ) -> Diagnosis:
+    def _diagnosis(candidate: Candidate, codes: Codes) -> Diagnosis:
+        rule = candidate.rule
         return Diagnosis(
             category=rule.category,
             reason=rule.reason,
@@ -205,10 +242,10 @@ class Classifier:
             action=rule.action,
             evidence=Evidence(
                 rule_id=rule.id,
-                level=level,
-                field=field,
-                value=value,
-                pattern=pattern,
+                level=candidate.level,
+                field=candidate.field,
+                value=candidate.value,
+                pattern=candidate.pattern,
                 rule_source=rule.source or None,
                 codes=tuple(CodeValue(field=f, value=v) for f, v in codes),
             ),

@@ -12,7 +12,7 @@ and reviewed here, not supplied by users.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import re2
@@ -65,11 +65,12 @@ class PatternSet:
 
     def first(self, text: str) -> tuple[int, str] | None:
         """The index of the first pattern (in order) found in ``text``, and the matched text."""
+        return next(self.all(text), None)
+
+    def all(self, text: str) -> Iterator[tuple[int, str]]:
+        """Every pattern found in ``text``, in pattern order, with its matched text."""
         if self._set is None:
-            return None
-        hits = self._set.Match(text)
-        if not hits:
-            return None
-        best = min(hits)
-        found = self._compiled[best].search(text)
-        return best, found.group(0) if found is not None else ""
+            return
+        for index in sorted(self._set.Match(text) or ()):
+            found = self._compiled[index].search(text)
+            yield index, found.group(0) if found is not None else ""
