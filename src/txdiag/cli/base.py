@@ -36,6 +36,7 @@ class _Group(TyperGroup):
 
     # Typer's Context base lives in a private module: accept anything, as the base does.
     def invoke(self, ctx: Any) -> Any:
+        state["json_errors"] = False  # each run decides again (tests run many in one process)
         try:
             return super().invoke(ctx)
         except TxdiagError as exc:

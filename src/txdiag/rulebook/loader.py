@@ -239,6 +239,14 @@ class Rulebook:
                 pending.extend(definition.inherits)
         return tuple(order)
 
+    def status_words(self) -> dict[str, StatusKind]:
+        """Every status word the vocabulary knows, lower-cased, with its kind."""
+        return dict(self._status)
+
+    def global_success_codes(self) -> frozenset[str]:
+        """Codes that mean "no error" on every channel."""
+        return frozenset(self._success_codes)
+
     def status_kind(self, status: str) -> StatusKind | None:
         return self._status.get(status.strip().lower())
 

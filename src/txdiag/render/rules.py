@@ -1,0 +1,174 @@
+"""Renderings of rules (``txdiag rules list|show|test``) in every output format."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from txdiag.classify import Candidate
+from txdiag.models import Lang
+from txdiag.render import OutputFormat
+from txdiag.render.common import SCHEMA_VERSION, Presenter
+from txdiag.render.writers import dumps, md_cell
+from txdiag.rulebook import Rule, Rulebook
+from txdiag.safety import neutralize_csv_cell
+
+LEVEL_TEXT = {
+    "channel_code": "1 channel-specific code",
+    "code": "2 channel-independent code",
+    "inferred_code": "2 code known to one meaning on other channels",
+    "status": "3 status",
+    "message": "4 message pattern",
+    "http_status": "5 HTTP status",
+    "latency": "5 latency",
+    "fallback_code": "6 generic (fallback) code",
+}
+
+
+def selector_text(rule: Rule) -> str:
+    if rule.selector == "codes":
+        return "codes: " + ", ".join(rule.codes)
+    if rule.selector == "messages":
+        return "messages: " + " | ".join(rule.messages)
+    if rule.selector == "http_status":
+        return "http: " + ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in rule.http_status)
+    if rule.selector == "statuses":
+        return "statuses: " + ", ".join(rule.statuses)
+    return f"latency >= {rule.min_latency_ms:g} ms"
+
+
+def rule_dict(rule: Rule, lang: Lang | None = None) -> dict[str, Any]:
+    """A rule with everything resolved; texts in one language, or both when ``lang`` is None."""
+    def text(value: Any) -> Any:
+        return value.get(lang) if lang else value.model_dump()
+
+    return {
+        "id": rule.id,
+        "channel": rule.channel,
+        "category": rule.category.value,
+        "reason": rule.reason,
+        "title": text(rule.title),
+        "retryable": rule.retryable.value,
+        "selector": rule.selector,
+        "codes": list(rule.codes) or None,
+        "messages": list(rule.messages) or None,
+        "http_status": [list(r) for r in rule.http_status] or None,
+        "min_latency_ms": rule.min_latency_ms,
+        "statuses": list(rule.statuses) or None,
+        "fallback": rule.fallback,
+        "hint": text(rule.hint),
+        "action": text(rule.action),
+        "source": rule.source,
+        "pack": rule.pack,
+        "file": rule.origin,
+    }
+
+
+def write_rule_list(fmt: OutputFormat, out: TextIO, rules: Sequence[Rule], p: Presenter, *,
+                    color: bool = False) -> None:
+    rows = [rule_dict(r, p.lang) for r in rules]
+    if fmt is OutputFormat.JSON:
+        out.write(dumps({"schema_version": SCHEMA_VERSION, "command": "rules list",
+                         "count": len(rows), "rules": rows}, indent=2) + "\n")
+    elif fmt is OutputFormat.JSONL:
+        out.writelines(dumps(row) + "\n" for row in rows)
+    elif fmt is OutputFormat.CSV:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(("id", "channel", "category", "reason", "retryable", "selector", "source"))
+        for rule in rules:
+            writer.writerow([neutralize_csv_cell(p.text(cell)) for cell in (
+                rule.id, rule.channel or "", rule.category.value, rule.reason,
+                rule.retryable.value, selector_text(rule), rule.source)])
+    elif fmt is OutputFormat.MARKDOWN:
+        out.write("| id | channel | reason | retry | matches |\n|---|---|---|---|---|\n")
+        for rule in rules:
+            out.write(f"| {md_cell(rule.id)} | {md_cell(rule.channel or '')} | {rule.reason} "
+                      f"| {rule.retryable.value} | {md_cell(p.text(selector_text(rule)))} |\n")
+    else:
+        from rich import box
+        from rich.table import Table
+        from rich.text import Text
+
+        from txdiag.render.table import category_text, make_console
+
+        table = Table(box=box.SIMPLE_HEAD, title=f"{len(rules)} rules", title_justify="left")
+        for name in ("id", "channel", "category", "reason", "retry"):
+            table.add_column(name, overflow="fold")
+        table.add_column("matches", overflow="fold", ratio=2)
+        for rule in rules:
+            table.add_row(Text(rule.id), Text(rule.channel or "*"),
+                          category_text(rule.category.value), Text(rule.reason),
+                          Text(rule.retryable.value),
+                          Text(p.text(selector_text(rule)[:160])))
+        make_console(out, color=color).print(table)
+    out.flush()
+
+
+def write_rule(fmt: OutputFormat, out: TextIO, rule: Rule, p: Presenter, *,
+               color: bool = False) -> None:
+    data = rule_dict(rule)
+    if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
+        out.write(dumps({"schema_version": SCHEMA_VERSION, "command": "rules show", **data},
+                        indent=2 if fmt is OutputFormat.JSON else None) + "\n")
+        return
+    lines = [
+        f"{rule.id}  ({rule.channel or 'any channel'}, pack {rule.pack}, {rule.origin})",
+        f"  category   {rule.category.value}",
+        f"  reason     {rule.reason} — {rule.title.en} / {rule.title.zh}",
+        f"  retry      {rule.retryable.value}",
+        f"  matches    {selector_text(rule)}" + ("  (fallback)" if rule.fallback else ""),
+        f"  source     {rule.source or '-'}",
+        f"  hint en    {rule.hint.en}",
+        f"  hint zh    {rule.hint.zh}",
+        f"  action en  {rule.action.en}",
+        f"  action zh  {rule.action.zh}",
+    ]
+    out.write("\n".join(p.text(line) for line in lines) + "\n")
+    out.flush()
+
+
+def write_rule_test(fmt: OutputFormat, out: TextIO, query: dict[str, Any],
+                    candidates: Sequence[Candidate], rulebook: Rulebook, p: Presenter) -> None:
+    """Every matching rule in precedence order, the winner first, and why it wins."""
+    rows = [
+        {
+            "rank": index + 1,
+            "wins": index == 0,
+            "rule_id": c.rule.id,
+            "level": c.level,
+            "precedence": LEVEL_TEXT[c.level],
+            "field": c.field,
+            "value": p.data(c.value),
+            "pattern": c.pattern,
+            "category": c.rule.category.value,
+            "reason": c.rule.reason,
+            "channel": c.rule.channel,
+        }
+        for index, c in enumerate(candidates)
+    ]
+    winner = rows[0] if rows else None
+    why = (
+        f"{winner['rule_id']} wins at precedence level {winner['precedence']}"
+        + (", before every other match" if len(rows) > 1 else "")
+        if winner else "no rule matches: the failure would be unknown.no_match"
+    )
+    if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
+        out.write(dumps({"schema_version": SCHEMA_VERSION, "command": "rules test",
+                         "query": {k: p.data(v) if isinstance(v, str) else v
+                                   for k, v in query.items()},
+                         "matches": rows, "why": why},
+                        indent=2 if fmt is OutputFormat.JSON else None) + "\n")
+        return
+    if not rows:
+        out.write(why + "\n")
+        return
+    for row in rows:
+        mark = "WINS " if row["wins"] else "     "
+        detail = f"{row['field']} = {row['value']}"
+        if row["pattern"]:
+            detail += f"  (pattern {row['pattern']})"
+        out.write(p.text(f"{mark}{row['rank']:>2}. {row['rule_id']}  [{row['precedence']}]  "
+                         f"{row['reason']}  — {detail}") + "\n")
+    out.write(p.text(why) + "\n")
+    out.flush()

@@ -1,0 +1,125 @@
+"""Rulebook tools behind ``txdiag rules``: export as TOML, and drafts for unknown failures."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import tomli_w
+
+from txdiag.rulebook.loader import NO_MATCH_REASON, Rulebook
+from txdiag.rulebook.model import Rule
+
+EXPORT_PACK = "export"
+
+
+def rule_table(rule: Rule) -> dict[str, Any]:
+    """A rule as it would be written in a rule file, its channel made explicit."""
+    if rule.definition is None:
+        raise ValueError(f"rule {rule.id!r} has no definition to export")
+    data = rule.definition.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    data["id"] = rule.id
+    data["reason"] = rule.reason
+    if rule.channel:
+        data["channel"] = rule.channel
+    else:
+        data.pop("channel", None)
+    return data
+
+
+def export_rulebook(rulebook: Rulebook, *, channel: str | None = None) -> dict[str, Any]:
+    """The rulebook as one rule file's data; loading it alone gives back the same rules.
+
+    With ``channel``, only that channel's rules (and those of channels it inherits), the
+    channel-independent rules are left out, and just the reasons and channels they need.
+    """
+    lineage = set(rulebook.channel_lineage(channel)) if channel else None
+    rules = [r for r in rulebook.rules if lineage is None or r.channel in lineage]
+    reasons = {r.reason for r in rules} | {NO_MATCH_REASON}
+    channels = [c for c in rulebook.channels.values() if lineage is None or c.id in lineage]
+    status_words: dict[str, list[str]] = {"success": [], "failure": [], "pending": []}
+    for word, kind in rulebook.status_words().items():
+        status_words[kind].append(word)
+    data: dict[str, Any] = {
+        # Top-level keys before any table: TOML would otherwise file them under it.
+        "success_codes": sorted(rulebook.global_success_codes()),
+        "pack": {"id": EXPORT_PACK, "title": "Exported rulebook",
+                 "source": "txdiag rules export" + (f" --channel {channel}" if channel else "")},
+        "status": status_words,
+        "channels": [c.model_dump(mode="json", exclude_defaults=True) for c in channels],
+        "reasons": [r.model_dump(mode="json") for r in rulebook.reasons.values()
+                    if r.id in reasons],
+        "rules": [rule_table(r) for r in rules],
+    }
+    return {k: v for k, v in data.items() if v not in ([], {})}
+
+
+def dumps_rulebook(data: dict[str, Any]) -> str:
+    return tomli_w.dumps(data)
+
+
+_PLACEHOLDER = re.compile(r"<(num|hex|id|str|masked)>")
+_RE2_SPECIAL = re.compile(r"([\\.^$|?*+()\[\]{}])")
+_WILDCARD = {"num": r"[0-9][0-9.,]*", "hex": r"[0-9a-f]+", "id": r"[A-Za-z0-9_-]+",
+             "str": r"[^\n]*?", "masked": r"[^\s]+"}
+
+
+def template_pattern(template: str) -> str:
+    """An RE2 pattern matching the messages a mined template stands for."""
+    parts: list[str] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(template):
+        parts.append(_RE2_SPECIAL.sub(r"\\\1", template[position:match.start()]))
+        parts.append(_WILDCARD[match.group(1)])
+        position = match.end()
+    parts.append(_RE2_SPECIAL.sub(r"\\\1", template[position:]))
+    return "".join(parts).strip()
+
+
+def suggest_rules(suggestions: Iterable[Suggestion]) -> str:
+    """A TOML draft: one rule per unknown-failure group, its reason left to fill in.
+
+    The draft does not validate until every ``reason`` is filled in (``FILL_IN`` is not a
+    category), so an unreviewed draft can never slip into a rulebook.
+    """
+    lines = [
+        "# Draft rules for failures txdiag could not classify (txdiag rules suggest).",
+        "# For each rule: set `reason` to a reason from `txdiag rules list` (or define a new one",
+        "# in a [[reasons]] table), check the pattern, then `txdiag rules validate THIS_FILE`.",
+        "",
+        tomli_w.dumps({"pack": {"id": "suggested", "title": "Suggested rules (draft)"}}).strip(),
+    ]
+    for number, item in enumerate(suggestions, start=1):
+        rule: dict[str, Any] = {"id": f"suggested.{number}", "reason": "FILL_IN.reason"}
+        if item.channel:
+            rule["channel"] = item.channel
+        if item.code:
+            rule["codes"] = [item.code]
+        else:
+            rule["messages"] = [template_pattern(item.template)]
+        rule["source"] = "txdiag rules suggest: unclassified failures seen in logs"
+        comment = [f"# {item.count} failures; template: {item.template}",
+                   f"# example: {item.example}"]
+        body = tomli_w.dumps({"rules": [rule]}).strip()
+        lines += ["", *(c.replace("\n", " ") for c in comment), body]
+    return "\n".join(lines) + "\n"
+
+
+class Suggestion:
+    """One group of unknown failures: a (channel, code) or a message template."""
+
+    __slots__ = ("channel", "code", "count", "example", "template")
+
+    def __init__(self, channel: str | None, code: str | None, template: str, count: int,
+                 example: str) -> None:
+        self.channel = channel
+        self.code = code
+        self.template = template
+        self.count = count
+        self.example = example
+
+
+def suggestions_from(groups: Sequence[tuple[str | None, str | None, str, int, str]],
+                     min_count: int) -> list[Suggestion]:
+    return [Suggestion(*group) for group in groups if group[3] >= min_count]

@@ -1,0 +1,185 @@
+"""``txdiag rules``: list, show, test, validate, export, suggest; and user rule files."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from txdiag.cli.app import app
+from txdiag.exitcodes import ExitCode
+from txdiag.rulebook import Rule, load_rulebook
+from txdiag.rulebook.tools import dumps_rulebook, export_rulebook, template_pattern
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "transactions.jsonl"
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+
+def comparable(rule: Rule) -> dict[str, object]:
+    data = dataclasses.asdict(rule)
+    for key in ("origin", "user", "pack", "definition"):
+        data.pop(key)
+    return data
+
+
+def test_list_filters_by_category_and_channel() -> None:
+    rows = json.loads(run("rules", "list", "-c", "network", "-f", "json").stdout)["rules"]
+    assert rows and {r["category"] for r in rows} == {"network"}
+    rows = json.loads(run("rules", "list", "--channel", "weixin", "-f", "json").stdout)["rules"]
+    assert {r["channel"] for r in rows} <= {"wechatpay", None}
+    assert any(r["channel"] == "wechatpay" for r in rows)
+
+
+def test_show_and_unknown_rule() -> None:
+    result = run("rules", "show", "iso8583.51")
+    assert "balance.insufficient_funds" in result.stdout and "余额不足" in result.stdout
+    missing = run("rules", "show", "iso8583.5")
+    assert missing.exit_code == ExitCode.USAGE
+    assert "did you mean" in missing.stderr
+
+
+def test_test_lists_every_match_and_the_winner() -> None:
+    data = json.loads(run("rules", "test", "--code", "40004", "--channel", "alipay",
+                          "--message", "买家余额不足", "-f", "json").stdout)
+    ids = [m["rule_id"] for m in data["matches"]]
+    assert ids[0] == "generic.insufficient_funds" and data["matches"][0]["wins"]
+    assert "alipay.40004" in ids  # the generic code is kept, ranked last
+    assert data["matches"][-1]["level"] == "fallback_code"
+    assert "wins at precedence level" in data["why"]
+
+
+def test_test_winner_equals_classification(rulebook: object) -> None:
+    from txdiag.classify import Classifier
+
+    classifier = Classifier(load_rulebook())
+    for kwargs in ({"channel": "wechatpay", "codes": (("err_code", "SYSTEMERROR"),)},
+                   {"message": "风控系统超时"}, {"http_status": 503}, {"latency_ms": 45000.0},
+                   {"codes": (("code", "51"),), "message": "timed out"}):
+        candidates = classifier.all_candidates(**kwargs)  # type: ignore[arg-type]
+        assert candidates[0].rule.id == classifier.classify(**kwargs).evidence.rule_id  # type: ignore[arg-type]
+
+
+def test_test_needs_something() -> None:
+    assert run("rules", "test").exit_code == ExitCode.USAGE
+
+
+def test_export_then_load_gives_back_the_same_rulebook(tmp_path: Path) -> None:
+    original = load_rulebook()
+    path = tmp_path / "all.toml"
+    result = run("rules", "export", "-o", str(path))
+    assert result.exit_code == 0
+    again = load_rulebook([path], shipped=False)
+    assert [comparable(r) for r in again.rules] == [comparable(r) for r in original.rules]
+    assert again.reasons == original.reasons
+    assert again.status_words() == original.status_words()
+    assert again.global_success_codes() == original.global_success_codes()
+    assert {c: d.model_dump() for c, d in again.channels.items()} == {
+        c: d.model_dump() for c, d in original.channels.items()}
+
+
+def test_channel_export_loads_alone(tmp_path: Path) -> None:
+    path = tmp_path / "stripe.toml"
+    path.write_text(dumps_rulebook(export_rulebook(load_rulebook(), channel="stripe")),
+                    encoding="utf-8")
+    rulebook = load_rulebook([path], shipped=False)
+    assert {r.channel for r in rulebook.rules} == {"stripe", "card"}
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_user_rule_overrides_by_id_and_by_channel_code(tmp_path: Path) -> None:
+    rules = write(tmp_path / "team.toml", """
+[pack]
+id = "team"
+
+[[rules]]
+id = "iso8583.05"
+channel = "iso8583"
+reason = "risk_control.suspected_fraud"
+codes = ["05"]
+
+[[rules]]
+id = "team.51"
+channel = "iso8583"
+reason = "system.internal_error"
+codes = ["51"]
+""")
+    out = json.loads(run("explain", "05", "--channel", "iso8583", "--rules", str(rules),
+                         "-f", "json").stdout)
+    assert out["reason"] == "risk_control.suspected_fraud"
+    out = json.loads(run("explain", "51", "--channel", "iso8583", "--rules", str(rules),
+                         "-f", "json").stdout)
+    assert (out["reason"], out["evidence"]["rule_id"]) == ("system.internal_error", "team.51")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('[pack]\nid = "x"\n[[rules]]\nid = "x.1"\nreason = "nope.nope"\ncodes = ["1"]\n',
+         "rule 'x.1' field 'reason'"),
+        ('[pack]\nid = "x"\n[[rules]]\nid = "x.1"\nreason = "balance.insufficient_funds"\n'
+         'messages = ["(?=a)b"]\n', "rule 'x.1' field 'messages'"),
+        ('[pack]\nid = "x"\n[[rules]]\nid = "x.1"\nreason = "balance.insufficient_funds"\n'
+         'codes = ["1"]\ncolour = "red"\n', "rule 'x.1' field 'colour': unknown field"),
+        ('[pack]\nid = "x"\n[[rules]]\nid = "x.1"\n', "rule 'x.1' field 'reason'"),
+        ("[pack\n", "not valid TOML"),
+    ],
+)
+def test_validate_names_file_rule_and_field(tmp_path: Path, body: str, expected: str) -> None:
+    path = write(tmp_path / "bad.toml", body)
+    result = run("rules", "validate", str(path))
+    assert result.exit_code == ExitCode.USAGE
+    assert expected in result.stderr
+    assert str(path) in result.stderr
+    assert result.stderr.count("error:") == 1
+    # the same file given to a diagnosing command fails the same way
+    assert run("summary", str(EXAMPLE), "--rules", str(path)).exit_code == ExitCode.USAGE
+
+
+def test_rules_files_from_config(tmp_path: Path) -> None:
+    write(tmp_path / "team.toml", """
+[pack]
+id = "team"
+[[rules]]
+id = "team.erri"
+reason = "system.internal_error"
+messages = ['ERR_4711']
+""")
+    config = write(tmp_path / "config.toml", 'rules_files = ["team.toml"]\n')
+    data = json.loads(run("explain", "ERR_4711 unexpected state", "--config", str(config),
+                          "-f", "json").stdout)
+    assert data["evidence"]["rule_id"] == "team.erri"
+
+
+def test_suggest_writes_a_draft_that_validates_once_filled(tmp_path: Path) -> None:
+    draft = tmp_path / "draft.toml"
+    result = run("rules", "suggest", str(EXAMPLE), "--min-count", "2", "-o", str(draft))
+    assert result.exit_code == 0
+    text = draft.read_text(encoding="utf-8")
+    assert "ERR_4711" in text and "FILL_IN" in text
+    assert run("rules", "validate", str(draft)).exit_code == ExitCode.USAGE
+    draft.write_text(text.replace("FILL_IN.reason", "system.internal_error"), encoding="utf-8")
+    assert run("rules", "validate", str(draft)).exit_code == 0
+    before = json.loads(run("summary", str(EXAMPLE), "-f", "json", "-q").stdout)
+    after = json.loads(run("summary", str(EXAMPLE), "-f", "json", "-q", "--rules",
+                           str(draft)).stdout)
+    assert after["by_category"]["unknown"] < before["by_category"]["unknown"]
+
+
+def test_template_pattern_escapes_and_matches() -> None:
+    from txdiag.patterns import compile_pattern
+
+    pattern = template_pattern("ERR_4711 order <id> failed (x) at <num> CNY")
+    compiled = compile_pattern(pattern)
+    assert compiled.search("ERR_4711 order T20261111000123 failed (x) at 12.50 CNY")
+    assert not compiled.search("ERR_4712 order T1 failed (x) at 1 CNY")
