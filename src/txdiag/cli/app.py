@@ -12,6 +12,7 @@ from txdiag.cli.commands import (  # noqa: F401  (importing registers the comman
     analyze,
     config_cmd,
     explain,
+    lookup,
     rules,
 )
 from txdiag.cli.terminal import Terminal

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,6 +11,12 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_RETRIES = 3
 DEFAULT_MAX_PAGES = 1000
 DEFAULT_MAX_BODY_BYTES = 64 << 20
+DEFAULT_BACKOFF_BASE = 0.5
+DEFAULT_BACKOFF_MAX = 30.0
+DEFAULT_MAX_RETRY_AFTER = 60.0
+DEFAULT_MAX_REDIRECTS = 5
+DEADLINE_TIMEOUTS = 4
+"""Without ``page_deadline``, one page may take this many ``timeout`` periods end to end."""
 
 
 @dataclass(frozen=True)
@@ -25,3 +33,27 @@ class HttpOptions:
     retries: int = DEFAULT_RETRIES
     ca_bundle: Path | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    backoff_base: float = DEFAULT_BACKOFF_BASE
+    """First retry waits about this long (seconds); each further retry doubles it, with jitter."""
+    backoff_max: float = DEFAULT_BACKOFF_MAX
+    """No backoff wait is longer than this."""
+    max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
+    """A server's ``Retry-After`` is honoured up to this many seconds (a larger one is capped)."""
+    page_deadline: float | None = None
+    """Overall limit for one request, from connecting to the last byte of the body, seconds.
+
+    httpx's timeouts apply to each socket operation, so a server that trickles bytes could hold
+    a page forever without it. ``None``: ``DEADLINE_TIMEOUTS`` times ``timeout``.
+    """
+    max_redirects: int = DEFAULT_MAX_REDIRECTS
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+    """How to wait between attempts; tests pass a recorder so that retries cost no time."""
+    notify: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+    """Receives one-line notices (a retry, a page limit reached), secrets already removed."""
+
+    @property
+    def deadline(self) -> float:
+        """The effective per-request deadline in seconds."""
+        if self.page_deadline is not None:
+            return self.page_deadline
+        return DEADLINE_TIMEOUTS * self.timeout
