@@ -5,9 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 from txdiag.rulebook import Rulebook, load_rulebook
+
+# CI runs the same examples every time (a red CI must be reproducible, and a green one must not
+# hinge on luck); developers get fresh random examples on every run.
+settings.register_profile("ci", derandomize=True, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent

@@ -121,16 +121,17 @@ def _find_records(stream: _JsonStream, path: list[str] | None, depth: int) -> bo
         raise stream.error("nested too deeply")
     first = stream.peek()
     if first == b"[":
-        if path:
-            return False
+        rejected = bool(path)
         if path is None and depth > 0:
             # Auto-detection: an array counts only when it holds objects (or nothing).
             save = stream.pos
             stream.pos += 1
             inner = stream.peek()
             stream.pos = save
-            if inner not in (b"{", b"]"):
-                return False
+            rejected = inner not in (b"{", b"]")
+        if rejected:
+            stream.value()  # skip the whole array: the caller goes on after it
+            return False
         stream.pos += 1
         return True
     if first != b"{":
