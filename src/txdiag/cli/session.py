@@ -6,7 +6,7 @@ import codecs
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
@@ -137,7 +137,12 @@ class Session:
                 strict=settings.strict,
                 records_path=settings.records_path,
                 templates=tuple(user_templates(config)),
-                http=http_options(settings, api),
+                http=replace(
+                    http_options(settings, api),
+                    # Retries and early stops of an API walk are worth a line on stderr.
+                    notify=None if settings.quiet
+                    else lambda message: terminal.say(terminal.safe(message)),
+                ),
             ),
             constants=profile.constants if profile else None,
             status_values=profile.status_values() if profile else None,
