@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+from types import FrameType
 from typing import NoReturn
 
 import typer
@@ -10,15 +13,46 @@ import typer
 from txdiag.cli.base import app, silence_stdout
 from txdiag.cli.commands import (  # noqa: F401  (importing registers the commands)
     analyze,
+    check,
     config_cmd,
     explain,
     lookup,
     rules,
+    watch,
 )
 from txdiag.cli.terminal import Terminal
 from txdiag.exitcodes import ExitCode
 
-__all__ = ["app", "main"]
+__all__ = ["Terminated", "app", "main", "was_terminated"]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process happens to be.
+
+    A KeyboardInterrupt on purpose: every place that already turns Ctrl-C into "render what
+    was read, then stop" does the same for SIGTERM, and main() exits 143 instead of 130.
+    """
+
+
+_terminated: list[int] = []
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # Only the first: a second SIGTERM must not cut short the partial results being written.
+    if not _terminated:
+        _terminated.append(signum)
+        raise Terminated
+
+
+def was_terminated() -> bool:
+    """Whether SIGTERM arrived: commands that report their own exit code say 143, not 130."""
+    return bool(_terminated)
+
+
+def _install_sigterm() -> None:
+    # Only the main thread may install handlers; embedded elsewhere, keep the default.
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
@@ -28,6 +62,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         if reconfigure is not None:
             # A terminal or pipe that cannot encode Chinese must not crash the run.
             reconfigure(errors="backslashreplace")
+    _install_sigterm()
     command = typer.main.get_command(app)
     try:
         # Not standalone: every way out comes back here, to one exit-code table.
@@ -46,6 +81,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except BrokenPipeError:
         silence_stdout()
         code = ExitCode.OK
+    if _terminated:
+        code = ExitCode.TERMINATED
     try:
         sys.stdout.flush()
     except BrokenPipeError:

@@ -17,6 +17,14 @@ from txdiag.aggregate import Summary
 from txdiag.models import Diagnosis, Finding, Lang, format_time
 from txdiag.readers import ReadStats
 from txdiag.safety import mask_text, visible
+from txdiag.timeline import (
+    CATEGORIES,
+    Spike,
+    SpikeParams,
+    Timeline,
+    describe_width,
+    detection_width,
+)
 
 SCHEMA_VERSION = 1
 
@@ -130,10 +138,12 @@ def share(part: int, whole: int) -> float:
 
 
 def summary_dict(
-    summary: Summary, inputs: Sequence[ReadStats], p: Presenter, *, top: int = 10
+    summary: Summary, inputs: Sequence[ReadStats], p: Presenter, *, top: int = 10,
+    timeline: Timeline | None = None, spikes: Sequence[Spike] = (),
+    spike_params: SpikeParams | None = None,
 ) -> dict[str, Any]:
     """The ``summary --format json`` object (docs/output.md)."""
-    return {
+    data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "command": "summary",
         "totals": totals_dict(summary, inputs),
@@ -177,4 +187,63 @@ def summary_dict(
             ],
         },
         "inputs": inputs_list(inputs, p),
+    }
+    if timeline is not None:
+        data["timeline"] = timeline_dict(timeline, spike_params or SpikeParams())
+        data["spikes"] = [spike_dict(spike) for spike in spikes]
+    return data
+
+
+def timeline_dict(timeline: Timeline, params: SpikeParams) -> dict[str, Any]:
+    """Failures per time bucket (only buckets with records), and how spikes were detected."""
+    first, last = timeline.first, timeline.last
+    return {
+        "bucket_seconds": timeline.width,
+        "bucket": describe_width(timeline.width),
+        "requested_seconds": timeline.requested,
+        "start": format_time(timeline.start_of(first)) if first is not None else None,
+        "end": format_time(timeline.start_of(last + 1)) if last is not None else None,
+        "records": timeline.bucketed,
+        "no_timestamp": timeline.no_timestamp,
+        "dropped": timeline.dropped,
+        "buckets": [
+            {
+                "start": format_time(timeline.start_of(key)),
+                "records": bucket.records,
+                "failures": bucket.failed,
+                "by_category": {c: bucket.failures.get(c, 0) for c in CATEGORIES},
+            }
+            for key, bucket in sorted(timeline.buckets.items())
+        ],
+        "spike_detection": {
+            "method": "rolling_median_mad",
+            "bucket_seconds": detection_width(timeline, params),
+            "baseline_buckets": params.baseline_buckets,
+            "min_history": params.min_history,
+            "z": params.z,
+            "min_scale": params.min_scale,
+            "min_rise": params.min_rise,
+            "max_p_value": params.max_p_value,
+            "min_records": params.min_records,
+            "min_failures": params.min_failures,
+        },
+    }
+
+
+def spike_dict(spike: Spike) -> dict[str, Any]:
+    return {
+        "category": spike.category,
+        "start": format_time(spike.start),
+        "end": format_time(spike.end),
+        "buckets": spike.buckets,
+        "peak_rate": round(spike.peak_rate, 4),
+        "peak_at": format_time(spike.peak_at),
+        "baseline_rate": round(spike.baseline_rate, 4),
+        "p_value": float(f"{spike.p_value:.3g}"),
+        "affected": spike.affected,
+        "excess": spike.excess,
+        "records": spike.records,
+        "top_reason": spike.top_reason,
+        "top_reason_count": spike.top_reason_count,
+        "ongoing": spike.ongoing,
     }

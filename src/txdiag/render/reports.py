@@ -7,23 +7,30 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from txdiag.aggregate import Summary
-from txdiag.models import Diagnosis
+from txdiag.models import Diagnosis, format_time
 from txdiag.readers import ReadStats
 from txdiag.render import OutputFormat
 from txdiag.render.common import SCHEMA_VERSION, Presenter, diagnosis_dict, share, summary_dict
 from txdiag.render.writers import dumps, md_cell
-from txdiag.safety import neutralize_csv_cell
+from txdiag.safety import neutralize_csv_cell, visible
+from txdiag.timeline import Spike, SpikeParams, Timeline, detect_spikes
 
 
 def write_summary(fmt: OutputFormat, out: TextIO, summary: Summary, inputs: Sequence[ReadStats],
                   p: Presenter, *, width: int | None = None, color: bool = False,
-                  top: int = 10) -> None:
+                  top: int = 10, timeline: Timeline | None = None,
+                  spike_params: SpikeParams | None = None) -> None:
+    """``timeline`` adds the time view: failures per bucket and the spikes found in them."""
+    spike_params = spike_params or SpikeParams()
+    spikes = detect_spikes(timeline, spike_params) if timeline is not None else []
     if fmt is OutputFormat.TABLE:
         from txdiag.render.table import render_summary
 
-        render_summary(out, summary, inputs, p, width=width, color=color, top=top)
+        render_summary(out, summary, inputs, p, width=width, color=color, top=top,
+                       timeline=timeline, spikes=spikes)
         return
-    data = summary_dict(summary, inputs, p, top=top)
+    data = summary_dict(summary, inputs, p, top=top, timeline=timeline, spikes=spikes,
+                        spike_params=spike_params)
     if fmt is OutputFormat.JSON:
         out.write(dumps(data, indent=2) + "\n")
     elif fmt is OutputFormat.JSONL:
@@ -47,9 +54,31 @@ def write_summary(fmt: OutputFormat, out: TextIO, summary: Summary, inputs: Sequ
                                   code["count"], "")])
         for cause, count in summary.unreadable_by_cause.items():
             writer.writerow(("unreadable", cause, "", count, ""))
+        for bucket in data.get("timeline", {}).get("buckets", ()):
+            for category, count in bucket["by_category"].items():
+                if count:
+                    writer.writerow(("bucket", bucket["start"], category, count,
+                                     share(count, bucket["records"])))
+        for spike in spikes:
+            writer.writerow(("spike", f"{format_time(spike.start)}/{format_time(spike.end)}",
+                             spike.category, spike.affected, round(spike.peak_rate, 4)))
     else:
         _summary_markdown(out, summary, data, p)
+        if timeline is not None:
+            _spikes_markdown(out, spikes)
     out.flush()
+
+
+def _spikes_markdown(out: TextIO, spikes: Sequence[Spike]) -> None:
+    if not spikes:
+        out.write("\nNo spikes.\n")
+        return
+    out.write("\n| spike | start | end | peak rate | baseline | failures | top reason |\n"
+              "|---|---|---|---:|---:|---:|---|\n")
+    for s in spikes:
+        out.write(f"| {s.category} | {format_time(s.start)} | {format_time(s.end)} "
+                  f"| {s.peak_rate:.1%} | {s.baseline_rate:.1%} | {s.affected:,} "
+                  f"| {md_cell(visible(s.top_reason or ''))} |\n")
 
 
 def _summary_markdown(out: TextIO, summary: Summary, data: dict[str, object],

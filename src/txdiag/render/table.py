@@ -5,6 +5,7 @@ Rich is imported here and nowhere in the core, so machine formats never pay for 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TextIO
 
@@ -18,6 +19,8 @@ from txdiag.models import Diagnosis, Finding, format_time
 from txdiag.readers import ReadStats
 from txdiag.render.common import Presenter, share
 from txdiag.render.writers import shorten
+from txdiag.safety import visible
+from txdiag.timeline import CATEGORIES, Spike, Timeline, describe_width
 
 CATEGORY_STYLE = {
     "balance": "yellow",
@@ -137,7 +140,8 @@ def _bar(fraction: float, width: int = 20) -> Text:
 
 
 def render_summary(out: TextIO, summary: Summary, inputs: Sequence[ReadStats], p: Presenter,
-                   *, width: int | None = None, color: bool = False, top: int = 10) -> None:
+                   *, width: int | None = None, color: bool = False, top: int = 10,
+                   timeline: Timeline | None = None, spikes: Sequence[Spike] = ()) -> None:
     console = make_console(out, width=width, color=color)
     s = summary
     blank = sum(i.blank_lines for i in inputs)
@@ -157,13 +161,19 @@ def render_summary(out: TextIO, summary: Summary, inputs: Sequence[ReadStats], p
         return
 
     table = Table(title="Failures by category", box=box.SIMPLE_HEAD, title_justify="left")
-    table.add_column("category")
-    table.add_column("failures", justify="right")
-    table.add_column("share", justify="right")
-    table.add_column("", no_wrap=True)
+    table.add_column("category", no_wrap=True)
+    table.add_column("failures", justify="right", no_wrap=True)
+    table.add_column("share", justify="right", no_wrap=True)
+    # The bar gives way on a narrow screen, so the category names are never cut.
+    bar_width = min(20, console.width - 38)
+    if bar_width >= 4:
+        table.add_column("", no_wrap=True)
     for category, count in s.by_category.items():
         fraction = share(count, s.failures)
-        table.add_row(category_text(category), f"{count:,}", f"{fraction:.1%}", _bar(fraction))
+        cells: list[Text | str] = [category_text(category), f"{count:,}", f"{fraction:.1%}"]
+        if bar_width >= 4:
+            cells.append(_bar(fraction, bar_width))
+        table.add_row(*cells)
     console.print(table)
 
     if s.by_reason:
@@ -187,6 +197,9 @@ def render_summary(out: TextIO, summary: Summary, inputs: Sequence[ReadStats], p
                               f"{count:,}", Text(s.code_reason(channel, code)))
         console.print(codes)
 
+    if timeline is not None:
+        render_time_view(console, timeline, spikes, ascii_only=not _encodes(out, SPARKS))
+
     if s.unreadable:
         causes = ", ".join(f"{cause} {n:,}" for cause, n in s.unreadable_by_cause.most_common())
         console.print(Text(f"Unreadable: {causes}", style="yellow"))
@@ -200,6 +213,98 @@ def _print_inputs(console: Console, inputs: Sequence[ReadStats], p: Presenter) -
             for i in inputs
         )
         console.print(Text(f"Inputs: {described}", style="dim"))
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+ASCII_SPARKS = ".:-=+*%#"
+LABEL_WIDTH = 13
+"""Sparkline rows: a category label, the line, then the row's peak."""
+
+
+def _encodes(out: TextIO, sample: str) -> bool:
+    """Whether ``out`` can show ``sample`` (a ``LC_ALL=C`` terminal cannot show block glyphs)."""
+    try:
+        sample.encode(getattr(out, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def _spark(values: Sequence[int], ramp: str) -> str:
+    """One character per value, scaled to the peak; a blank for zero (not the lowest glyph)."""
+    peak = max(values, default=0)
+    cells = []
+    for value in values:
+        if value <= 0:
+            cells.append(" ")
+        else:
+            cells.append(ramp[min(len(ramp) - 1, math.ceil(value / peak * len(ramp)) - 1)])
+    return "".join(cells)
+
+
+def render_time_view(console: Console, timeline: Timeline, spikes: Sequence[Spike], *,
+                     ascii_only: bool = False) -> None:
+    """Failures per bucket as one sparkline per category, then the spikes, one line each.
+
+    Columns merge whole buckets to fit the width; each row is scaled to its own peak (shown
+    at its end), so a small category's shape is as visible as a big one's.
+    """
+    series = list(timeline.series())
+    if not series:
+        console.print(Text(f"Failures over time: no record has a time "
+                           f"({timeline.no_timestamp:,} without one)", style="dim"))
+        return
+    columns = max(8, console.width - LABEL_WIDTH - 9)
+    per_column = math.ceil(len(series) / columns)
+    span = describe_width(timeline.width * per_column)
+    first_key, last_key = series[0][0], series[-1][0]
+    title = Text("Failures over time", style="bold")
+    title.append(f" ({span} per column, {format_time(timeline.start_of(first_key))} to "
+                 f"{format_time(timeline.start_of(last_key + 1))})", style="")
+    console.print(title)
+    totals: list[int] = []
+    rows: dict[str, list[int]] = {c: [] for c in CATEGORIES}
+    for index in range(0, len(series), per_column):
+        group = [bucket for _, bucket in series[index:index + per_column]]
+        totals.append(sum(b.failed for b in group))
+        for category, values in rows.items():
+            values.append(sum(b.failures.get(category, 0) for b in group))
+    ramp = ASCII_SPARKS if ascii_only else SPARKS
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True, min_width=LABEL_WIDTH - 1)
+    grid.add_column(no_wrap=True)
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_row(Text("all failures"), Text(_spark(totals, ramp)), f"{max(totals):,}")
+    for category, values in rows.items():
+        if any(values):
+            grid.add_row(category_text(category),
+                         Text(_spark(values, ramp), style=CATEGORY_STYLE.get(category, "")),
+                         f"{max(values):,}")
+    console.print(grid)
+    notes = []
+    if timeline.no_timestamp:
+        notes.append(f"{timeline.no_timestamp:,} records without a time are not shown")
+    if timeline.dropped:
+        notes.append(f"{timeline.dropped:,} records older than the kept buckets")
+    if notes:
+        console.print(Text("; ".join(notes), style="dim"))
+    if not spikes:
+        console.print(Text("No spikes.", style="dim"))
+        return
+    console.print(Text("Spikes (a category's rate far above its recent baseline)",
+                       style="bold"))
+    for spike in spikes:
+        line = Text()
+        line.append(spike.category, style=CATEGORY_STYLE.get(spike.category, ""))
+        line.append(f" {format_time(spike.start)} to {format_time(spike.end)}")
+        if spike.ongoing:
+            line.append(" (ongoing)", style="bold")
+        line.append(f": peak {spike.peak_rate:.1%} of records (baseline "
+                    f"{spike.baseline_rate:.1%}), {spike.affected:,} failures")
+        if spike.top_reason:
+            line.append(f", top reason {visible(spike.top_reason)} "
+                        f"({spike.top_reason_count:,})")
+        console.print(line, overflow="fold")
 
 
 def render_explanation(out: TextIO, query: str, channel: str | None, diagnosis: Diagnosis,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from txdiag.cli import options as opt
@@ -12,6 +14,14 @@ from txdiag.exitcodes import ExitCode
 from txdiag.models import Category
 from txdiag.pipeline import Observation
 from txdiag.render import OutputFormat
+from txdiag.timeline import Timeline, parse_duration
+
+SummaryBucket = Annotated[
+    str | None,
+    typer.Option("--bucket", show_default=False, metavar="DURATION",
+                 help="Time bucket of the time view, e.g. 30s, 1m, 1h \\[default: automatic]. "
+                 "Widened when the span would need more than 240 buckets."),
+]
 
 
 def finish(session: Session, outcome: Outcome) -> None:
@@ -84,16 +94,26 @@ def summary(
     fmt: opt.Format = OutputFormat.TABLE,
     lang: opt.Lang = None,
     top: opt.Top = 10,
+    bucket: SummaryBucket = None,
     *,
     settings: InputSettings,
 ) -> None:
-    """Totals, failures by category, top reasons and top codes per channel."""
+    """Totals, failures by category, top reasons, top codes per channel, failures over time
+    and spikes."""
     json_errors(fmt is OutputFormat.JSON)
+    timeline = Timeline(parse_duration(bucket, "--bucket") if bucket else None)
     session = Session.open(inputs, settings, lang)
     from txdiag.render.reports import write_summary
 
-    outcome = session.stream(lambda obs: True)
+    zone = session.pipeline.normalizer.assume_tz
+
+    def fold(obs: Observation) -> bool:
+        timeline.add_observation(obs, zone)
+        return True
+
+    outcome = session.stream(fold)
     if not outcome.failed_before_reading:
         write_summary(fmt, session.terminal.stdout, outcome.summary, outcome.inputs,
-                      session.presenter, color=session.terminal.color, top=top)
+                      session.presenter, color=session.terminal.color, top=top,
+                      timeline=timeline)
     finish(session, outcome)
