@@ -34,6 +34,15 @@ _INSENSITIVE = _options(False)
 _SENSITIVE = _options(True)
 
 
+def encodable(text: str) -> str:
+    """RE2 works on UTF-8: lone surrogates (from undecodable bytes) become U+FFFD first."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
 def _describe(exc: Exception) -> str:
     detail = exc.args[0] if exc.args else exc
     return detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
@@ -71,6 +80,7 @@ class PatternSet:
         """Every pattern found in ``text``, in pattern order, with its matched text."""
         if self._set is None:
             return
+        text = encodable(text)
         for index in sorted(self._set.Match(text) or ()):
             found = self._compiled[index].search(text)
             yield index, found.group(0) if found is not None else ""

@@ -78,6 +78,18 @@ def root(
     """
 
 
+def argument_text(value: str) -> str:
+    """A command-line argument as the user typed it.
+
+    Under a C/POSIX locale Python decodes argv as ASCII and keeps other bytes as surrogate
+    escapes; a terminal that sent UTF-8 (a Chinese message pasted by a support agent) is
+    recovered here, and anything undecodable becomes U+FFFD instead of crashing later.
+    """
+    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+        return value
+    return os.fsencode(value).decode("utf-8", "replace")
+
+
 def examples(*lines: str) -> str:
     """A command's help epilog: examples shown one per line, as written."""
     return "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from txdiag.cli import options as opt
-from txdiag.cli.base import app, examples, json_errors
+from txdiag.cli.base import app, argument_text, examples, json_errors
 from txdiag.cli.session import load_rules, resolve_lang
 from txdiag.cli.terminal import Terminal
 from txdiag.config import load_config
@@ -37,6 +37,7 @@ def explain(
     settings, config_file = load_config(config)
     rulebook = load_rules(settings, config_file, rules or ())
     canonical = rulebook.canonical_channel(channel) if channel else None
+    query = argument_text(query)
     text = query.strip()
     # A text without spaces is tried as a code first, then as a message: precedence decides.
     diagnosis = Classifier(rulebook).classify(

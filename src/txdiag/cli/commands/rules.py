@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from txdiag.cli import options as opt
-from txdiag.cli.base import app, examples, json_errors
+from txdiag.cli.base import app, argument_text, examples, json_errors
 from txdiag.cli.common import InputSettings, reads_inputs
 from txdiag.cli.session import Session, load_rules
 from txdiag.cli.terminal import Terminal
@@ -108,7 +108,9 @@ def test_rules(
         raise UsageError("nothing to test", hint="give TEXT, or --code / --message / "
                          "--http-status / --status / --latency-ms")
     rulebook, _ = _rulebook(rules, config)
-    codes = [("code", c) for c in code or ()]
+    text = argument_text(text) if text is not None else None
+    message = argument_text(message) if message is not None else None
+    codes = [("code", argument_text(c)) for c in code or ()]
     if text is not None and not any(ch.isspace() for ch in text.strip()):
         codes.insert(0, ("text", text.strip()))
     canonical = rulebook.canonical_channel(channel) if channel else None
