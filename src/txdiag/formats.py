@@ -25,6 +25,7 @@ from txdiag.readers import (
     read_jsonl,
     read_tsv,
 )
+from txdiag.safety import mask_text
 from txdiag.sources import BLOCK_SIZE, DEFAULT_MAX_LINE_BYTES, OpenedInput, read_block
 
 MAX_JSON_VALUE_BYTES = 64 << 20
@@ -109,7 +110,14 @@ def read_json_document(opened: OpenedInput, stats: ReadStats, max_line_bytes: in
         stream.peek()
         stream.pos = 3
     path = records_path.split(".") if records_path else None
-    if not _find_records(stream, path, 0):
+    try:
+        found = _find_records(stream, path, 0)
+    except RecursionError:
+        raise stream.error("nested too deeply") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        # Before the records start there is nothing to keep: the document is not usable.
+        raise stream.error("invalid JSON before the records") from None
+    if not found:
         where = f"at {records_path!r}" if records_path else "(no array of objects found)"
         raise stream.error(f"no records {where}")
     yield from _array_items(stream, opened.name)
@@ -387,8 +395,10 @@ def detect_format(sample: bytes, templates: Sequence[Template] = ()) -> InputFor
         return InputFormat.TSV
     if b"," in first_line:
         return InputFormat.CSV
+    # Mask before cutting: a card number cut short no longer validates and would show.
+    excerpt = mask_text(line[:200])[:60]
     raise InputError(
-        f"cannot tell the input format of {line[:40]!r}...",
+        f"cannot tell the input format of {excerpt!r}...",
         hint="pass --input-format (jsonl, json, csv, tsv, logfmt, text), or add a text template",
     )
 

@@ -28,8 +28,9 @@ from txdiag.timeline import (
 
 SCHEMA_VERSION = 1
 
-# JSON escapes C0 itself; these are the characters it lets through that a terminal may act on.
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# JSON escapes C0 itself; these are the characters it lets through that a terminal may act
+# on, and the line/paragraph separators that split a JSON Lines row for str.splitlines().
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def json_escape_unsafe(text: str) -> str:
@@ -56,6 +57,14 @@ class Presenter:
         if value is None or not self.mask:
             return value
         return _masked(value)
+
+    def number(self, value: int | None) -> int | str | None:
+        """A number stays a number, unless it is personal data (a card in a mis-mapped field)."""
+        if value is None or not self.mask:
+            return value
+        text = str(value)
+        masked = _masked(text)
+        return value if masked == text else masked
 
     def text(self, value: str | None) -> str:
         """For text formats: masked and visible (never a raw control character)."""
@@ -96,11 +105,11 @@ def finding_dict(finding: Finding, p: Presenter) -> dict[str, Any]:
         "channel": p.data(r.channel),
         "error_code": p.data(r.error_code),
         "error_message": p.data(r.error_message),
-        "http_status": r.http_status,
+        "http_status": p.number(r.http_status),
         "latency_ms": r.latency_ms,
-        "amount": str(r.amount) if r.amount is not None else None,
+        "amount": p.data(str(r.amount)) if r.amount is not None else None,
         "currency": p.data(r.currency),
-        "installments": r.installments,
+        "installments": p.number(r.installments),
         "user_id": p.data(r.user_id),
         **diagnosis_dict(finding.diagnosis, p),
         "source": {"file": p.data(r.source.file), "line": r.source.line},

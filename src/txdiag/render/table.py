@@ -101,7 +101,7 @@ class TableWriter:
                 Text(shorten(p.text(r.error_message))),
                 category_text(d.category.value),
                 Text(d.reason),
-                Text(d.hint.get(p.lang)),
+                Text(p.text(d.hint.get(p.lang))),
             )
         return table
 
@@ -124,7 +124,7 @@ class TableWriter:
                 grid.add_row(label, Text(value))
         grid.add_row("category", category_text(d.category.value))
         grid.add_row("reason", Text(d.reason))
-        grid.add_row("hint", Text(d.hint.get(p.lang)))
+        grid.add_row("hint", Text(p.text(d.hint.get(p.lang))))
         grid.add_row("", Text(""))
         return grid
 
@@ -320,15 +320,16 @@ def render_explanation(out: TextIO, query: str, channel: str | None, diagnosis: 
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     grid.add_row(labels["category"], category_text(diagnosis.category.value))
-    grid.add_row(labels["reason"], Text(f"{diagnosis.reason} — {diagnosis.title.get(lang)}"))
+    title = p.text(diagnosis.title.get(lang))
+    grid.add_row(labels["reason"], Text(f"{diagnosis.reason} — {title}"))
     grid.add_row(labels["retryable"], Text(f"{diagnosis.retryable.value} — "
                                            f"{RETRY_TEXT[lang][diagnosis.retryable.value]}"))
-    grid.add_row(labels["hint"], Text(diagnosis.hint.get(lang), style="green"))
-    grid.add_row(labels["action"], Text(diagnosis.action.get(lang)))
+    grid.add_row(labels["hint"], Text(p.text(diagnosis.hint.get(lang)), style="green"))
+    grid.add_row(labels["action"], Text(p.text(diagnosis.action.get(lang))))
     if ev.rule_id:
         evidence = f"{ev.rule_id} ({ev.level}): {ev.field} = {p.text(ev.value)}"
         if ev.rule_source:
-            evidence += f"\n{ev.rule_source}"
+            evidence += f"\n{p.text(ev.rule_source)}"
     else:
         evidence = labels["no_match"]
     grid.add_row(labels["evidence"], Text(evidence, style="dim"))

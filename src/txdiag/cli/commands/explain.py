@@ -34,6 +34,8 @@ def explain(
     from txdiag.render.reports import write_explanation
 
     terminal = Terminal.from_env(mask=not no_mask)
+    if no_mask:
+        terminal.say("masking is OFF (--no-mask): output shows personal data as it is")
     settings, config_file = load_config(config)
     rulebook = load_rules(settings, config_file, rules or ())
     canonical = rulebook.canonical_channel(channel) if channel else None

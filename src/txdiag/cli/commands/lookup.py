@@ -327,11 +327,11 @@ def render_lookup(out: TextIO, result: LookupResult, p: Presenter, *, width: int
     else:
         ev = d.evidence
         verdict.add_row(explain["category"], category_text(d.category.value))
-        verdict.add_row(explain["reason"], Text(f"{d.reason} — {d.title.get(lang)}"))
+        verdict.add_row(explain["reason"], Text(f"{d.reason} — {p.text(d.title.get(lang))}"))
         verdict.add_row(explain["retryable"],
                         Text(f"{d.retryable.value} — {RETRY_TEXT[lang][d.retryable.value]}"))
-        verdict.add_row(explain["hint"], Text(d.hint.get(lang), style="green"))
-        verdict.add_row(explain["action"], Text(d.action.get(lang)))
+        verdict.add_row(explain["hint"], Text(p.text(d.hint.get(lang)), style="green"))
+        verdict.add_row(explain["action"], Text(p.text(d.action.get(lang))))
         evidence = (f"{ev.rule_id} ({ev.level}): {ev.field} = {p.text(ev.value)}" if ev.rule_id
                     else explain["no_match"])
         verdict.add_row(explain["evidence"], Text(evidence, style="dim"))
