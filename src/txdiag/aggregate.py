@@ -1,17 +1,29 @@
-"""Aggregation is a fold: :meth:`Summary.add` takes one event at a time, in constant memory."""
+"""Aggregation is a fold: :meth:`Summary.add` takes one event at a time, in constant memory.
+
+:meth:`Summary.add_outcome` folds many records that end up alike at once (the fast path of
+:mod:`txdiag.fold`), and :meth:`Summary.merge` adds up the folds of parts of the input read in
+parallel; both give exactly what adding the records one by one would.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
 
-from txdiag.models import Category
+from txdiag.models import Category, Diagnosis
 from txdiag.pipeline import Event, Observation
 from txdiag.readers import ReadStats, Unreadable
 
 UNREADABLE_EXAMPLES = 5
 NO_CHANNEL = "(none)"
 NO_CODE = "(none)"
+
+Verdict = tuple[str, str, str]
+"""What aggregation keeps of a failure's diagnosis: (category, reason, retryable)."""
+
+
+def verdict_of(diagnosis: Diagnosis) -> Verdict:
+    return diagnosis.category.value, diagnosis.reason, diagnosis.retryable.value
 
 
 @dataclass
@@ -39,33 +51,71 @@ class Summary:
 
     def add(self, event: Event) -> None:
         if isinstance(event, Unreadable):
-            self.unreadable += 1
-            self.unreadable_by_cause[event.cause.value] += 1
-            if len(self.unreadable_examples) < UNREADABLE_EXAMPLES:
-                self.unreadable_examples.append(event)
+            self.add_unreadable(event)
             return
         self.add_observation(event)
 
     def add_observation(self, obs: Observation) -> None:
-        self.records += 1
-        channel = obs.fields.channel or NO_CHANNEL
-        self.by_channel[channel] += 1
         diagnosis = obs.diagnosis
-        if diagnosis is None:
-            self.successes += 1
+        fields = obs.fields
+        self.add_outcome(
+            fields.channel or NO_CHANNEL,
+            None if diagnosis is None else verdict_of(diagnosis),
+            fields.error_code or NO_CODE,
+        )
+
+    def add_outcome(self, channel: str, verdict: Verdict | None, code: str,
+                    count: int = 1) -> None:
+        """``count`` records of ``channel`` that succeeded (``verdict`` None) or failed alike."""
+        self.records += count
+        self.by_channel[channel] += count
+        if verdict is None:
+            self.successes += count
             return
-        self.failures += 1
-        self.by_category[diagnosis.category.value] += 1
-        self.by_reason[diagnosis.reason] += 1
-        self.reason_category[diagnosis.reason] = diagnosis.category.value
-        self.retryable[diagnosis.retryable.value] += 1
-        self.failures_by_channel[channel] += 1
-        code = obs.fields.error_code or NO_CODE
-        self.codes_by_channel.setdefault(channel, Counter())[code] += 1
+        category, reason, retryable = verdict
+        self.failures += count
+        self.by_category[category] += count
+        self.by_reason[reason] += count
+        self.reason_category[reason] = category
+        self.retryable[retryable] += count
+        self.failures_by_channel[channel] += count
+        codes = self.codes_by_channel.get(channel)
+        if codes is None:
+            codes = self.codes_by_channel[channel] = Counter()
+        codes[code] += count
         reasons = self.code_reasons.get((channel, code))
         if reasons is None:
             reasons = self.code_reasons[(channel, code)] = Counter()
-        reasons[diagnosis.reason] += 1
+        reasons[reason] += count
+
+    def add_unreadable(self, event: Unreadable) -> None:
+        self.unreadable += 1
+        self.unreadable_by_cause[event.cause.value] += 1
+        if len(self.unreadable_examples) < UNREADABLE_EXAMPLES:
+            self.unreadable_examples.append(event)
+
+    def merge(self, other: Summary) -> None:
+        """Add the fold of the input that followed this one's (``--jobs``): the result is what
+        folding both in order would have given, down to the order of ties."""
+        self.records += other.records
+        self.successes += other.successes
+        self.failures += other.failures
+        self.unreadable += other.unreadable
+        self.filtered_out += other.filtered_out
+        self.by_category.update(other.by_category)
+        self.by_reason.update(other.by_reason)
+        self.reason_category.update(other.reason_category)
+        self.by_channel.update(other.by_channel)
+        self.failures_by_channel.update(other.failures_by_channel)
+        for channel, codes in other.codes_by_channel.items():
+            self.codes_by_channel.setdefault(channel, Counter()).update(codes)
+        for key, reasons in other.code_reasons.items():
+            self.code_reasons.setdefault(key, Counter()).update(reasons)
+        self.unreadable_by_cause.update(other.unreadable_by_cause)
+        room = UNREADABLE_EXAMPLES - len(self.unreadable_examples)
+        if room > 0:
+            self.unreadable_examples.extend(other.unreadable_examples[:room])
+        self.retryable.update(other.retryable)
 
     def top_reasons(self, limit: int = 10) -> list[tuple[str, int]]:
         return self.by_reason.most_common(limit)

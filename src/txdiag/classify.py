@@ -15,14 +15,25 @@ from functools import lru_cache
 
 from txdiag.models import Category, CodeValue, Diagnosis, Evidence, MatchLevel
 from txdiag.patterns import PatternSet
-from txdiag.rulebook import NO_MATCH_REASON, Rule, Rulebook
+from txdiag.rulebook import NO_MATCH_REASON, ReasonDef, Rule, Rulebook
 from txdiag.safety import strip_ansi
 
 # Long stack traces hold their cause near the end ("Caused by: ..."), so match over a generous
 # prefix and the tail rather than cutting at the start only.
 MESSAGE_HEAD = 8192
 MESSAGE_TAIL = 8192
-MEMO_SIZE = 65536
+MEMO_SIZE = 4096
+"""Decisions kept (small objects). Repeated inputs are what logs are made of; a text seen once
+(a message with an order number in it) would only push the useful ones out of a bigger memo."""
+DIAGNOSIS_MEMO_SIZE = 4096
+"""Diagnoses kept (each a few validated objects, built only for what is shown)."""
+
+_BEFORE_MESSAGE = frozenset({"channel_code", "code", "inferred_code", "status"})
+"""Precedence levels above the message patterns."""
+# Precedence levels decided before latency: when one of them decides, latency cannot matter.
+_BEFORE_LATENCY = frozenset(
+    {"channel_code", "code", "inferred_code", "status", "message", "http_status"}
+)
 
 Codes = tuple[tuple[str, str], ...]
 """(field, value) pairs, most specific first, as found in the record."""
@@ -43,20 +54,32 @@ class _MessageScope:
     """The message rules of one scope (a channel, or channel-independent) in precedence order.
 
     All patterns of the scope are tested in one RE2 pass; the first rule in order that matches
-    wins, wherever in the text its match is.
+    wins, wherever in the text its match is. The patterns compile on first use, so looking up
+    a code (``explain 51``) never pays for them.
     """
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.entries: list[tuple[Rule, str]] = [
             (rule, pattern) for rule in rules for pattern in rule.messages
         ]
-        self.patterns = PatternSet([pattern for _, pattern in self.entries])
+        self._patterns: PatternSet | None = None
+
+    @property
+    def patterns(self) -> PatternSet:
+        if self._patterns is None:
+            self._patterns = PatternSet([pattern for _, pattern in self.entries])
+        return self._patterns
 
     def matches(self, message: str) -> Iterator[tuple[Rule, str, str]]:
         """Matching rules in order: the first costs one RE2 pass, the rest only if asked for."""
         for index, matched in self.patterns.all(message):
             rule, pattern = self.entries[index]
             yield rule, pattern, matched
+
+    def first(self, message: str) -> tuple[Rule, str] | None:
+        """The first matching rule and its pattern, without the text it matched."""
+        index = self.patterns.first_index(message)
+        return None if index is None else self.entries[index]
 
 
 class Classifier:
@@ -108,8 +131,10 @@ class Classifier:
         # Highest threshold first: the most severe latency rule a record reaches decides.
         self._latency = sorted(latency, key=lambda r: r.min_latency_ms or 0.0)
         self._latency_thresholds = [r.min_latency_ms or 0.0 for r in self._latency]
+        self._lineages: dict[str, tuple[str, ...]] = {}
         self._no_match = rulebook.reason_for(NO_MATCH_REASON)
-        self._memo = lru_cache(maxsize=memo_size)(self._decide)
+        self._first = lru_cache(maxsize=memo_size)(self._first_candidate)
+        self._memo = lru_cache(maxsize=DIAGNOSIS_MEMO_SIZE)(self._decide)
 
     def classify(
         self,
@@ -130,8 +155,73 @@ class Classifier:
         status_key = status.strip().lower() if status else None
         return self._memo(channel, codes, message, http_status, band, status_key)
 
+    def decide(
+        self,
+        *,
+        channel: str | None = None,
+        codes: Codes = (),
+        message: str | None = None,
+        http_status: int | None = None,
+        latency_ms: float | None = None,
+        status: str | None = None,
+    ) -> Candidate | None:
+        """The rule that decides (None: no rule, ``unknown.no_match``), without building the
+        :class:`Diagnosis`: what aggregation needs. A message candidate's ``value`` (the text
+        matched, for the evidence) is left empty."""
+        band = (
+            bisect_right(self._latency_thresholds, latency_ms)
+            if latency_ms is not None and self._latency
+            else 0
+        )
+        status_key = status.strip().lower() if status else None
+        if not message:
+            return self._first(channel, codes, None, http_status, band, status_key)
+        # Everything but the message decides alike for many records with different messages
+        # (an order number in the text): levels 1-3 and 5-6 are worked out once, and the
+        # message level, between them, on its own; the order is the one candidates() states.
+        rest = self._first(channel, codes, None, http_status, band, status_key)
+        if rest is not None and rest.level in _BEFORE_MESSAGE:
+            return rest
+        by_message = self._first(channel, (), message, None, 0, None)
+        return by_message if by_message is not None else rest
+
+    def _lineage(self, channel: str) -> tuple[str, ...]:
+        if len(self._lineages) >= MEMO_SIZE:
+            self._lineages.clear()
+        lineage = self._lineages[channel] = self.rulebook.channel_lineage(channel)
+        return lineage
+
+    @property
+    def latency_thresholds(self) -> list[float]:
+        """The latency rules' thresholds, lowest first (a record's band is how many it
+        reaches)."""
+        return self._latency_thresholds
+
+    def latency_can_matter(self, decided: Candidate | None) -> bool:
+        """Whether a record's latency could change a decision taken as if it had none."""
+        return bool(self._latency) and (decided is None or decided.level not in _BEFORE_LATENCY)
+
+    @property
+    def no_match_reason(self) -> ReasonDef:
+        return self._no_match
+
     def cache_info(self) -> str:
-        return str(self._memo.cache_info())
+        return str(self._first.cache_info())
+
+    def _first_candidate(
+        self,
+        channel: str | None,
+        codes: Codes,
+        message: str | None,
+        http_status: int | None,
+        latency_band: int,
+        status: str | None,
+    ) -> Candidate | None:
+        return next(
+            self.candidates(channel, codes, message, http_status, latency_band, status,
+                            matched_text=False),
+            None,
+        )
 
     def _decide(
         self,
@@ -157,13 +247,19 @@ class Classifier:
         http_status: int | None,
         latency_band: int,
         status: str | None,
+        *,
+        matched_text: bool = True,
     ) -> Iterator[Candidate]:
         """Every rule that matches, in precedence order: the first one decides.
 
         This is the one statement of the precedence in docs/rules.md; ``rules test`` lists
-        all of it, classification takes the head.
+        all of it, classification takes the head. Without ``matched_text`` a message
+        candidate's value is left empty and only the first one per scope is given (enough to
+        know which rule decides, at a third of the cost).
         """
-        lineage = self.rulebook.channel_lineage(channel) if channel else ()
+        lineage: tuple[str, ...] = ()
+        if channel:
+            lineage = self._lineages.get(channel) or self._lineage(channel)
         # Codes compare trimmed and case-insensitively; evidence keeps them as found.
         upper = tuple((field, value.strip().upper()) for field, value in codes)
         # 1. channel-specific code, most specific code first.
@@ -193,9 +289,15 @@ class Classifier:
             text = _prepare_message(message)
             scopes = [self._channel_scopes.get(name) for name in lineage]
             for scope in (*scopes, self._generic_scope):
-                if scope is not None:
-                    for rule, pattern, matched in scope.matches(text):
-                        yield Candidate(rule, "message", "error_message", matched, pattern)
+                if scope is None:
+                    continue
+                if not matched_text:
+                    found = scope.first(text)
+                    if found is not None:
+                        yield Candidate(found[0], "message", "error_message", "", found[1])
+                    continue
+                for rule, pattern, matched in scope.matches(text):
+                    yield Candidate(rule, "message", "error_message", matched, pattern)
         # 5. HTTP status, then latency (the most severe threshold reached first).
         if http_status is not None:
             for rule in self._http:

@@ -20,7 +20,7 @@ from txdiag.readers import (
     ReadStats,
     Unreadable,
     UnreadableCause,
-    decoded_lines,
+    decoded_line_chunks,
     read_csv,
     read_jsonl,
     read_tsv,
@@ -222,17 +222,20 @@ _UNESCAPE = re.compile(r"\\(.)")
 
 def parse_logfmt(line: str) -> dict[str, str] | None:
     """``key=value key2="quoted value"`` pairs; None when the line holds no pair at all."""
+    pairs = _LOGFMT_PAIR.findall(line)
+    if not pairs:
+        return None
+    if "\\" not in line:
+        # No escape anywhere: whichever alternative matched is the value ("" when empty).
+        return {key: dq or sq or bare for key, dq, sq, bare in pairs}
     record: dict[str, str] = {}
-    for match in _LOGFMT_PAIR.finditer(line):
-        key, dq, sq, bare = match.groups()
-        if dq is not None:
-            value = _UNESCAPE.sub(r"\1", dq) if "\\" in dq else dq
-        elif sq is not None:
-            value = _UNESCAPE.sub(r"\1", sq) if "\\" in sq else sq
+    for key, dq, sq, bare in pairs:
+        quoted = dq or sq
+        if quoted:
+            record[key] = _UNESCAPE.sub(r"\1", quoted) if "\\" in quoted else quoted
         else:
-            value = bare
-        record[key] = value
-    return record or None
+            record[key] = bare
+    return record
 
 
 # -- plain text through templates -------------------------------------------------------------
@@ -307,6 +310,11 @@ def parse_text_line(line: str, templates: Sequence[Template]) -> dict[str, Any] 
     return None
 
 
+_CONTINUATION_LINES = re.compile(_CONTINUATION.pattern, re.MULTILINE)
+"""The same test at the start of every line of a text: finds every continuation line (and,
+harmlessly, a few more: ``\\s`` may span a newline)."""
+
+
 def is_continuation(line: str) -> bool:
     return bool(_CONTINUATION.match(line))
 
@@ -326,31 +334,35 @@ def _read_line_records(
     """Line-oriented records; continuation lines (stack traces) join the record before them."""
     name = opened.name
     pending: tuple[int, dict[str, Any]] | None = None
-    for number, text, raw in decoded_lines(opened, stats, max_line_bytes):
-        if text is None:
-            cause = (UnreadableCause.BAD_ENCODING if raw is not None
-                     else UnreadableCause.LINE_TOO_LONG)
-            yield Unreadable(name, number, cause, "")
-            continue
-        if not text.strip():
-            stats.blank_lines += 1
-            continue
-        if pending is not None and is_continuation(text):
-            record = pending[1]
-            key = next((k for k in MESSAGE_KEYS if k in record), "msg")
-            current = str(record.get(key, ""))
-            if len(current) < MAX_ATTACHED_CHARS:
-                record[key] = (current + "\n" + text.strip())[:MAX_ATTACHED_CHARS]
-            stats.attached_lines += 1
-            continue
-        record_or_none = parse(text)
-        if pending is not None:
-            yield pending
-            pending = None
-        if record_or_none is None:
-            yield Unreadable(name, number, unmatched, unmatched_detail)
-            continue
-        pending = (number, record_or_none)
+    for chunk_text, lines in decoded_line_chunks(opened, stats, max_line_bytes):
+        # One search over a chunk instead of a match per line: when it finds nothing, no line
+        # of the chunk is a continuation.
+        may_continue = chunk_text is None or _CONTINUATION_LINES.search(chunk_text) is not None
+        for number, text, raw in lines:
+            if text is None:
+                cause = (UnreadableCause.BAD_ENCODING if raw is not None
+                         else UnreadableCause.LINE_TOO_LONG)
+                yield Unreadable(name, number, cause, "")
+                continue
+            if not text.strip():
+                stats.blank_lines += 1
+                continue
+            if pending is not None and may_continue and is_continuation(text):
+                record = pending[1]
+                key = next((k for k in MESSAGE_KEYS if k in record), "msg")
+                current = str(record.get(key, ""))
+                if len(current) < MAX_ATTACHED_CHARS:
+                    record[key] = (current + "\n" + text.strip())[:MAX_ATTACHED_CHARS]
+                stats.attached_lines += 1
+                continue
+            record_or_none = parse(text)
+            if pending is not None:
+                yield pending
+                pending = None
+            if record_or_none is None:
+                yield Unreadable(name, number, unmatched, unmatched_detail)
+                continue
+            pending = (number, record_or_none)
     if pending is not None:
         yield pending
 
@@ -382,8 +394,8 @@ def detect_format(sample: bytes, templates: Sequence[Template] = ()) -> InputFor
     if text[:1] == b"{":
         try:
             json.loads(first_line)
-        except ValueError:
-            return InputFormat.JSON  # an object spanning lines: one document
+        except (ValueError, RecursionError):
+            return InputFormat.JSON  # an object spanning lines (or too deep): one document
         return InputFormat.JSONL
     line = first_line.decode("utf-8", "replace")
     if parse_text_line(line, list(templates) or compile_templates({})) is not None:

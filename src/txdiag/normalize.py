@@ -11,7 +11,7 @@ Two steps, so the hot path stays cheap:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -165,6 +165,8 @@ class Extracted:
 
 
 def _text(value: Any) -> str | None:
+    if value.__class__ is str:  # the common case first
+        return value.strip() or None
     if value is None or isinstance(value, bool | dict | list):
         return None
     text = value.strip() if isinstance(value, str) else str(value)
@@ -179,6 +181,97 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if number == number and abs(number) != float("inf") else None
+
+
+MAX_PLANS = 4096
+"""Distinct key sets whose extraction plan is kept (a log has a handful; this bounds memory)."""
+
+MAX_DERIVED = 4096
+"""Distinct combinations of deciding values whose consequences are kept."""
+
+_RawFields = tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any, Any, Any,
+                   list[tuple[int, str, str]]]
+"""What a compiled reader returns: the winning raw value of every field but the codes (None:
+none), in :data:`_READ_ORDER`, then the codes as (rank, source, text)."""
+_DeriveKey = tuple[str | None, str | None, str | None, float | None, bool,
+                   tuple[tuple[str, str], ...]]
+"""(channel, status, message as text, HTTP status as a number, no transaction id, codes)."""
+_Derived = tuple[str | None, tuple[tuple[str, str], ...], str | None, str | None, int | None,
+                 bool, str | None]
+UNUSABLE: Any = ("unusable",)
+"""The derivation of a record with none of the fields txdiag can use."""
+
+_READ_ORDER = ("txn_id", "timestamp", "status", "channel", "error_message", "http_status",
+               "latency_ms", "amount", "currency", "installments", "user_id")
+
+
+def _compile_reader(
+    candidates: Mapping[str, Sequence[tuple[int, int, int, Any, tuple[str, ...] | None, str]]],
+) -> Callable[[Mapping[str, Any]], _RawFields]:
+    """Generate straight-line code reading one shape's fields (see ``Normalizer._reader``).
+
+    A plain key feeds its field when its value is not None, not "" and not an object; a nested
+    path feeds when the key holds an object and the path's value is not None and not "".
+    Keys and paths enter the code as constants from a tuple, never as source text.
+    """
+    consts: list[Any] = []
+
+    def const(value: Any) -> str:
+        consts.append(value)
+        return f"c{len(consts) - 1}"
+
+    lines: list[str] = []
+
+    def emit_field(found: Sequence[tuple[int, int, int, Any, tuple[str, ...] | None, str]],
+                   target: str, indent: str) -> None:
+        if not found:
+            lines.append(f"{indent}{target} = None")
+            return
+        _, _, _, key, path, _ = found[0]
+        lines.append(f"{indent}v = d[{const(key)}]")
+        if path is None:
+            lines.append(f"{indent}if v is None or v == '' or isinstance(v, dict):")
+        else:
+            lines.append(f"{indent}if isinstance(v, dict):")
+            lines.append(f"{indent}    v = walk(v, {const(path)})")
+            lines.append(f"{indent}else:")
+            lines.append(f"{indent}    v = None")
+            lines.append(f"{indent}if v is None or v == '':")
+        emit_field(found[1:], target, indent + "    ")
+        lines.append(f"{indent}else:")
+        lines.append(f"{indent}    {target} = v")
+
+    for index, name in enumerate(_READ_ORDER):
+        emit_field(candidates.get(name, ()), f"f{index}", "    ")
+    lines.append("    codes = []")
+    for rank, _, _, key, path, source in candidates.get("error_code", ()):
+        lines.append(f"    v = d[{const(key)}]")
+        if path is None:
+            lines.append("    if not (v is None or v == '' or isinstance(v, dict)):")
+        else:
+            lines.append("    if isinstance(v, dict):")
+            lines.append(f"        v = walk(v, {const(path)})")
+            lines.append("        if not (v is None or v == ''):")
+            lines.append("            pass")
+            lines.append("        else:")
+            lines.append("            v = None")
+            lines.append("    else:")
+            lines.append("        v = None")
+            lines.append("    if v is not None:")
+        lines.append("        t = text(v)")
+        lines.append("        if t is not None:")
+        lines.append(f"            codes.append(({rank}, {const(source)}, t))")
+    lines.append("    if len(codes) > 1:")
+    lines.append("        codes.sort()")
+    fields = ", ".join(f"f{index}" for index in range(len(_READ_ORDER)))
+    lines.append(f"    return ({fields}, codes)")
+    # Constants and helpers arrive as default arguments: locals are the fastest lookups.
+    params = "".join(f", c{index}=C[{index}]" for index in range(len(consts)))
+    lines.insert(0, f"def read(d, walk=walk, text=text, isinstance=isinstance, dict=dict{params}):")
+    namespace: dict[str, Any] = {"C": tuple(consts), "walk": walk, "text": _text}
+    exec(compile("\n".join(lines), "<txdiag shape reader>", "exec"), namespace)  # noqa: S102
+    reader: Callable[[Mapping[str, Any]], _RawFields] = namespace["read"]
+    return reader
 
 
 class Normalizer:
@@ -201,9 +294,151 @@ class Normalizer:
         self.status_values = {k.strip().lower(): v for k, v in (status_values or {}).items()}
         """Source-specific status words, consulted before the rulebook's vocabulary."""
         self._channels: dict[str, str] = {}
+        self._readers: dict[tuple[Any, ...], Callable[[Mapping[str, Any]], _RawFields]] = {}
+        self._derived: dict[_DeriveKey, _Derived] = {}
 
     def extract(self, data: Mapping[str, Any]) -> Extracted | None:
-        """The record's fields, or ``None`` when it has none txdiag can use."""
+        """The record's fields, or ``None`` when it has none txdiag can use.
+
+        What each key of a record means depends only on the key, so the lookups are done once
+        per distinct set of keys (a "shape": logs have a handful), compiled into a small
+        function; and what follows from the values that decide (channel, status, codes,
+        message, HTTP status) is worked out once per distinct combination of them.
+        """
+        shape = tuple(data)
+        read = self._readers.get(shape)
+        if read is None:
+            read = self._reader(shape)
+        (txn_id, timestamp, status, channel, message, http_status, latency_ms, amount,
+         currency, installments, user_id, raw_codes) = read(data)
+        if self.constants:
+            constants = self.constants
+            txn_id = constants.get("txn_id") if txn_id is None else txn_id
+            timestamp = constants.get("timestamp") if timestamp is None else timestamp
+            status = constants.get("status") if status is None else status
+            channel = constants.get("channel") if channel is None else channel
+            message = constants.get("error_message") if message is None else message
+            http_status = constants.get("http_status") if http_status is None else http_status
+            latency_ms = constants.get("latency_ms") if latency_ms is None else latency_ms
+            amount = constants.get("amount") if amount is None else amount
+            currency = constants.get("currency") if currency is None else currency
+            installments = (constants.get("installments") if installments is None
+                            else installments)
+            user_id = constants.get("user_id") if user_id is None else user_id
+        txn_text = _text(txn_id)
+        key = (_text(channel), _text(status), _text(message), _number(http_status),
+               txn_text is None, tuple([(source, code) for _, source, code in raw_codes]))
+        derived = self._derived.get(key)
+        if derived is None:
+            derived = self._derive(key)
+        if derived is UNUSABLE:
+            return None
+        channel_id, codes, status_text, message_text, http_code, failed, for_rules = derived
+        return Extracted(
+            txn_id=txn_text,
+            timestamp=timestamp,
+            status=status_text,
+            channel=channel_id,
+            codes=codes,
+            message=message_text,
+            http_status=http_code,
+            latency_ms=_number(latency_ms),
+            amount=amount,
+            currency=_text(currency),
+            installments=installments,
+            user_id=_text(user_id),
+            failed=failed,
+            status_for_rules=for_rules,
+        )
+
+    def derive(self, data: Mapping[str, Any]) -> _Derived | None:
+        """What decides a record's outcome, as :meth:`extract` finds it: (channel, codes,
+        status, message, HTTP status, failed, status for rules); None when unusable. For
+        callers that need no :class:`Extracted` (the summary's fast path)."""
+        shape = tuple(data)
+        read = self._readers.get(shape)
+        if read is None:
+            read = self._reader(shape)
+        txn_id, _, status, channel, message, http_status, _, _, _, _, _, raw_codes = read(data)
+        if self.constants:
+            constants = self.constants
+            txn_id = constants.get("txn_id") if txn_id is None else txn_id
+            status = constants.get("status") if status is None else status
+            channel = constants.get("channel") if channel is None else channel
+            message = constants.get("error_message") if message is None else message
+            http_status = constants.get("http_status") if http_status is None else http_status
+        key = (_text(channel), _text(status), _text(message), _number(http_status),
+               _text(txn_id) is None, tuple([(source, code) for _, source, code in raw_codes]))
+        derived = self._derived.get(key)
+        if derived is None:
+            derived = self._derive(key)
+        return None if derived is UNUSABLE else derived
+
+    def _derive(self, key: _DeriveKey) -> _Derived:
+        """What the deciding values imply: :meth:`_assemble` and :meth:`_is_failure`, step by
+        step, on values already made text (and kept for the next record like them)."""
+        channel_raw, status, message, http_status, no_txn, raw_codes = key
+        derived: _Derived
+        if (no_txn and status is None and not raw_codes and message is None
+                and http_status is None):
+            derived = UNUSABLE
+        else:
+            channel = None
+            if channel_raw is not None:
+                channel = self._channels.get(channel_raw)
+                if channel is None:
+                    channel = self._channels[channel_raw] = (
+                        self.rulebook.canonical_channel(channel_raw))
+            is_success_code = self.rulebook.is_success_code
+            codes = tuple((source, code) for source, code in raw_codes
+                          if not is_success_code(code.upper(), channel))
+            http_code = int(http_status) if http_status is not None else None
+            if status is not None:
+                kind = self.status_kind(status)
+                failed = kind != "success" if kind is not None else bool(codes)
+            elif codes:
+                failed = True
+            elif raw_codes:
+                failed = False  # only success codes, whatever the message says ("OK")
+            elif message is not None:
+                failed = self.status_kind(message) != "success"
+            else:
+                failed = http_code is not None and http_code >= 400
+            for_rules = None
+            if status is not None:
+                mapped = (self.status_values.get(status.strip().lower())
+                          if self.status_values else None)
+                for_rules = {"failure": "failed"}.get(mapped, mapped) if mapped else status
+            derived = (channel, codes, status, message, http_code, failed, for_rules)
+        if len(self._derived) >= MAX_DERIVED:
+            self._derived.clear()
+        self._derived[key] = derived
+        return derived
+
+    def _reader(self, shape: tuple[Any, ...]) -> Callable[[Mapping[str, Any]], _RawFields]:
+        """Compile the reader of one shape: for every field, the keys (and nested paths) that
+        can feed it in precedence order (rank, then position in the record), each tried until
+        one holds a value, as :meth:`extract_generic` decides key by key."""
+        top = self.field_map.top
+        candidates: dict[str, list[tuple[int, int, int, Any, tuple[str, ...] | None, str]]] = {}
+        for position, key in enumerate(shape):
+            slot = top.get(key)
+            if slot is None and isinstance(key, str):
+                slot = top.get(key.lower())
+            if slot is not None:
+                candidates.setdefault(slot[0], []).append((slot[1], position, 0, key, None, key))
+            for sub, (path, name, rank) in enumerate(self.field_map.nested_paths(key), 1):
+                candidates.setdefault(name, []).append(
+                    (rank, position, sub, key, tuple(path), f"{key}.{'.'.join(path)}"))
+        reader = _compile_reader(
+            {name: sorted(found, key=lambda c: c[:3]) for name, found in candidates.items()})
+        if len(self._readers) >= MAX_PLANS:
+            self._readers.clear()
+        self._readers[shape] = reader
+        return reader
+
+    def extract_generic(self, data: Mapping[str, Any]) -> Extracted | None:
+        """:meth:`extract` without plans: key by key, the reference the plans are tested against."""
         top = self.field_map.top
         nested = self.field_map.nested_paths
         found: dict[str, tuple[int, Any]] = {}
@@ -320,16 +555,22 @@ class Normalizer:
         return self.rulebook.status_kind(status)
 
     def to_record(self, ex: Extracted, source: SourceRef) -> Record:
-        """The validated :class:`Record`; an unparseable optional value becomes ``None``."""
+        """The :class:`Record`; an unparseable optional value becomes ``None``.
+
+        Every value is already of its field's type here (text or None, an aware time, a
+        ``Decimal``, whole numbers), so the model is built without validating it again:
+        ``diagnose`` builds one per failure shown.
+        """
         timestamp = parse_timestamp(ex.timestamp, self.assume_tz)
-        return Record(
+        construct = CodeValue.model_construct
+        return Record.model_construct(
             txn_id=ex.txn_id,
             timestamp=timestamp,
             timestamp_raw=_text(ex.timestamp),
             status=ex.status,
             channel=ex.channel,
             error_code=ex.error_code,
-            error_codes=tuple(CodeValue(field=f, value=v) for f, v in ex.codes),
+            error_codes=tuple(construct(field=f, value=v) for f, v in ex.codes),
             error_message=ex.message,
             http_status=ex.http_status,
             latency_ms=ex.latency_ms,

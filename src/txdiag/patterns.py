@@ -64,13 +64,22 @@ class PatternSet:
 
     def __init__(self, patterns: Sequence[str]) -> None:
         self.patterns = list(patterns)
-        self._compiled = [compile_pattern(p) for p in self.patterns]
+        self._each: list[Any] | None = None
+        """Each pattern compiled on its own, to find what it matched (on first use)."""
         self._set = re2.Set.SearchSet(_INSENSITIVE) if self.patterns else None
         if self._set is not None:
             for pattern in self.patterns:
                 self._set.Add(pattern)
             if self._set.Compile() is False:
                 raise ValueError("the message patterns need more memory than RE2 allows")
+
+    def first_index(self, text: str) -> int | None:
+        """The index of the first pattern (in order) found in ``text``: one RE2 pass, without
+        working out what it matched (for callers that need only which pattern decides)."""
+        if self._set is None:
+            return None
+        found = self._set.Match(encodable(text))
+        return min(found) if found else None
 
     def first(self, text: str) -> tuple[int, str] | None:
         """The index of the first pattern (in order) found in ``text``, and the matched text."""
@@ -81,6 +90,8 @@ class PatternSet:
         if self._set is None:
             return
         text = encodable(text)
+        if self._each is None:
+            self._each = [compile_pattern(p) for p in self.patterns]
         for index in sorted(self._set.Match(text) or ()):
-            found = self._compiled[index].search(text)
+            found = self._each[index].search(text)
             yield index, found.group(0) if found is not None else ""

@@ -71,6 +71,23 @@ class Observation:
 Event = Observation | Unreadable
 
 
+class StrictError(InputError):
+    """``--strict`` met an unreadable record (kept in :attr:`event`)."""
+
+    def __init__(self, event: Unreadable) -> None:
+        super().__init__(
+            f"{event.source}:{event.line}: unreadable record ({event.cause.value}"
+            + (f": {event.detail})" if event.detail else ")"),
+            hint="drop --strict to count unreadable records and go on",
+        )
+        self.event = event
+
+
+def strict_error(event: Unreadable) -> StrictError:
+    """What ``--strict`` makes of the first unreadable record."""
+    return StrictError(event)
+
+
 def is_url(name: str) -> bool:
     return name.startswith(("http://", "https://"))
 
@@ -115,9 +132,16 @@ class Pipeline:
             stats, items = read_url(name, self.read_options.http)
             yield from self._events(stats, items)
             return
+        opened, stats, items = self.open(name)
+        try:
+            yield from self._events(stats, items)
+        finally:
+            opened.close()
+
+    def open(self, name: str) -> tuple[OpenedInput, ReadStats, Iterator[RawItem]]:
+        """Open a file or ``-`` and start reading it: what :meth:`run_one` reads from."""
         opts = self.read_options
         opened = open_input(name)
-        self.current = opened
         try:
             stats, items = read_records(
                 opened,
@@ -127,33 +151,41 @@ class Pipeline:
                 records_path=opts.records_path,
                 templates=opts.templates,
             )
-            yield from self._events(stats, items)
-        finally:
+        except BaseException:
             opened.close()
+            raise
+        self.current = opened
+        return opened, stats, items
 
     def _events(self, stats: ReadStats, items: Iterator[RawItem]) -> Iterator[Event]:
         """Observe each raw item of one input; unreadables pass through, counted by the caller."""
-        opts = self.read_options
         self.inputs.append(stats)
-        window = self.window
+        event_of = self.event_of
         source = stats.name
         for item in items:
-            event = (
-                item if isinstance(item, Unreadable)
-                else self.observe(item[1], source, item[0])
-            )
-            if window and isinstance(event, Observation) and not window.contains(
-                parse_timestamp(event.fields.timestamp, self.normalizer.assume_tz)
-            ):
-                self.filtered_out += 1
-                continue
-            if opts.strict and isinstance(event, Unreadable):
-                raise InputError(
-                    f"{event.source}:{event.line}: unreadable record ({event.cause.value}"
-                    + (f": {event.detail})" if event.detail else ")"),
-                    hint="drop --strict to count unreadable records and go on",
-                )
-            yield event
+            event = event_of(item, source)
+            if event is not None:
+                yield event
+
+    def event_of(self, item: RawItem, source: str) -> Event | None:
+        """One raw item as an event: None when ``--since/--until`` leaves it out (counted in
+        :attr:`filtered_out`); an unreadable one under ``--strict`` is an :class:`InputError`."""
+        if isinstance(item, Unreadable):
+            if self.read_options.strict:
+                raise strict_error(item)
+            return item
+        event = self.observe(item[1], source, item[0])
+        if isinstance(event, Unreadable):
+            if self.read_options.strict:
+                raise strict_error(event)
+            return event
+        window = self.window
+        if window and not window.contains(
+            parse_timestamp(event.fields.timestamp, self.normalizer.assume_tz)
+        ):
+            self.filtered_out += 1
+            return None
+        return event
 
     def observe(self, data: Mapping[str, Any], source: str = "<python>", line: int = 0) -> Event:
         """Normalize and classify one raw record."""
@@ -179,6 +211,7 @@ class Pipeline:
         if observation.diagnosis is None:
             raise ValueError("a successful record has no finding")
         record = self.normalizer.to_record(
-            observation.fields, SourceRef(file=observation.source, line=observation.line)
+            observation.fields,
+            SourceRef.model_construct(file=observation.source, line=observation.line),
         )
-        return Finding(record=record, diagnosis=observation.diagnosis)
+        return Finding.model_construct(record=record, diagnosis=observation.diagnosis)

@@ -7,14 +7,17 @@ cannot be read at all (:class:`~txdiag.errors.InputError`).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from functools import cache
+from itertools import repeat
+from typing import Any, TypeVar
 
-from txdiag.sources import LineStats, OpenedInput, iter_lines
+from txdiag.sources import LineStats, OpenedInput, iter_chunks, iter_lines, split_chunk
 
 
 class UnreadableCause(StrEnum):
@@ -86,36 +89,178 @@ def decoded_lines(
             yield number, None, raw
 
 
-def read_jsonl(opened: OpenedInput, stats: ReadStats, max_line_bytes: int) -> Iterator[RawItem]:
-    """One JSON object per line."""
-    name = opened.name
-    loads = json.loads
+BOM = b"\xef\xbb\xbf"
+
+DecodedLine = tuple[int, str | None, bytes | None]
+
+
+def decoded_line_chunks(
+    opened: OpenedInput, stats: ReadStats, max_line_bytes: int
+) -> Iterator[tuple[str | None, list[DecodedLine]]]:
+    """:func:`decoded_lines` a chunk at a time: ``(text, lines)`` where ``text`` is the whole
+    chunk decoded (UTF-8 chunks that decode at once) or None (decoded line by line)."""
     first = True
-    for number, raw in iter_lines(opened, stats.lines, max_line_bytes=max_line_bytes):
-        if raw is None:
-            yield Unreadable(name, number, UnreadableCause.LINE_TOO_LONG,
+    utf8 = is_utf8(stats.encoding)
+    encoding = stats.encoding
+    for chunk in iter_chunks(opened, stats.lines, max_line_bytes=max_line_bytes):
+        if chunk.skipped:
+            yield None, [(chunk.first, None, None)]
+            continue
+        data = chunk.data
+        if utf8 and len(data) <= max_line_bytes:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            else:
+                if first:
+                    text = text.removeprefix("\ufeff")
+                    first = False
+                lines = (text[:-1] if text.endswith("\n") else text).split("\n")
+                if "\r" in text:
+                    lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+                yield text, list(zip(range(chunk.first, chunk.first + len(lines)), lines,
+                                     repeat(None)))
+                continue
+        out: list[DecodedLine] = []
+        number = chunk.first
+        for raw in split_chunk(data, keep_cr=True):
+            if len(raw) > max_line_bytes:
+                stats.lines.too_long += 1
+                out.append((number, None, None))
+                number += 1
+                continue
+            if raw.endswith(b"\r"):
+                raw = raw[:-1]
+            if first:
+                raw = raw.removeprefix(BOM)
+                first = False
+            try:
+                out.append((number, raw.decode(encoding), None))
+            except UnicodeDecodeError:
+                out.append((number, None, raw))
+            number += 1
+        yield None, out
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def is_utf8(encoding: str) -> bool:
+    """Whether ``encoding`` names plain UTF-8 (not ``utf-8-sig``, which strips a BOM per line)."""
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
+
+
+def decode_deeper(decode: Callable[[_T], _R], data: _T, depth: int = 8) -> _R:
+    """``decode(data)`` called ``depth`` frames down the stack.
+
+    Block decoders and ``json.loads`` both stop at the recursion limit, counted from where they
+    are called. Calling the block decoder deeper than the per-line fallback calls
+    ``json.loads`` (which adds frames of its own) makes it give up first on a deeply nested
+    line, so such a line is always judged by ``json.loads``, as it was before.
+    """
+    if depth:
+        return decode_deeper(decode, data, depth - 1)
+    return decode(data)
+
+
+@cache
+def _dict_decoder() -> Callable[[bytes], dict[str, Any]] | None:
+    try:
+        import msgspec
+    except ImportError:  # pragma: no cover - a declared dependency; the plain path still works
+        return None
+    decode: Callable[[bytes], dict[str, Any]] = msgspec.json.Decoder(dict).decode
+    return decode
+
+
+def _decode_lines(job: tuple[Callable[[bytes], Any], list[bytes]]) -> list[Any]:
+    decode, lines = job
+    return list(map(decode, lines))
+
+
+def decode_chunk(decode: Callable[[bytes], Any], data: bytes, count: int) -> list[Any] | None:
+    """The value of every line of a chunk (one JSON object each), or None when the chunk must
+    go line by line: a line that is blank, not one object, or that msgspec and ``json.loads``
+    might read differently (NaN, huge numbers, lone surrogates, invalid UTF-8: msgspec
+    refuses them all) makes the whole chunk take the per-line path, which decides it."""
+    lines = data.split(b"\n")
+    if data.endswith(b"\n"):
+        lines.pop()
+    if len(lines) != count:
+        return None
+    try:
+        return decode_deeper(_decode_lines, (decode, lines))
+    except (ValueError, RecursionError, TypeError):
+        # msgspec's DecodeError and ValidationError are ValueErrors, and so is a
+        # UnicodeDecodeError.
+        return None
+
+
+def read_jsonl(opened: OpenedInput, stats: ReadStats, max_line_bytes: int) -> Iterator[RawItem]:
+    """One JSON object per line.
+
+    Chunks of lines are decoded at once when they are plainly one object per line (the common
+    case, several times faster); any chunk that is not goes line by line through ``json.loads``,
+    which decides every unreadable line and its cause, as it always has.
+    """
+    name = opened.name
+    decode = _dict_decoder() if is_utf8(stats.encoding) else None
+    first = True
+    for chunk in iter_chunks(opened, stats.lines, max_line_bytes=max_line_bytes):
+        if chunk.skipped:
+            yield Unreadable(name, chunk.first, UnreadableCause.LINE_TOO_LONG,
                              f"longer than {max_line_bytes} bytes")
             continue
-        if first:
-            raw = raw.removeprefix(b"\xef\xbb\xbf")
-            first = False
-        if not raw.strip():
-            stats.blank_lines += 1
-            continue
-        try:
-            data = loads(raw.decode(stats.encoding))
-        except UnicodeDecodeError as exc:
-            yield Unreadable(name, number, UnreadableCause.BAD_ENCODING,
-                             f"not valid {stats.encoding} at byte {exc.start}")
-            continue
-        except (ValueError, RecursionError) as exc:
-            yield Unreadable(name, number, UnreadableCause.INVALID_JSON, _json_error(exc))
-            continue
-        if isinstance(data, dict):
-            yield number, data
-        else:
-            yield Unreadable(name, number, UnreadableCause.NOT_AN_OBJECT,
-                             f"a JSON {type(data).__name__}, not an object")
+        data = chunk.data
+        if decode is not None and len(data) <= max_line_bytes:
+            values = decode_chunk(decode, data[3:] if first and data.startswith(BOM) else data,
+                                  chunk.count)
+            if values is not None:
+                first = False
+                number = chunk.first
+                for value in values:
+                    yield number, value
+                    number += 1
+                continue
+        number = chunk.first
+        for raw in split_chunk(data, keep_cr=True):
+            if len(raw) > max_line_bytes:
+                stats.lines.too_long += 1
+                yield Unreadable(name, number, UnreadableCause.LINE_TOO_LONG,
+                                 f"longer than {max_line_bytes} bytes")
+                number += 1
+                continue
+            if raw.endswith(b"\r"):
+                raw = raw[:-1]
+            if first:
+                raw = raw.removeprefix(BOM)
+                first = False
+            item = _jsonl_line(name, number, raw, stats)
+            if item is not None:
+                yield item
+            number += 1
+
+
+def _jsonl_line(name: str, number: int, raw: bytes, stats: ReadStats) -> RawItem | None:
+    """One line through ``json.loads``: a record, an unreadable, or None for a blank line."""
+    if not raw.strip():
+        stats.blank_lines += 1
+        return None
+    try:
+        data = json.loads(raw.decode(stats.encoding))
+    except UnicodeDecodeError as exc:
+        return Unreadable(name, number, UnreadableCause.BAD_ENCODING,
+                          f"not valid {stats.encoding} at byte {exc.start}")
+    except (ValueError, RecursionError) as exc:
+        return Unreadable(name, number, UnreadableCause.INVALID_JSON, _json_error(exc))
+    if isinstance(data, dict):
+        return number, data
+    return Unreadable(name, number, UnreadableCause.NOT_AN_OBJECT,
+                      f"a JSON {type(data).__name__}, not an object")
 
 
 def _json_error(exc: Exception) -> str:
@@ -126,51 +271,83 @@ def _json_error(exc: Exception) -> str:
     return "invalid JSON"
 
 
+class DelimitedRows:
+    """CSV or TSV rows from lines pushed one at a time (the header first).
+
+    A quoted field may span lines: the row stays open until its quotes balance, and is
+    reported at the line it starts on. Pushing lines (rather than pulling them) lets a caller
+    hand whole chunks of simple lines elsewhere whenever no row is open (:mod:`txdiag.fold`).
+    """
+
+    def __init__(self, name: str, stats: ReadStats, delimiter: str) -> None:
+        self.name = name
+        self.stats = stats
+        self.delimiter = delimiter
+        self.header: list[str] | None = None
+        self.open: tuple[int, str] | None = None
+        """The row being read: the line it started on and its text so far."""
+
+    def push(self, number: int, text: str | None, undecodable: bytes | None) -> list[RawItem]:
+        """What one line completes: records and unreadables, in order."""
+        name = self.name
+        if self.open is not None:
+            row_start, buffer = self.open
+            self.open = None
+            if text is None:
+                # The row cannot go on: the next line is unreadable in itself.
+                return [Unreadable(name, number, UnreadableCause.BAD_ENCODING, ""),
+                        Unreadable(name, row_start, UnreadableCause.BAD_ROW,
+                                   "unbalanced quotes")]
+            return self._row(row_start, buffer + "\n" + text)
+        if text is None:
+            cause = UnreadableCause.BAD_ENCODING if undecodable is not None else (
+                UnreadableCause.LINE_TOO_LONG)
+            return [Unreadable(name, number, cause, "")]
+        if not text.strip():
+            self.stats.blank_lines += 1
+            return []
+        return self._row(number, text)
+
+    def finish(self) -> list[RawItem]:
+        """The end of the input: a row still open has unbalanced quotes."""
+        if self.open is None:
+            return []
+        row_start, _ = self.open
+        self.open = None
+        return [Unreadable(self.name, row_start, UnreadableCause.BAD_ROW, "unbalanced quotes")]
+
+    def _row(self, row_start: int, buffer: str) -> list[RawItem]:
+        try:
+            rows: list[list[str]] | None = list(
+                csv.reader([buffer], delimiter=self.delimiter, strict=True))
+        except csv.Error:
+            rows = None
+        if rows is None and buffer.count('"') % 2 != 0:
+            self.open = (row_start, buffer)
+            return []
+        if not rows:
+            return [Unreadable(self.name, row_start, UnreadableCause.BAD_ROW,
+                               "unbalanced quotes")]
+        row = rows[0]
+        header = self.header
+        if header is None:
+            self.header = [cell.strip() for cell in row]
+            return []
+        if len(row) != len(header):
+            return [Unreadable(self.name, row_start, UnreadableCause.BAD_ROW,
+                               f"{len(row)} fields where the header has {len(header)}")]
+        return [(row_start,
+                 {key: value for key, value in zip(header, row, strict=True) if value != ""})]
+
+
 def _read_delimited(
     opened: OpenedInput, stats: ReadStats, max_line_bytes: int, delimiter: str
 ) -> Iterator[RawItem]:
     """CSV or TSV with a header row. A quoted field may span lines; numbering stays physical."""
-    name = opened.name
-    lines = decoded_lines(opened, stats, max_line_bytes)
-    header: list[str] | None = None
-    # csv needs text lines; bad lines are replaced by an empty marker and reported here.
-    for number, text, undecodable in lines:
-        if text is None:
-            cause = UnreadableCause.BAD_ENCODING if undecodable is not None else (
-                UnreadableCause.LINE_TOO_LONG)
-            yield Unreadable(name, number, cause, "")
-            continue
-        if not text.strip():
-            stats.blank_lines += 1
-            continue
-        row_start = number
-        buffer = text
-        while True:
-            try:
-                rows = list(csv.reader([buffer], delimiter=delimiter, strict=True))
-            except csv.Error:
-                rows = None
-            if rows is not None or buffer.count('"') % 2 == 0:
-                break
-            nxt = next(lines, None)
-            if nxt is None or nxt[1] is None:
-                rows = None
-                if nxt is not None:
-                    yield Unreadable(name, nxt[0], UnreadableCause.BAD_ENCODING, "")
-                break
-            buffer += "\n" + nxt[1]
-        if not rows:
-            yield Unreadable(name, row_start, UnreadableCause.BAD_ROW, "unbalanced quotes")
-            continue
-        row = rows[0]
-        if header is None:
-            header = [cell.strip() for cell in row]
-            continue
-        if len(row) != len(header):
-            yield Unreadable(name, row_start, UnreadableCause.BAD_ROW,
-                             f"{len(row)} fields where the header has {len(header)}")
-            continue
-        yield row_start, {key: value for key, value in zip(header, row, strict=True) if value != ""}
+    rows = DelimitedRows(opened.name, stats, delimiter)
+    for number, text, undecodable in decoded_lines(opened, stats, max_line_bytes):
+        yield from rows.push(number, text, undecodable)
+    yield from rows.finish()
 
 
 def read_csv(opened: OpenedInput, stats: ReadStats, max_line_bytes: int) -> Iterator[RawItem]:

@@ -11,7 +11,9 @@ import gzip
 import io
 import lzma
 import os
+import queue
 import sys
+import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -94,6 +96,69 @@ class _Prefixed(io.RawIOBase):
         super().close()
 
 
+class _ReadAhead(io.RawIOBase):
+    """A stream read block by block in a background thread, a few blocks ahead.
+
+    An error met by the thread (a truncated or corrupt compressed stream) is raised here after
+    the blocks read before it, so those records are still read and counted.
+    """
+
+    DEPTH = 4
+
+    def __init__(self, stream: BinaryIO, name: str, compression: str | None) -> None:
+        self._stream = stream
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(self.DEPTH)
+        self._pending = memoryview(b"")
+        self._finished = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(name, compression),
+                                        name="txdiag-read-ahead", daemon=True)
+        self._thread.start()
+
+    def _run(self, name: str, compression: str | None) -> None:
+        item: bytes | BaseException
+        while not self._stop.is_set():
+            try:
+                item = read_block(self._stream, BLOCK_SIZE, name, compression)
+            except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+                item = exc
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if not isinstance(item, bytes) or not item:
+                return
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if not self._pending:
+            if self._finished:
+                return 0
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                self._finished = True
+                raise item
+            if not item:
+                self._finished = True
+                return 0
+            self._pending = memoryview(item)
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
+
+    def close(self) -> None:
+        if not self.closed:
+            self._stop.set()
+            self._thread.join(timeout=5)
+            self._stream.close()
+        super().close()
+
+
 def check_inputs(names: list[str]) -> None:
     """Fail before reading anything when a named input cannot be opened at all."""
     for name in names:
@@ -134,6 +199,9 @@ def open_input(name: str) -> OpenedInput:
         stream = bz2.BZ2File(stream, mode="rb")  # type: ignore[assignment]
     elif compression == "xz":
         stream = lzma.LZMAFile(stream, mode="rb")  # type: ignore[assignment]  # noqa: SIM115
+    if compression is not None:
+        # Decompression releases the GIL: a thread inflates while this one reads records.
+        stream = io.BufferedReader(_ReadAhead(stream, display, compression), BLOCK_SIZE)
     sample, error = _sniff(stream, display, compression)
     stream = io.BufferedReader(_Prefixed(sample, stream, error), BLOCK_SIZE)
     size = os.fstat(raw.fileno()).st_size if name != "-" else None
@@ -193,6 +261,103 @@ class LineStats:
     too_long: int = 0
 
 
+CHUNK_SIZE = 1 << 16
+"""Bytes read per step by :func:`iter_chunks`: small enough to stay in the CPU caches."""
+
+
+@dataclass(slots=True)
+class Chunk:
+    """Consecutive whole lines of an input, read in one step.
+
+    ``data`` holds ``count`` lines numbered from ``first``; every line ends with ``b"\n"``
+    except, at the end of the input, possibly the last one. ``data`` may hold lines longer
+    than the limit when it is itself longer than the limit (the reader checks them). An
+    over-long line that was never held whole is a chunk of its own with ``skipped`` set and
+    empty ``data``; it is already counted in :attr:`LineStats.too_long`.
+    """
+
+    first: int
+    data: bytes
+    count: int
+    skipped: bool = False
+
+
+def iter_chunks(
+    opened: OpenedInput,
+    stats: LineStats,
+    *,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    size: int | None = None,
+) -> Iterator[Chunk]:
+    """The input as :class:`Chunk` s of whole lines, for readers that work on many lines at once.
+
+    Line numbering and the over-long rule are those of :func:`iter_lines` (which is built on
+    this): a line whose first ``max_line_bytes + 1`` bytes hold no newline is skipped as it
+    streams by and never held in memory.
+    """
+    size = size or CHUNK_SIZE
+    number = 0
+    pending = b""
+    skipping = False
+    read = opened.stream
+    name, compression = opened.name, opened.compression
+    while True:
+        block = read_block(read, size, name, compression)
+        if not block:
+            break
+        cut = block.rfind(b"\n")
+        if cut < 0:
+            if not skipping:
+                pending += block
+                if len(pending) > max_line_bytes:
+                    pending = b""
+                    skipping = True
+            continue
+        start = 0
+        if skipping:
+            # The newline ending the over-long line.
+            start = block.index(b"\n") + 1
+            skipping = False
+            number += 1
+            stats.too_long += 1
+            yield Chunk(number, b"", 1, skipped=True)
+            if start > cut:
+                pending = block[start:]
+                if len(pending) > max_line_bytes:
+                    pending = b""
+                    skipping = True
+                continue
+        data = block[start:cut + 1]
+        if pending:
+            data = pending + data
+        count = data.count(b"\n")
+        yield Chunk(number + 1, data, count)
+        number += count
+        pending = block[cut + 1:]
+        if len(pending) > max_line_bytes:
+            pending = b""
+            skipping = True
+    if skipping:
+        number += 1
+        stats.too_long += 1
+        yield Chunk(number, b"", 1, skipped=True)
+    elif pending:
+        number += 1
+        yield Chunk(number, pending, 1)
+    stats.lines = number
+
+
+def split_chunk(data: bytes, *, keep_cr: bool = False) -> list[bytes]:
+    """The lines of a chunk's data without their LF, and without the CR of a CRLF too unless
+    ``keep_cr`` (the length limit counts it)."""
+    lines = data.split(b"\n")
+    if data.endswith(b"\n"):
+        lines.pop()
+    if not keep_cr and b"\r" in data:
+        lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+    return lines
+
+
 def iter_lines(
     opened: OpenedInput,
     stats: LineStats,
@@ -204,44 +369,15 @@ def iter_lines(
     A line longer than ``max_line_bytes`` is yielded as ``None`` and never held whole. A final
     line without a newline is a line like any other.
     """
-    number = 0
-    pending = b""
-    skipping = False
-    while True:
-        block = read_block(opened.stream, BLOCK_SIZE, opened.name, opened.compression)
-        if not block:
-            break
-        parts = block.split(b"\n")
-        tail = parts.pop()
-        for index, part in enumerate(parts):
-            number += 1
-            if index == 0 and (pending or skipping):
-                if skipping:
-                    skipping = False
-                    stats.too_long += 1
-                    yield number, None
-                    continue
-                part = pending + part
-                pending = b""
+    for chunk in iter_chunks(opened, stats, max_line_bytes=max_line_bytes, size=BLOCK_SIZE):
+        number = chunk.first
+        if chunk.skipped:
+            yield number, None
+            continue
+        for part in split_chunk(chunk.data, keep_cr=True):
             if len(part) > max_line_bytes:
                 stats.too_long += 1
                 yield number, None
-                continue
-            yield number, part[:-1] if part.endswith(b"\r") else part
-        if skipping:
-            continue
-        if parts:
-            pending = tail
-        else:
-            pending += tail
-        if len(pending) > max_line_bytes:
-            pending = b""
-            skipping = True
-    if pending or skipping:
-        number += 1
-        if skipping:
-            stats.too_long += 1
-            yield number, None
-        else:
-            yield number, pending[:-1] if pending.endswith(b"\r") else pending
-    stats.lines = number
+            else:
+                yield number, part[:-1] if part.endswith(b"\r") else part
+            number += 1

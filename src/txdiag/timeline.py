@@ -166,17 +166,18 @@ class Timeline:
             self.add(moment, diagnosis.category.value, diagnosis.reason)
 
     def add(self, moment: datetime | None, category: str | None = None,
-            reason: str | None = None) -> None:
-        """Count one record at ``moment``; ``category`` is None for a success."""
+            reason: str | None = None, *, count: int = 1) -> None:
+        """Count one record at ``moment`` (``count`` alike ones: the summary's fast path);
+        ``category`` is None for a success."""
         if moment is None:
-            self.no_timestamp += 1
+            self.no_timestamp += count
             return
         seconds = epoch_seconds(moment)
         key = math.floor(seconds / self.width)
         bucket = self.buckets.get(key)
         if bucket is None:
             if not self._make_room(key):
-                self.dropped += 1
+                self.dropped += count
                 return
             key = math.floor(seconds / self.width)  # the width may have grown
             bucket = self.buckets.get(key)
@@ -184,11 +185,11 @@ class Timeline:
                 bucket = self.buckets[key] = Bucket()
             self.first = key if self.first is None else min(self.first, key)
             self.last = key if self.last is None else max(self.last, key)
-        bucket.records += 1
+        bucket.records += count
         if category is not None:
-            bucket.failures[category] += 1
+            bucket.failures[category] += count
             if reason is not None:
-                bucket.reasons[reason] += 1
+                bucket.reasons[reason] += count
                 self.reason_category.setdefault(reason, category)
 
     def _make_room(self, key: int) -> bool:
@@ -458,7 +459,9 @@ def _category_spikes(series: list[tuple[int, Bucket]], width: int,
 
 def _spike(width: int, category: str, run: _Run, *, ongoing: bool) -> Spike:
     peak = max(range(len(run.rates)), key=run.rates.__getitem__)
-    top = run.reasons.most_common(1)
+    # Ties go to the reason first in name order, whatever order the counts were added in
+    # (the summary's fast path and --jobs add them in batches).
+    top = sorted(run.reasons.items(), key=lambda item: (-item[1], item[0]))[:1]
     return Spike(
         category=category,
         start=from_epoch(run.keys[0] * width),

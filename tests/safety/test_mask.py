@@ -653,7 +653,8 @@ def test_idempotent_on_arbitrary_text(text: str) -> None:
 def _unfiltered_mask(text: str) -> str:
     """mask_text without its pre-checks: both passes always run."""
     text = mask_module._SECRET_RE.sub(mask_module._mask_secret, text)
-    return mask_module._PII_RE.sub(mask_module._mask_pii, text)
+    text = mask_module._PII_RE.sub(mask_module._mask_pii, text)
+    return mask_module._ADDRESS_RE.sub(mask_module._mask_address, text)
 
 
 @settings(max_examples=500)

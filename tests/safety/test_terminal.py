@@ -15,6 +15,7 @@ NASTY_DIR = Path(__file__).parent.parent / "data" / "nasty"
 NASTY_FILES = sorted(NASTY_DIR.glob("*.txt"))
 
 BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff"
 
 
 def is_unsafe(ch: str) -> bool:
@@ -24,6 +25,7 @@ def is_unsafe(ch: str) -> bool:
         (code < 0x20 and ch != "\t")
         or 0x7F <= code <= 0x9F
         or ch in BIDI
+        or ch in ZERO_WIDTH
         or ch in "\u2028\u2029"
         or 0xD800 <= code <= 0xDFFF
     )
@@ -67,6 +69,8 @@ def read_nasty(path: Path) -> str:
         ("\u2066x\u2069\u200f\u061c", "\\u2066x\\u2069\\u200f\\u061c"),
         ("ls\u2028ps\u2029", "ls\\u2028ps\\u2029"),
         ("bad \udcff byte", "bad \\udcff byte"),
+        ("ACQ.SYSTEM\u200b_ERROR\ufeff", "ACQ.SYSTEM\\u200b_ERROR\\ufeff"),
+        ("13812\u200d345678 \u2060\u200c\u2064", "13812\\u200d345678 \\u2060\\u200c\\u2064"),
         ("back\\slash \\n stays", "back\\slash \\n stays"),
         (
             "[bold red]x[/] [link=https://e.example]y[/link]",

@@ -6,24 +6,37 @@ import contextlib
 import signal
 import sys
 from types import FrameType
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import typer
+if TYPE_CHECKING:
+    import typer
 
-from txdiag.cli.base import app, silence_stdout
-from txdiag.cli.commands import (  # noqa: F401  (importing registers the commands)
-    analyze,
-    check,
-    config_cmd,
-    explain,
-    lookup,
-    rules,
-    watch,
-)
-from txdiag.cli.terminal import Terminal
-from txdiag.exitcodes import ExitCode
+__all__ = ["Terminated", "main", "was_terminated"]  # and ``app``, built on first use
 
-__all__ = ["Terminated", "app", "main", "was_terminated"]
+_VERSION_ARGS = (["--version"], ["-V"])
+
+
+def __getattr__(name: str) -> Any:
+    # ``app`` (every command registered) is built on first use: ``txdiag --version`` needs
+    # none of it, and importing Typer and the commands is most of a start-up.
+    if name == "app":
+        return _app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _app() -> typer.Typer:
+    from txdiag.cli.base import app
+    from txdiag.cli.commands import (  # noqa: F401  (importing registers the commands)
+        analyze,
+        check,
+        config_cmd,
+        explain,
+        lookup,
+        rules,
+        watch,
+    )
+
+    return app
 
 
 class Terminated(KeyboardInterrupt):
@@ -57,6 +70,19 @@ def _install_sigterm() -> None:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run the app and turn every way it can end into an exit code and at most one line."""
+    if (sys.argv[1:] if argv is None else argv) in _VERSION_ARGS:
+        # The answer the root command's --version gives, without loading the command line.
+        from txdiag import __version__
+
+        print(f"txdiag {__version__}")
+        sys.exit(0)
+    import typer
+
+    from txdiag.cli.base import silence_stdout
+    from txdiag.cli.terminal import Terminal
+    from txdiag.exitcodes import ExitCode
+
+    app = _app()
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:

@@ -49,6 +49,7 @@ class InputSettings:
     retries: int | None = None
     ca_bundle: Path | None = None
     api: str | None = None
+    jobs: int = 1
 
 
 _PARAMETERS: dict[str, tuple[Any, Any]] = {
@@ -75,6 +76,7 @@ _PARAMETERS: dict[str, tuple[Any, Any]] = {
     "retries": (opt.Retries, None),
     "ca_bundle": (opt.CaBundle, None),
     "api": (opt.Api, None),
+    "jobs": (opt.Jobs, 1),
 }
 assert set(_PARAMETERS) == {f.name for f in fields(InputSettings)}
 

@@ -165,3 +165,9 @@ Api = Annotated[
     typer.Option("--api", show_default=False,
                  help="Named API profile from the config file (\\[api.NAME])."),
 ]
+Jobs = Annotated[
+    int,
+    typer.Option("--jobs", "-j", min=0, envvar="TXDIAG_JOBS",
+                 help="Processes for a big uncompressed JSON Lines file (summary); 0 for one "
+                 "per core. Same output as with 1."),
+]

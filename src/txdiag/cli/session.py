@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from txdiag.aggregate import Summary
 from txdiag.cli.common import InputSettings
@@ -20,12 +21,15 @@ from txdiag.formats import Template, compile_templates
 from txdiag.http.options import DEFAULT_MAX_PAGES, DEFAULT_RETRIES, DEFAULT_TIMEOUT, HttpOptions
 from txdiag.models import Lang
 from txdiag.pipeline import Event, Observation, Pipeline, ReadOptions, TimeWindow
-from txdiag.readers import ReadStats
+from txdiag.readers import ReadStats, Unreadable
 from txdiag.render.common import Presenter
 from txdiag.rulebook import Rulebook, load_rulebook
 from txdiag.rulebook.model import check_pattern
 from txdiag.sources import DEFAULT_MAX_LINE_BYTES, check_inputs
 from txdiag.timeparse import parse_timestamp, parse_zone
+
+if TYPE_CHECKING:
+    from txdiag.timeline import Timeline
 
 UNREADABLE_SHOWN = 5
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*(?:ago)?\s*$", re.IGNORECASE)
@@ -99,6 +103,8 @@ class Session:
     presenter: Presenter
     quiet: bool = False
     inputs: list[str] = field(default_factory=list)
+    jobs: int = 1
+    """Processes for big JSON Lines files in :meth:`stream` without a callback (``--jobs``)."""
 
     @classmethod
     def open(cls, inputs: Sequence[str] | None, settings: InputSettings,
@@ -151,26 +157,57 @@ class Session:
         if settings.no_mask:
             terminal.say("masking is OFF (--no-mask): output shows personal data as it is")
         presenter = Presenter(mask=not settings.no_mask, lang=resolve_lang(lang, config))
-        return cls(terminal, config, rulebook, pipeline, presenter, settings.quiet, names)
+        return cls(terminal, config, rulebook, pipeline, presenter, settings.quiet, names,
+                   settings.jobs)
 
-    def stream(self, on_observation: Callable[[Observation], bool]) -> Outcome:
+    def stream(self, on_observation: Callable[[Observation], bool] | None = None, *,
+               timeline: Timeline | None = None) -> Outcome:
         """Feed every event to the summary, and observations to ``on_observation``.
 
-        ``on_observation`` returns False to stop early. An input error or Ctrl-C stops the
-        stream; what was read before is kept, and the caller renders it before exiting.
+        ``on_observation`` returns False to stop early. Without it, only the summary (and
+        ``timeline``, when given) is wanted, and the inputs are folded by the fast path of
+        :mod:`txdiag.fold`, with the same result. An input error or Ctrl-C stops the stream;
+        what was read before is kept, and the caller renders it before exiting.
         """
         outcome = Outcome(Summary(), self.pipeline.inputs)
-        add = outcome.summary.add
         show_progress = self.terminal.stderr_is_tty and not self.quiet
         try:
             with Progress(self.pipeline, self.terminal.stderr, show_progress) as progress:
-                self._consume(on_observation, outcome, add, progress)
+                if on_observation is None:
+                    self._fold(outcome, progress, timeline)
+                else:
+                    self._consume(on_observation, outcome, outcome.summary.add, progress)
         except TxdiagError as exc:
             outcome.error = exc
         except KeyboardInterrupt:
             outcome.interrupted = True
         outcome.summary.filtered_out = self.pipeline.filtered_out
         return outcome
+
+    def _fold(self, outcome: Outcome, progress: Progress, timeline: Timeline | None) -> None:
+        from txdiag.fold import SummaryFold
+
+        warned = 0
+
+        def after(count: int) -> None:
+            nonlocal warned
+            progress.advance(count)
+            if len(self.pipeline.inputs) > warned:
+                self._warn(self.pipeline.inputs[warned:])
+                warned = len(self.pipeline.inputs)
+
+        def unreadable(event: Unreadable) -> None:
+            self._report_unreadable(event, outcome)
+
+        from txdiag.jobs import effective_jobs
+
+        SummaryFold(self.pipeline, outcome.summary, timeline, on_unreadable=unreadable,
+                    on_progress=after, jobs=effective_jobs(self.jobs)).run(self.inputs)
+
+    def _warn(self, inputs: Sequence[ReadStats]) -> None:
+        for stats in inputs:
+            for warning in stats.warnings:
+                self.terminal.say(self.terminal.safe(warning))
 
     def _consume(self, on_observation: Callable[[Observation], bool], outcome: Outcome,
                  add: Callable[[Event], None], progress: Progress) -> None:
@@ -185,9 +222,7 @@ class Session:
             else:
                 self._report_unreadable(event, outcome)
             if len(self.pipeline.inputs) > warned:
-                for stats in self.pipeline.inputs[warned:]:
-                    for warning in stats.warnings:
-                        self.terminal.say(self.terminal.safe(warning))
+                self._warn(self.pipeline.inputs[warned:])
                 warned = len(self.pipeline.inputs)
 
     def _report_unreadable(self, event: Event, outcome: Outcome) -> None:

@@ -58,7 +58,7 @@ class Presenter:
             return value
         return _masked(value)
 
-    def number(self, value: int | None) -> int | str | None:
+    def number(self, value: float | None) -> float | str | None:
         """A number stays a number, unless it is personal data (a card in a mis-mapped field)."""
         if value is None or not self.mask:
             return value
@@ -106,7 +106,7 @@ def finding_dict(finding: Finding, p: Presenter) -> dict[str, Any]:
         "error_code": p.data(r.error_code),
         "error_message": p.data(r.error_message),
         "http_status": p.number(r.http_status),
-        "latency_ms": r.latency_ms,
+        "latency_ms": p.number(r.latency_ms),
         "amount": p.data(str(r.amount)) if r.amount is not None else None,
         "currency": p.data(r.currency),
         "installments": p.number(r.installments),

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
+import sys
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,7 +44,12 @@ def read_rule_file(path: Path | str, *, user: bool = True, text: str | None = No
     """Parse and validate one rule file; any problem is a one-line :class:`RulebookError`."""
     name = str(path)
     try:
-        raw = tomllib.loads(text) if text is not None else _read_toml(Path(path))
+        if text is None:
+            raw = _read_toml(Path(path))
+        elif not user:
+            raw = _parse_shipped(text)
+        else:
+            raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RulebookError(f"{name}: not valid TOML: {exc}") from None
     try:
@@ -47,6 +57,48 @@ def read_rule_file(path: Path | str, *, user: bool = True, text: str | None = No
     except ValidationError as exc:
         raise RulebookError(_describe(name, raw, exc)) from None
     return LoadedFile(name, content, user)
+
+
+def cache_dir() -> Path:
+    """Where txdiag keeps what it can rebuild: ``$TXDIAG_CACHE_DIR``, else the platform's."""
+    chosen = os.environ.get("TXDIAG_CACHE_DIR")
+    if chosen:
+        return Path(chosen)
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / (
+            "txdiag") / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "txdiag"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "txdiag"
+
+
+def _parse_shipped(text: str) -> dict[str, Any]:
+    """A shipped rule file parsed, from a JSON copy kept in :func:`cache_dir` when there is one.
+
+    tomllib is pure Python and was most of a start-up; ``json`` reads the same data in C. The
+    copy is named after a hash of the text, so an edited file is parsed afresh, and it is plain
+    data: validation still runs on it. A cache that cannot be read or written is ignored.
+    """
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    cached = cache_dir() / f"rules-{digest}.json"
+    try:
+        with cached.open(encoding="utf-8") as handle:
+            data = json.load(handle)
+        if isinstance(data, dict):
+            return data
+    except (OSError, ValueError):
+        pass
+    raw = tomllib.loads(text)
+    try:
+        encoded = json.dumps(raw, ensure_ascii=False)  # TOML dates would not survive: skip
+    except (TypeError, ValueError):
+        return raw
+    with contextlib.suppress(OSError):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(encoded, encoding="utf-8")
+        os.replace(partial, cached)
+    return raw
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -38,6 +38,8 @@ from datetime import date
 from typing import Final, Literal
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
+from txdiag.safety.terminal import BIDI_CONTROLS, ZERO_WIDTH, strip_ansi
+
 __all__ = [
     "EPOCH_MS_RANGE",
     "REDACTED",
@@ -152,6 +154,7 @@ _SECRET_SUFFIXES_SQUASHED: Final = (
     "sessionid",
     "credential",
     "credentials",
+    "authorization",
 )
 # suffixes that need a word boundary ("pay_sign" is a signature, "design" is not)
 _SECRET_SUFFIXES_SNAKE: Final = ("_sign", "_pwd", "_session")
@@ -269,20 +272,22 @@ _SECRET_RE = re.compile(
       (?P<ksep>[ \t]*[:=][ \t]*)
       (?:
           (?P<kvq>["'])(?P<kqv>(?:(?!(?P=kvq))[^\\\n]|\\.)*)(?P<kqe>(?P=kvq)?)
-        | (?P<kscheme>{_SCHEMES})?(?P<kbare>\[REDACTED\]|[^\s&,;"'<>)}}\]]+)
+        | (?P<kscheme>{_SCHEMES})?(?P<kbare>(?:\[REDACTED\]|[^\s&,;"'<>)}}\]])++)
       )
     # <sign>...</sign>, <sign><![CDATA[...]]></sign> (WeChat Pay v2 XML)
     | <(?P<xname>[A-Za-z0-9_.\-]++){_KEY_END}>
       (?P<xval><!\[CDATA\[[^<]*?\]\]>|[^<]*)</(?P=xname)>  # [^<]: linear time
-    # a bare bearer credential anywhere (a whole b64token, so not "bearer sign_type=RSA2")
+    # a bare bearer credential anywhere (a whole b64token, so not "bearer sign_type=RSA2").
+    # Like every shaped token below, not when it touches a "*" or a value redacted already
+    # (masked output, e.g. "Bearer 0-021234*********0212"): that keeps masking idempotent.
     | (?<![A-Za-z0-9_])(?P<bscheme>(?i:bearer)[ \t]+)
-      (?P<btok>[A-Za-z0-9\-._~+/]{{8,}}+=*+)(?![A-Za-z0-9\-._~+/=])
+      (?P<btok>[A-Za-z0-9\-._~+/]{{8,}}+=*+)(?![A-Za-z0-9\-._~+/=*]|\[REDACTED\])
     # tokens recognisable by shape; the public type prefix is kept
     | (?<![A-Za-z0-9_])
       (?:
           (?P<tpre>(?:sk|rk)_(?:live|test)_|whsec_|gh[pousr]_|github_pat_|xox[abprs]-)
-          (?P<tbody>[A-Za-z0-9_\-+/=]{{8,}})
-        | (?P<apre>AKIA|ASIA)(?P<abody>[A-Z0-9]{{16}})(?![A-Za-z0-9])
+          (?P<tbody>[A-Za-z0-9_\-+/=]{{8,}}+)(?!\*)
+        | (?P<apre>AKIA|ASIA)(?P<abody>[A-Z0-9]{{16}})(?![A-Za-z0-9*])
       )
     # JSON Web Tokens
     | (?<![A-Za-z0-9_\-])(?P<jwt>eyJ[A-Za-z0-9_\-]{{4,}}\.eyJ[A-Za-z0-9_\-]{{4,}}\.[A-Za-z0-9_\-]*)
@@ -304,13 +309,22 @@ def _redact_credential(value: str) -> str:
     return REDACTED
 
 
+def _unless_secret_inside(m: re.Match[str], name_group: str) -> str:
+    """A key=value match whose key is no secret: the key as is, the rest masked on its own."""
+    cut = m.end(name_group) - m.start()
+    text = m.group()
+    return text[:cut] + _SECRET_RE.sub(_mask_secret, text[cut:])
+
+
 def _mask_secret(m: re.Match[str]) -> str:
     """Replace the value part of one secret match; keys, quotes and separators stay."""
     if (ckname := m.group("ckname")) is not None:
         return ckname + m.group("cksep") + REDACTED
     if (kname := m.group("kname")) is not None:
         if not is_secret_name(kname):
-            return m.group()
+            # Not a secret key ("XAuthorization", "monkey"), but its value may still hold a
+            # credential ("Bearer ...", "sk_live_..."): run this pass over what follows the key.
+            return _unless_secret_inside(m, "kname")
         head = m.group("kq") + kname + m.group("kq") + m.group("ksep")
         if (quote := m.group("kvq")) is not None:
             return head + quote + _redact_credential(m.group("kqv")) + m.group("kqe")
@@ -319,7 +333,9 @@ def _mask_secret(m: re.Match[str]) -> str:
             return m.group()
         return head + (m.group("kscheme") or "") + REDACTED
     if (xname := m.group("xname")) is not None:
-        if not is_secret_name(xname) or not m.group("xval"):
+        if not is_secret_name(xname):
+            return _unless_secret_inside(m, "xname")
+        if not m.group("xval"):
             return m.group()
         return f"<{xname}>{REDACTED}</{xname}>"
     if (bscheme := m.group("bscheme")) is not None:
@@ -358,6 +374,7 @@ _EMAIL = r"""
 """
 _NUMBER_RE = re.compile(_NUMBER_RUN, re.VERBOSE)
 _PII_RE = re.compile(f"{_USERINFO}|{_EMAIL}|{_NUMBER_RUN}", re.VERBOSE)
+_ADDRESS_RE = re.compile(f"{_USERINFO}|{_EMAIL}", re.VERBOSE)
 _DIGIT_GROUP = re.compile(r"[0-9]+[Xx]?")
 
 _ID_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -546,6 +563,11 @@ def _mask_pii(m: re.Match[str]) -> str:
     """Dispatch one match of the personal-data pass."""
     if m.group("num") is not None:
         return _mask_number_run(m)
+    return _mask_address(m)
+
+
+def _mask_address(m: re.Match[str]) -> str:
+    """An e-mail address or the userinfo of a URL."""
     if (email := m.group("email")) is not None:
         local, _, domain = email.partition("@")
         return f"{local[0]}***@{domain}"
@@ -556,6 +578,114 @@ def _mask_pii(m: re.Match[str]) -> str:
 # public API
 
 
+def _mask_plain(text: str) -> str:
+    """Both passes over ``text`` as one string (the common case: no escape sequence in it)."""
+    reversed_lower = text.lower()[::-1]
+    shaped = _shaped_secret_hint(text, reversed_lower)
+    if not shaped and _ANY_HINT.search(reversed_lower) is None:
+        return text
+    if shaped or _SECRET_HINT.search(reversed_lower) is not None:
+        text = _SECRET_RE.sub(_mask_secret, text)
+    return _mask_personal(text)
+
+
+def _mask_secrets(text: str) -> str:
+    """Pass 1 alone (with its pre-checks)."""
+    reversed_lower = text.lower()[::-1]
+    if _shaped_secret_hint(text, reversed_lower) or _SECRET_HINT.search(reversed_lower):
+        return _SECRET_RE.sub(_mask_secret, text)
+    return text
+
+
+def _mask_personal(text: str) -> str:
+    """Pass 2 alone.
+
+    A digit run may end in a group that belongs to no number (``4111111111111111 0a@b.co``):
+    the run is consumed whole, so addresses are looked for once more afterwards.
+    """
+    if "@" in text:
+        return _ADDRESS_RE.sub(_mask_address, _PII_RE.sub(_mask_pii, text))
+    return _NUMBER_RE.sub(_mask_number_run, text)
+
+
+# --------------------------------------------------------------------------------------------
+# escape sequences next to personal data
+#
+# A digit run glued to an ASCII letter is not masked (``TXN4111111111111111`` is an order id).
+# Escape sequences end in letters and digits too: ``\x1b[1m4111111111111111`` (a highlighted
+# card), and, written out as text, ``\n4111...`` or ``\u001b[31m4111...`` (double-encoded JSON,
+# Python reprs, our own visible() output in an error message). Those letters are not part of the
+# number, so the text is cut between an escape and a digit that follows it, and around the
+# parameters of a CSI sequence and before a final byte that is a digit (visible() shows them,
+# so they count as text), and each piece is masked alone.
+# Raw escape sequences are also invisible on a terminal, and so are zero-width and bidi
+# characters, so a number or secret split by them (``4111\x1b[0m111111111111``,
+# ``138\u200b12345678``, ``password=\x1b[1mhunter2``) is looked for in the text with them
+# removed; when that finds more, they are dropped and that text is masked.
+
+_WRITTEN_ESC = r"(?:\\(?:x1[bB]|u001[bB]|033|e)|\^\[)"
+_ESCAPE_HINT = re.compile(f"[\x1b\x90\x98\x9b\x9d\x9e\x9f{BIDI_CONTROLS}{ZERO_WIDTH}\\\\^]")
+_ESCAPES_RE = re.compile(
+    rf"""
+      (?P<intro>\x1b\[|\x9b|{_WRITTEN_ESC}\[|\\x9[bB])[0-?]*[ -/]*(?P<final>[@-~]?)
+    | (?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?
+    | (?:\x1b[PX^_]|[\x90\x98\x9e\x9f])[^\x1b\x9c]*(?:\x1b\\|\x9c)?
+    | (?:\x1b|{_WRITTEN_ESC})[ -/]*(?P<efinal>[0-~]?)
+    | \\(?:x[0-9A-Fa-f]{{2}}|u[0-9A-Fa-f]{{4}}|U[0-9A-Fa-f]{{8}}|[nrtvfbae0])
+    """,
+    re.VERBOSE,
+)
+_INVISIBLE = re.compile(f"[\x1b\x90\x98\x9b\x9d\x9e\x9f{BIDI_CONTROLS}{ZERO_WIDTH}]")
+_INVISIBLE_CHARS = re.compile(f"[{BIDI_CONTROLS}{ZERO_WIDTH}]")
+_MAX_ROUNDS: Final = 4
+
+
+def _cut_points(text: str) -> list[int]:
+    """Where an escape sequence ends and a digit begins, and around CSI parameters."""
+    cuts: list[int] = []
+    for m in _ESCAPES_RE.finditer(text):
+        if m.group("intro"):  # "\\x9b" written out ends in a letter
+            cuts.append(m.end("intro"))
+        final = m.group("final")
+        if final and final not in "Xx":  # an ID number's check character stays with its digits
+            cuts.append(m.start("final"))
+        if "0" <= (m.group("efinal") or "x") <= "9":  # "\x1b 1", "\x1b7": a digit is shown
+            cuts.append(m.start("efinal"))
+            continue
+        end = m.end()
+        if end < len(text) and "0" <= text[end] <= "9":
+            cuts.append(end)
+    return cuts
+
+
+def _mask_round(text: str) -> tuple[str, bool]:
+    """One masking of text holding escapes; True when the result is certainly final."""
+    text = _mask_secrets(text)
+    cuts = _cut_points(text)
+    raw = _INVISIBLE.search(text) is not None
+    if not cuts and not raw:
+        return _mask_personal(text), True
+    bounds = [0, *cuts, len(text)]
+    masked = "".join(_mask_personal(text[a:b]) for a, b in zip(bounds, bounds[1:], strict=False))
+    if raw:
+        stripped = _INVISIBLE_CHARS.sub("", strip_ansi(masked))
+        again = mask_text(stripped)  # nothing invisible left: this does not come back here
+        if again != stripped:
+            return again, False
+    return masked, False
+
+
+def _mask_escaped(text: str) -> str:
+    """Mask text holding escapes, repeating until nothing changes (that keeps it idempotent)."""
+    for _ in range(_MAX_ROUNDS):
+        masked, final = _mask_round(text)
+        if final or masked == text:
+            return masked
+        text = masked
+    # Not reached in practice (tests check); without any escape the plain passes are idempotent.
+    return _mask_plain(_ESCAPES_RE.sub(" ", _INVISIBLE_CHARS.sub("", strip_ansi(text))))
+
+
 def mask_text(text: str) -> str:
     """Return ``text`` with personal data masked and secret values redacted.
 
@@ -563,16 +693,14 @@ def mask_text(text: str) -> str:
     key before a separator, no token prefix) returns after four substring tests and one regex
     scan of the lower-cased, reversed text. Only candidates found by the precompiled regexes
     reach the Luhn / ID / mobile validators. Idempotent: masking masked text changes nothing.
+
+    Escape sequences, raw (``\\x1b[1m``) or written out (``\\n``, ``\\u001b[31m``), never glue
+    to a number after them; a number or secret split by raw escape sequences is masked too,
+    and the sequences in that text are then dropped.
     """
-    reversed_lower = text.lower()[::-1]
-    shaped = _shaped_secret_hint(text, reversed_lower)
-    if not shaped and _ANY_HINT.search(reversed_lower) is None:
-        return text
-    if shaped or _SECRET_HINT.search(reversed_lower) is not None:
-        text = _SECRET_RE.sub(_mask_secret, text)
-    if "@" in text:
-        return _PII_RE.sub(_mask_pii, text)
-    return _NUMBER_RE.sub(_mask_number_run, text)
+    if _ESCAPE_HINT.search(text) is None:
+        return _mask_plain(text)
+    return _mask_escaped(text)
 
 
 _Kind = Literal["secret", "card", "id", "mobile", "email"]

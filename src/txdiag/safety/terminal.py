@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["neutralize_csv_cell", "strip_ansi", "visible"]
+__all__ = ["BIDI_CONTROLS", "ZERO_WIDTH", "neutralize_csv_cell", "strip_ansi", "visible"]
 
 # --------------------------------------------------------------------------------------------
 # strip_ansi
@@ -55,9 +55,16 @@ def strip_ansi(text: str) -> str:
 # --------------------------------------------------------------------------------------------
 # visible
 
-_BIDI_CONTROLS: Final = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+BIDI_CONTROLS: Final = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+ZERO_WIDTH: Final = "\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff"
+"""Invisible characters: zero-width space, non-joiner and joiner, word joiner, the invisible
+math operators and the zero-width no-break space (BOM). They hide inside codes and numbers
+(``ACQ.SYSTEM\\u200b_ERROR`` looks like a known code and matches no rule), so they are shown."""
 _UNSAFE_RE = re.compile(
-    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff" + _BIDI_CONTROLS + "]"
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff"
+    + BIDI_CONTROLS
+    + ZERO_WIDTH
+    + "]"
 )
 
 
@@ -79,7 +86,8 @@ _ESCAPES: Final[dict[int, str]] = {
         0x2028,
         0x2029,
         *range(0xD800, 0xE000),
-        *map(ord, _BIDI_CONTROLS),
+        *map(ord, BIDI_CONTROLS),
+        *map(ord, ZERO_WIDTH),
     )
 }
 
@@ -91,8 +99,9 @@ def visible(text: str) -> str:
     newlines can never forge an extra row or log line), DEL, C1 controls (U+0080-U+009F,
     including the 8-bit CSI and NEL), the line and paragraph separators U+2028/U+2029 (line
     breaks for ``str.splitlines`` and many viewers), the bidi controls (U+061C, U+200E, U+200F,
-    U+202A-U+202E, U+2066-U+2069) and lone surrogates (from ``surrogateescape`` decoding; they
-    cannot be encoded for output).
+    U+202A-U+202E, U+2066-U+2069), the zero-width and invisible characters (U+200B-U+200D,
+    U+2060-U+2064, U+FEFF) and lone surrogates (from ``surrogateescape`` decoding; they cannot
+    be encoded for output).
 
     This is for display only and is not reversible: a literal backslash stays a single
     backslash, so the text ``\\n`` and an escaped newline look the same. Clean text (the usual

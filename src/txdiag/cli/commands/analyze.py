@@ -105,13 +105,8 @@ def summary(
     session = Session.open(inputs, settings, lang)
     from txdiag.render.reports import write_summary
 
-    zone = session.pipeline.normalizer.assume_tz
-
-    def fold(obs: Observation) -> bool:
-        timeline.add_observation(obs, zone)
-        return True
-
-    outcome = session.stream(fold)
+    # No per-record callback: the summary and the timeline take the fast path (txdiag.fold).
+    outcome = session.stream(timeline=timeline)
     if not outcome.failed_before_reading:
         write_summary(fmt, session.terminal.stdout, outcome.summary, outcome.inputs,
                       session.presenter, color=session.terminal.color, top=top,

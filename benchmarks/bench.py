@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+"""End-to-end benchmark: ``txdiag`` as a whole process against jq and a plain Python loop.
+
+Every command runs as its own process, start-up included, on data from ``gen_logs.py`` (cached
+in ``benchmarks/data/``, which git ignores). Each is run ``--repeat`` times; the best wall time
+is reported with records/s, MB/s (uncompressed input bytes), the peak RSS of the process (from
+``os.wait4``) and how many times faster (in records/s) txdiag ``summary`` is than each case.
+The baselines run on the first ``--jq-records`` / ``--loop-records`` records of the same data
+(jq takes minutes per 100,000); rates are compared, not times.
+
+    python benchmarks/bench.py                       # 1M JSONL records: summary vs jq vs loop
+    python benchmarks/bench.py 200000 1000000 --repeat 5
+    python benchmarks/bench.py 1000000 --cases summary,jobs2,gzip,csv,logfmt,diagnose,startup
+
+Cases: ``summary`` (``txdiag summary --format json``), ``jobs2`` (the same with ``--jobs 2``),
+``gzip``, ``csv``, ``logfmt`` (summary of the same records in those forms), ``diagnose``
+(``txdiag diagnose --format jsonl``), ``jq`` (a code map plus message regexes taken from the
+rulebook, grouped by reason), ``loop`` (``json.loads`` per line, a code dictionary and one
+combined regex over the message, in plain Python), ``startup`` (``txdiag --version`` and
+``txdiag explain 51``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+DEFAULT_CASES = "summary,jobs2,jq,loop"
+SEED = 20261111
+
+
+@dataclass
+class Result:
+    case: str
+    records: int
+    input_bytes: int
+    seconds: float
+    peak_rss_kib: int
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.seconds if self.seconds else 0.0
+
+
+def txdiag_command() -> list[str]:
+    found = shutil.which("txdiag", path=str(Path(sys.executable).parent)) or shutil.which(
+        "txdiag")
+    return [found] if found else [sys.executable, "-m", "txdiag"]
+
+
+def data_file(records: int, fmt: str, compressed: bool = False) -> Path:
+    """Generate (once) ``records`` records in ``fmt``; the same seed gives the same bytes."""
+    DATA.mkdir(exist_ok=True)
+    suffix = {"jsonl": "jsonl", "csv": "csv", "logfmt": "log"}[fmt]
+    path = DATA / f"gen-{records}-{SEED}.{suffix}"
+    if not path.exists():
+        print(f"generating {path.name} ...", file=sys.stderr, flush=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        subprocess.run([sys.executable, str(HERE / "gen_logs.py"), "--records", str(records),
+                        "--seed", str(SEED), "--format", fmt, "--out", str(tmp)], check=True)
+        tmp.replace(path)
+    if not compressed:
+        return path
+    packed = path.with_suffix(path.suffix + ".gz")
+    if not packed.exists():
+        print(f"compressing {packed.name} ...", file=sys.stderr, flush=True)
+        with path.open("rb") as source, gzip.open(packed, "wb", compresslevel=6) as target:
+            shutil.copyfileobj(source, target, 1 << 20)
+    return packed
+
+
+def run(command: list[str], *, stdin: Path | None = None) -> tuple[float, int, bytes]:
+    """Wall time, peak RSS (KiB) and stdout of one process."""
+    with open(os.devnull, "wb") as devnull, (
+            stdin.open("rb") if stdin else open(os.devnull, "rb")) as source:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdin=source, stdout=subprocess.PIPE,
+                                   stderr=devnull)
+        assert process.stdout is not None
+        output = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} exited {process.returncode}")
+    return elapsed, usage.ru_maxrss, output
+
+
+def best_of(repeat: int, command: list[str], **kwargs: Path) -> tuple[float, int, bytes]:
+    results = [run(command, **kwargs) for _ in range(repeat)]
+    seconds = min(r[0] for r in results)
+    return seconds, max(r[1] for r in results), results[-1][2]
+
+
+# -- the jq program ------------------------------------------------------------------------
+
+
+def jq_program() -> str:
+    """Success or failure by status, then the channel's code, a channel-independent code, and
+    the message patterns in rulebook order, as the rulebook says; counts per reason."""
+    sys.path.insert(0, str(HERE.parent / "src"))
+    from txdiag.rulebook import load_rulebook
+
+    rulebook = load_rulebook()
+    codes: dict[str, str] = {}
+    messages: list[list[str]] = []
+    for rule in rulebook.rules:
+        if rule.selector == "codes" and not rule.fallback:
+            for code in rule.codes:
+                codes.setdefault(f"{rule.channel or ''}:{code}", rule.reason)
+        elif rule.selector == "messages":
+            messages.extend([pattern, rule.reason] for pattern in rule.messages
+                            if _onig_ok(pattern))
+    failure = sorted(k for k, v in rulebook.status_words().items() if v != "success")
+    return (
+        f"def codes: {json.dumps(codes, ensure_ascii=False)};\n"
+        f"def pats: {json.dumps(messages, ensure_ascii=False)};\n"
+        f"def failed: {json.dumps(failure)};\n"
+        "def chan: ((.channel // \"\") | ascii_downcase);\n"
+        "def err: (.error | if type == \"object\" then . else {} end);\n"
+        "def code: (.sub_code // .err_code // .resp_code // .respCode // err.decline_code\n"
+        "           // err.code // .code // \"\" | tostring | ascii_upcase);\n"
+        "def msg: (.sub_msg // .err_code_des // .err_msg // .respMsg // err.message\n"
+        "          // .message // .msg // (.error | strings) // \"\");\n"
+        "def reason: . as $r | (codes[($r|chan) + \":\" + ($r|code)] // codes[\":\" + ($r|code)]\n"
+        "  // ([pats[] | select(. as $p | ($r|msg) | test($p[0]; \"i\")) | .[1]] | first)\n"
+        "  // \"unknown.no_match\");\n"
+        "reduce (inputs | select(((.status // .trade_status // \"failed\") | ascii_downcase)\n"
+        "                          as $s | failed | index($s)) | reason) as $x\n"
+        "  ({}; .[$x] += 1)\n"
+    )
+
+
+def _onig_ok(pattern: str) -> bool:
+    # Oniguruma (jq) reads these RE2 patterns the same way; skip anything unusual.
+    return "\\p" not in pattern and "(?P" not in pattern
+
+
+# -- the plain loop ------------------------------------------------------------------------
+
+PLAIN_LOOP = r'''
+import json, re, sys
+from collections import Counter
+codes, patterns, failed = json.load(open(sys.argv[2], encoding="utf-8"))
+combined = re.compile("|".join(f"(?P<r{i}>{p})" for i, (p, _) in enumerate(patterns)), re.I)
+reasons = [r for _, r in patterns]
+counts = Counter()
+with open(sys.argv[1], "rb") as handle:
+    for line in handle:
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            counts["unreadable"] += 1
+            continue
+        status = str(record.get("status") or record.get("trade_status") or "failed").lower()
+        if status not in failed:
+            counts["success"] += 1
+            continue
+        error = record.get("error")
+        nested = error if isinstance(error, dict) else {}
+        channel = str(record.get("channel") or "").lower()
+        code = str(record.get("sub_code") or record.get("err_code") or record.get("resp_code")
+                   or record.get("respCode") or nested.get("decline_code")
+                   or nested.get("code") or record.get("code") or "").upper()
+        reason = codes.get(f"{channel}:{code}") or codes.get(f":{code}")
+        if reason is None:
+            message = (record.get("sub_msg") or record.get("err_code_des")
+                       or record.get("err_msg") or record.get("respMsg")
+                       or nested.get("message") or record.get("message") or record.get("msg")
+                       or (error if isinstance(error, str) else "") or "")
+            found = combined.search(message)
+            reason = reasons[int(found.lastgroup[1:])] if found else "unknown.no_match"
+        counts[reason] += 1
+json.dump(counts, sys.stdout)
+'''
+
+
+def plain_loop_inputs() -> Path:
+    sys.path.insert(0, str(HERE.parent / "src"))
+    from txdiag.rulebook import load_rulebook
+
+    rulebook = load_rulebook()
+    codes: dict[str, str] = {}
+    patterns: list[list[str]] = []
+    for rule in rulebook.rules:
+        if rule.selector == "codes" and not rule.fallback:
+            for code in rule.codes:
+                codes.setdefault(f"{rule.channel or ''}:{code}", rule.reason)
+        elif rule.selector == "messages":
+            for pattern in rule.messages:
+                try:
+                    re.compile(pattern)
+                except re.error:
+                    continue
+                patterns.append([pattern, rule.reason])
+    failure = sorted(k for k, v in rulebook.status_words().items() if v != "success")
+    path = DATA / "plain_loop_rules.json"
+    path.write_text(json.dumps([codes, patterns, failure], ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+# -- cases ---------------------------------------------------------------------------------
+
+
+def measure(case: str, records: int, repeat: int, baseline: dict[str, int]) -> list[Result]:
+    txdiag = txdiag_command()
+    if case in baseline:
+        records = min(records, baseline[case])
+    jsonl = data_file(records, "jsonl")
+    size = jsonl.stat().st_size
+    if case == "summary":
+        seconds, rss, _ = best_of(repeat, [*txdiag, "summary", "--format", "json", str(jsonl)])
+    elif case.startswith("jobs"):
+        jobs = case[4:] or "2"
+        seconds, rss, _ = best_of(repeat, [*txdiag, "summary", "--format", "json", "--jobs",
+                                           jobs, str(jsonl)])
+    elif case == "gzip":
+        seconds, rss, _ = best_of(repeat, [*txdiag, "summary", "--format", "json",
+                                           str(data_file(records, "jsonl", True))])
+    elif case in ("csv", "logfmt"):
+        path = data_file(records, case)
+        size = path.stat().st_size
+        seconds, rss, _ = best_of(repeat, [*txdiag, "summary", "--format", "json", str(path)])
+    elif case == "diagnose":
+        seconds, rss, _ = best_of(repeat, [*txdiag, "diagnose", "--format", "jsonl", "-q",
+                                           str(jsonl)])
+    elif case == "jq":
+        program = DATA / "classify.jq"
+        program.write_text(jq_program(), encoding="utf-8")
+        seconds, rss, _ = best_of(max(1, repeat // 3), ["jq", "-n", "-c", "-f", str(program),
+                                                        str(jsonl)])
+    elif case == "loop":
+        script = DATA / "plain_loop.py"
+        script.write_text(PLAIN_LOOP, encoding="utf-8")
+        seconds, rss, _ = best_of(repeat, [sys.executable, str(script), str(jsonl),
+                                           str(plain_loop_inputs())])
+    elif case == "startup":
+        results = []
+        for name, args in (("--version", ["--version"]), ("explain 51", ["explain", "51"])):
+            seconds, rss, _ = best_of(max(repeat, 5), [*txdiag, *args])
+            results.append(Result(f"startup {name}", 0, 0, seconds, rss))
+        return results
+    else:
+        raise SystemExit(f"unknown case {case!r}")
+    return [Result(case, records, size, seconds, rss)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[1_000_000],
+                        help="numbers of records (default 1000000)")
+    parser.add_argument("--cases", default=DEFAULT_CASES,
+                        help=f"comma-separated (default {DEFAULT_CASES})")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per case; best is kept")
+    parser.add_argument("--jq-records", type=int, default=20_000,
+                        help="records for jq (it runs at about 200 records/s; default 20000)")
+    parser.add_argument("--loop-records", type=int, default=100_000,
+                        help="records for the plain loop (default 100000)")
+    args = parser.parse_args()
+    baseline = {"jq": args.jq_records, "loop": args.loop_records}
+    print(f"{'case':<22} {'records':>10} {'seconds':>8} {'records/s':>11} {'MB/s':>7} "
+          f"{'peak RSS MB':>11} {'summary is':>10}")
+    for records in args.sizes:
+        results: list[Result] = []
+        for case in args.cases.split(","):
+            if case == "jq" and shutil.which("jq") is None:
+                print("jq not found: skipped", file=sys.stderr)
+                continue
+            results.extend(measure(case.strip(), records, args.repeat, baseline))
+        reference = next((r for r in results if r.case == "summary"), None)
+        for r in results:
+            ratio = ""
+            if reference is not None and r.records and r.rate:
+                ratio = f"{reference.rate / r.rate:.2f}x"
+            mbs = f"{r.input_bytes / r.seconds / 1e6:.1f}" if r.input_bytes else ""
+            rate = f"{r.rate:,.0f}" if r.records else ""
+            print(f"{r.case:<22} {r.records or '':>10} {r.seconds:>8.3f} {rate:>11} "
+                  f"{mbs:>7} {r.peak_rss_kib / 1024:>11.1f} {ratio:>10}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

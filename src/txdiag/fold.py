@@ -1,0 +1,1165 @@
+"""The summary's fast path: fold many records at once, with exactly the result of one by one.
+
+``summary`` needs, per record, only what decides its diagnosis (channel, status, codes, message,
+HTTP status), and its time for the timeline. Real traffic repeats the same few hundred
+combinations of deciding values, so the fold counts distinct combinations (the record's *key*)
+and diagnoses each one once, instead of building an :class:`~txdiag.pipeline.Observation` per
+record.
+
+For JSON Lines, msgspec decodes each line of a 64 KiB chunk into a struct declaring every name
+met so far (:class:`_JsonSchema`), and the deciding fields form the key, counted with
+``Counter`` (all in C). What the per-record path decides line by line holds for a chunk that
+passes, and a chunk that does not goes line by line through
+:meth:`~txdiag.pipeline.Pipeline.event_of`, the plain path:
+
+- **one object per line**: each line is decoded on its own, as ``json.loads`` would;
+- **nothing unseen**: the struct forbids undeclared names, so a new name (a case variant of a
+  field name too, or one spelt with escapes) fails the chunk; it is learnt and the chunk read
+  again. Every value is decoded, so invalid UTF-8 anywhere fails the chunk as it fails
+  ``json.loads``; so does anything msgspec and ``json.loads`` might read differently (NaN,
+  huge numbers, lone surrogates, deep nesting);
+- **types**: deciding fields accept strings, integers and null (an object where nested paths
+  are declared); a float or a boolean there fails the chunk (``1``, ``1.0`` and ``true`` are
+  equal keys in Python but not equal to the normalizer), as do objects and arrays elsewhere;
+- **order**: two names for the same field at the same rank (``status`` and ``Status``) would
+  need the record's key order, which a struct does not keep: the input then goes line by line;
+- **what a key cannot tell**: a record whose key has no usable field (its transaction id may
+  make it a record, or it is unreadable and needs its line number) is *dependent* and is
+  observed on its own; a failure no rule before latency decides gets its own key when its
+  latency reaches a latency rule;
+- **time**: a chunk's timestamps are parsed by ``datetime.fromisoformat`` in one C-level pass;
+  when the earliest and the latest fall in the same timeline bucket (and inside ``--since`` /
+  ``--until``), so do all the others. Otherwise each record gets its own bucket.
+
+CSV and TSV without quotes are split with ``str.split`` and keyed by their deciding columns;
+every other input (and every chunk that fails a check) takes the per-record path, whose
+observations enter the same ordered fold, so ties in the output are broken the same way.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, tzinfo
+from functools import cache, partial
+from itertools import compress, repeat
+from operator import attrgetter, is_not, itemgetter, methodcaller, mul, truediv
+from typing import TYPE_CHECKING, Any
+
+from txdiag.aggregate import NO_CHANNEL, NO_CODE, Summary, Verdict, verdict_of
+from txdiag.normalize import Normalizer, _number
+from txdiag.pipeline import Event, Observation, Pipeline, is_url
+from txdiag.readers import (
+    BOM,
+    DelimitedRows,
+    InputFormat,
+    RawItem,
+    ReadStats,
+    Unreadable,
+    UnreadableCause,
+    _decode_lines,
+    decode_deeper,
+    is_utf8,
+)
+from txdiag.sources import OpenedInput, iter_chunks, split_chunk
+from txdiag.timeparse import parse_timestamp
+
+if TYPE_CHECKING:
+    from txdiag.timeline import Timeline
+
+KEY_FIELDS = frozenset({"status", "channel", "error_code", "error_message", "http_status"})
+"""The fields that decide a record's diagnosis: what a key holds."""
+DETAIL_FIELDS = frozenset({"txn_id", "latency_ms", "timestamp"})
+"""Fields read per record but kept out of the key (nearly every record has its own value)."""
+
+MAX_PENDING = 4096
+"""Distinct keys counted before they are added to the summary (bounds memory)."""
+MAX_KNOWN = 4096
+"""Distinct keys whose outcome is remembered (bounds memory; a forgotten one is recomputed).
+Traffic repeats a few hundred keys; the rest (a message with an order number in it) are seen
+once, so a small bound costs little, and keeps memory flat whatever the size of the input."""
+OPEN_BUCKETS = 4
+"""Timeline buckets counted into at once (logs are nearly in time order)."""
+
+Target = tuple[str, Verdict | None, str]
+"""Where a record goes in the summary: (channel, verdict or None for a success, code)."""
+
+_DEPENDENT: Any = ("dependent",)
+"""The outcome of a key that does not decide alone: its records are observed one by one."""
+_GONE: Any = ("gone",)
+"""A dependent record that left the chunk (unreadable, or outside ``--since/--until``)."""
+
+
+class _Observed(tuple[Any, ...]):
+    """A target that came from an observation: a key of its own in the ordered fold.
+
+    It starts with a marker no decoded value can be, so it never equals a key made of a
+    record's values (a tuple of three fields could otherwise look like a target).
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, target: Target) -> _Observed:
+        return cls((_OBSERVED, *target))
+
+    @property
+    def target(self) -> Target:
+        return self[1], self[2], self[3]
+
+
+_OBSERVED = object()
+
+
+class _Banded(tuple[Hashable, int]):
+    """A latency-sensitive key with the latency band of a record that reaches a rule."""
+
+    __slots__ = ()
+
+
+def target_of(obs: Observation) -> Target:
+    diagnosis = obs.diagnosis
+    return (obs.fields.channel or NO_CHANNEL,
+            None if diagnosis is None else verdict_of(diagnosis),
+            obs.fields.error_code or NO_CODE)
+
+
+class SummaryFold:
+    """Folds the inputs of a run into a :class:`Summary` (and a :class:`Timeline`).
+
+    Events enter in input order and the summary sees distinct keys in order of first
+    appearance, so what comes out is exactly what :meth:`Summary.add` per event gives.
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        summary: Summary,
+        timeline: Timeline | None = None,
+        *,
+        on_unreadable: Callable[[Unreadable], None] | None = None,
+        on_input: Callable[[ReadStats], None] | None = None,
+        on_progress: Callable[[int], None] | None = None,
+        fast: bool = True,
+        jobs: int = 1,
+    ) -> None:
+        self.pipeline = pipeline
+        self.summary = summary
+        self.timeline = timeline
+        self.on_unreadable = on_unreadable
+        self.on_input = on_input
+        self.on_progress = on_progress
+        self.fast = fast
+        self.jobs = jobs
+        """Processes for a big JSON Lines file (see :mod:`txdiag.jobs`)."""
+        self.zone: tzinfo = pipeline.normalizer.assume_tz
+        self.pending: Counter[Hashable] = Counter()
+        self.known: dict[Hashable, Target] = {}
+        self.dependent: set[Hashable] = set()
+        self.latency_sensitive: set[Hashable] = set()
+        """Keys whose failure no rule before latency decides: their outcome is the one for a
+        latency below every latency rule; a record at or above one gets a banded key."""
+        thresholds = pipeline.classifier.latency_thresholds
+        self._lowest_latency = thresholds[0] if thresholds else math.inf
+        self._buckets: dict[int, Counter[Hashable]] = {}
+        """Keys counted per timeline bucket not yet added to the timeline, by the bucket's
+        start (seconds since the epoch): a start stays inside its bucket at any later width."""
+
+    # -- driving -----------------------------------------------------------------------------
+
+    def run(self, names: Iterable[str]) -> None:
+        """Fold every input; what was folded is in the summary even when this raises."""
+        try:
+            for name in names:
+                self.read(name)
+        finally:
+            self.flush()
+
+    def read(self, name: str) -> None:
+        pipeline = self.pipeline
+        if is_url(name) or not self.fast:
+            self._events(pipeline.run_one(name))
+            return
+        opened, stats, items = pipeline.open(name)
+        try:
+            pipeline.inputs.append(stats)
+            if self.on_input is not None:
+                self.on_input(stats)
+            fmt = stats.format
+            if fmt == InputFormat.JSONL and _JsonSchema.usable(pipeline, stats):
+                ranges = None
+                if self.jobs > 1:
+                    from txdiag.jobs import plan
+
+                    ranges = plan(opened, name, self.jobs)
+                if ranges is not None:
+                    from txdiag.jobs import fold_split
+
+                    fold_split(self, name, stats, ranges)
+                else:
+                    self._read_jsonl(opened, stats)
+            elif fmt in (InputFormat.CSV, InputFormat.TSV) and _plain_field_map(pipeline):
+                self._read_delimited(opened, stats, "," if fmt == InputFormat.CSV else "\t")
+            elif fmt in (InputFormat.LOGFMT, InputFormat.TEXT) and _plain_field_map(pipeline):
+                # Records of strings: keyed per record, from their deciding values.
+                _TextFold(self, stats.name).run(items)
+            else:
+                self._items(items, stats.name)
+        finally:
+            opened.close()
+
+    def _events(self, events: Iterator[Event]) -> None:
+        inputs = len(self.pipeline.inputs)
+        for event in events:
+            if self.on_input is not None and len(self.pipeline.inputs) > inputs:
+                inputs = len(self.pipeline.inputs)
+                self.on_input(self.pipeline.inputs[-1])
+            self.add_event(event)
+            if self.on_progress is not None:
+                self.on_progress(1)
+
+    def _items(self, items: Iterable[RawItem], source: str) -> None:
+        event_of = self.pipeline.event_of
+        progress = self.on_progress
+        for item in items:
+            event = event_of(item, source)
+            if event is not None:
+                self.add_event(event)
+            if progress is not None:
+                progress(1)
+
+    # -- folding -----------------------------------------------------------------------------
+
+    def add_event(self, event: Event) -> None:
+        if isinstance(event, Unreadable):
+            self.summary.add_unreadable(event)
+            if self.on_unreadable is not None:
+                self.on_unreadable(event)
+            return
+        self.pending[_Observed.of(target_of(event))] += 1
+        if self.timeline is not None:
+            self.timeline.add_observation(event, self.zone)
+        if len(self.pending) > MAX_PENDING:
+            self.flush_pending()
+
+    def outcome(self, key: Hashable) -> Target:
+        if isinstance(key, _Observed):
+            return key.target
+        return self.known[key]
+
+    def flush(self) -> None:
+        """Everything counted so far into the summary and the timeline."""
+        self.flush_bucket()
+        self.flush_pending()
+
+    def flush_pending(self) -> None:
+        add = self.summary.add_outcome
+        outcome = self.outcome
+        for key, count in self.pending.items():
+            channel, verdict, code = outcome(key)
+            add(channel, verdict, code, count)
+        self.pending.clear()
+
+    def flush_bucket(self, keep: int = 0) -> None:
+        """Add the counted buckets to the timeline, all but the ``keep`` latest."""
+        buckets = self._buckets
+        while len(buckets) > keep:
+            start = next(iter(buckets))
+            self._add_bucket(start, buckets.pop(start))
+
+    def _add_bucket(self, start: int | None, counts: Counter[Hashable]) -> None:
+        timeline = self.timeline
+        if timeline is None:
+            return
+        outcome = self.outcome
+        verdicts: Counter[Verdict | None] = Counter()
+        for key, count in counts.items():
+            if not isinstance(key, _Observed):  # observed records were added one by one
+                verdicts[outcome(key)[1]] += count
+        moment = None if start is None else _from_epoch_seconds(start)
+        add = timeline.add
+        for verdict, count in verdicts.items():
+            if verdict is None:
+                add(moment, count=count)
+            else:
+                add(moment, verdict[0], verdict[1], count=count)
+
+    def _in_bucket(self, start: int, counts: Mapping[Hashable, int]) -> None:
+        bucket = self._buckets.get(start)
+        if bucket is None:
+            self.flush_bucket(keep=OPEN_BUCKETS - 1)
+            bucket = self._buckets[start] = Counter()
+        bucket.update(counts)
+
+    def _fold(self, local: Counter[Hashable]) -> None:
+        self.pending.update(local)
+        if len(self.pending) > MAX_PENDING:
+            self.flush_pending()
+
+    def _make_room(self) -> None:
+        """Forget the outcomes of keys once there are many (after counting what used them)."""
+        if len(self.known) >= MAX_KNOWN:
+            self.flush()
+            self.known.clear()
+            self.dependent.clear()
+            self.latency_sensitive.clear()
+
+    def _remember(self, key: Hashable, data: Mapping[str, Any]) -> None:
+        target, sensitive = self._outcome_of(data)
+        if sensitive and "latency_ms" in self.pipeline.normalizer.constants:
+            target = _DEPENDENT  # a constant latency: observe each record
+        self.known[key] = target
+        if target is _DEPENDENT:
+            self.dependent.add(key)
+        elif sensitive:
+            self.latency_sensitive.add(key)
+
+    def _outcome_of(self, data: Mapping[str, Any],
+                    latency_ms: float | None = None) -> tuple[Target, bool]:
+        """The target of every record with these deciding fields (or :data:`_DEPENDENT`),
+        and whether a latency at or above a latency rule's would change it."""
+        derived = self.pipeline.normalizer.derive(data)
+        if derived is None:
+            return _DEPENDENT, False  # a transaction id may still make it a record
+        channel_id, codes, _, message, http_status, failed, for_rules = derived
+        channel = channel_id or NO_CHANNEL
+        code = codes[0][1] if codes else NO_CODE
+        if not failed:
+            return (channel, None, code), False
+        classifier = self.pipeline.classifier
+        decided = classifier.decide(channel=channel_id, codes=codes, message=message,
+                                    http_status=http_status, latency_ms=latency_ms,
+                                    status=for_rules)
+        sensitive = latency_ms is None and classifier.latency_can_matter(decided)
+        if decided is None:
+            reason = classifier.no_match_reason
+            return (channel, ("unknown", reason.id, reason.retryable.value), code), sensitive
+        rule = decided.rule
+        return (channel, (rule.category.value, rule.reason, rule.retryable.value), code), sensitive
+
+    def _band_latencies(self, keys: list[Hashable], records: Sequence[Any],
+                        latency_of: Callable[[Any], Any],
+                        data: Callable[[Hashable], Mapping[str, Any]]) -> bool:
+        """Give the records of latency-sensitive keys whose latency reaches a latency rule a
+        key of their own (the key and the latency band). True when ``keys`` changed."""
+        sensitive = self.latency_sensitive
+        chosen = list(map(latency_of, compress(records, map(sensitive.__contains__, keys))))
+        lowest = self._lowest_latency
+        if all((number := _number(value)) is None or number < lowest for value in chosen):
+            return False
+        thresholds = self.pipeline.classifier.latency_thresholds
+        changed = False
+        for index, key in enumerate(keys):
+            if key not in sensitive:
+                continue
+            number = _number(latency_of(records[index]))
+            if number is None or number < lowest:
+                continue
+            banded = _Banded((key, bisect_right(thresholds, number)))
+            if banded not in self.known:
+                self.known[banded] = self._outcome_of(data(key), number)[0]
+            keys[index] = banded
+            changed = True
+        return changed
+
+    # -- time --------------------------------------------------------------------------------
+
+    def _place(self, keys: list[Hashable], stamps: list[Any] | None,
+               local: Counter[Hashable]) -> Counter[Hashable]:
+        """Apply ``--since/--until`` and the timeline to a chunk's records (``local`` counts
+        ``keys``); what stays, counted. Observed records (``_Observed`` keys) are already
+        placed and only pass through."""
+        window = self.pipeline.window
+        timeline = self.timeline
+        if timeline is None and not window:
+            return local
+        span = _span(stamps, self.zone) if stamps is not None else None
+        if span is not None and window and not (
+                window.contains(span[0]) and window.contains(span[1])):
+            if (window.since is not None and span[1] < window.since) or (
+                    window.until is not None and span[0] >= window.until):
+                kept: Counter[Hashable] = Counter(
+                    {key: count for key, count in local.items() if isinstance(key, _Observed)})
+                self.pipeline.filtered_out += len(keys) - sum(kept.values())
+                return kept
+            span = None
+        if span is not None:
+            if timeline is not None:
+                width = timeline.width
+                bucket = math.floor(span[0].timestamp() / width)
+                if bucket == math.floor(span[1].timestamp() / width):
+                    self._in_bucket(bucket * width, local)
+                else:
+                    self._place_each(keys, span[2])
+            return local
+        # One by one, exactly as the per-record path: every value through parse_timestamp.
+        zone = self.zone
+        moments = ([parse_timestamp(stamp, zone) for stamp in stamps] if stamps is not None
+                   else [None] * len(keys))
+        if window:
+            kept_keys: list[Hashable] = []
+            kept_moments: list[datetime | None] = []
+            for key, moment in zip(keys, moments, strict=True):
+                if isinstance(key, _Observed) or window.contains(moment):
+                    kept_keys.append(key)
+                    kept_moments.append(moment)
+                else:
+                    self.pipeline.filtered_out += 1
+            if len(kept_keys) != len(keys):
+                local = Counter(kept_keys)
+            keys, moments = kept_keys, kept_moments
+        if timeline is not None:
+            self._place_each(keys, moments)
+        return local
+
+    def _place_each(self, keys: Sequence[Hashable], moments: Sequence[datetime | None]) -> None:
+        """Records whose times may fall in different buckets: counted per bucket (at the
+        timeline's present width) and key."""
+        timeline = self.timeline
+        assert timeline is not None
+        width = timeline.width
+        floor = math.floor
+        starts: list[int | None]
+        if None in moments:
+            starts = [None if moment is None else floor(moment.timestamp() / width) * width
+                      for moment in moments]
+        else:  # the same arithmetic as Timeline.add, in C-level passes
+            seconds = map(datetime.timestamp, moments)  # type: ignore[arg-type]
+            starts = list(map(mul, map(floor, map(truediv, seconds, repeat(width))),
+                              repeat(width)))
+        split: dict[int | None, Counter[Hashable]] = {}
+        for (start, key), count in Counter(zip(starts, keys, strict=True)).items():
+            counts = split.get(start)
+            if counts is None:
+                counts = split[start] = Counter()
+            counts[key] = count
+        for start, counts in split.items():
+            if start is None:
+                self._add_bucket(None, counts)
+            else:
+                self._in_bucket(start, counts)
+
+    # -- JSON Lines --------------------------------------------------------------------------
+
+    def _read_jsonl(self, opened: OpenedInput, stats: ReadStats, *, first: bool = True) -> None:
+        """A JSON Lines input (``first``: it starts at the beginning of the file, where a BOM
+        may stand)."""
+        schema = _JsonSchema(self.pipeline.normalizer)
+        max_line_bytes = self.pipeline.read_options.max_line_bytes
+        name = opened.name
+        for chunk in iter_chunks(opened, stats.lines, max_line_bytes=max_line_bytes):
+            if chunk.skipped:
+                self._items([Unreadable(name, chunk.first, UnreadableCause.LINE_TOO_LONG,
+                                        f"longer than {max_line_bytes} bytes")], name)
+                continue
+            data = chunk.data
+            if len(data) <= max_line_bytes and schema.enabled:
+                body = data[3:] if first and data.startswith(BOM) else data
+                if self._jsonl_chunk(schema, body, chunk.first, chunk.count, name):
+                    first = False
+                    continue
+            first = self._jsonl_lines(data, chunk.first, stats, max_line_bytes, first)
+
+    def _jsonl_chunk(self, schema: _JsonSchema, data: bytes, first_line: int, count: int,
+                     source: str) -> bool:
+        """Fold one chunk at once; False (nothing folded) when it must go line by line."""
+        structs = schema.decode(data, count)
+        if structs is None:
+            return False
+        self._make_room()
+        keys: list[Hashable] = schema.keys(structs)
+        local = Counter(keys)
+        known = self.known
+        for key in [key for key in local if key not in known]:
+            self._remember(key, schema.mapping(key))
+        stamp_of = schema.stamp_of
+        stamps = list(map(stamp_of, structs)) if stamp_of is not None and (
+            self.timeline is not None or self.pipeline.window) else None
+        # Banding first: it keeps ``keys`` aligned with the structs, observing does not.
+        if self.latency_sensitive and not self.latency_sensitive.isdisjoint(local) and (
+                self._band_latencies(keys, structs, schema.latency_of, schema.mapping)):
+            local = Counter(keys)
+        if self.dependent and not self.dependent.isdisjoint(local):
+            records = [(index, schema.full_mapping(structs[index]))
+                       for index, key in enumerate(keys) if key in self.dependent]
+            if not self._observe_dependent(records, keys, stamps, first_line, source):
+                return False
+            local = Counter(keys)
+        self._fold(self._place(keys, stamps, local))
+        if self.on_progress is not None:
+            self.on_progress(count)
+        return True
+
+    def _observe_dependent(self, records: list[tuple[int, dict[str, Any]]],
+                           keys: list[Hashable], stamps: list[Any] | None, first_line: int,
+                           source: str, *, lines: Sequence[int] | None = None) -> bool:
+        """Observe, one by one, the records (index in the chunk, fields) whose key does not
+        decide alone, and put their outcome in ``keys`` in their place. False when the chunk
+        must go line by line: under ``--strict`` one of them is unreadable, and the records
+        before it must be counted but not those after."""
+        pipeline = self.pipeline
+        if pipeline.read_options.strict and any(
+                pipeline.normalizer.extract(record) is None for _, record in records):
+            return False
+        unreadable: list[Unreadable] = []
+        observed = False
+        for index, record in records:
+            line = lines[index] if lines is not None else first_line + index
+            event = pipeline.event_of((line, record), source)
+            if isinstance(event, Observation):
+                keys[index] = _Observed.of(target_of(event))
+                observed = True
+                if self.timeline is not None:
+                    self.timeline.add_observation(event, self.zone)
+            else:
+                keys[index] = _GONE
+                if isinstance(event, Unreadable):
+                    unreadable.append(event)
+        gone = [index for index, key in enumerate(keys) if key is _GONE]
+        for index in reversed(gone):
+            del keys[index]
+            if stamps is not None:
+                del stamps[index]
+        if stamps is not None and observed:
+            # Observed records are placed already; lend them a neighbour's time so that the
+            # chunk's span stays that of the others.
+            other = next((stamp for key, stamp in zip(keys, stamps, strict=True)
+                          if not isinstance(key, _Observed)), None)
+            for index, key in enumerate(keys):
+                if isinstance(key, _Observed):
+                    stamps[index] = other
+        for event in unreadable:
+            self.add_event(event)
+        return True
+
+    def _jsonl_lines(self, data: bytes, first_line: int, stats: ReadStats, max_line_bytes: int,
+                     first: bool) -> bool:
+        """A chunk line by line, through ``json.loads`` (the plain path); the BOM flag after."""
+        state = [first]
+        self._items(self._jsonl_items(data, first_line, stats, max_line_bytes, state),
+                    stats.name)
+        return state[0]
+
+    @staticmethod
+    def _jsonl_items(data: bytes, first_line: int, stats: ReadStats, max_line_bytes: int,
+                     state: list[bool]) -> Iterator[RawItem]:
+        # A generator: under --strict the first unreadable item stops the reading right there.
+        from txdiag.readers import _jsonl_line
+
+        name = stats.name
+        number = first_line
+        for raw in split_chunk(data, keep_cr=True):
+            if len(raw) > max_line_bytes:
+                stats.lines.too_long += 1
+                yield Unreadable(name, number, UnreadableCause.LINE_TOO_LONG,
+                                 f"longer than {max_line_bytes} bytes")
+                number += 1
+                continue
+            if raw.endswith(b"\r"):
+                raw = raw[:-1]
+            if state[0]:
+                raw = raw.removeprefix(BOM)
+                state[0] = False
+            item = _jsonl_line(name, number, raw, stats)
+            if item is not None:
+                yield item
+            number += 1
+
+    # -- CSV and TSV -------------------------------------------------------------------------
+
+    def _read_delimited(self, opened: OpenedInput, stats: ReadStats, delimiter: str) -> None:
+        """CSV/TSV: chunks of plain lines at once once the header is known and no quoted
+        field is open; everything else line by line through the plain reader's rows."""
+        name = stats.name
+        rows = DelimitedRows(name, stats, delimiter)
+        fast = _DelimitedFold(self, stats, delimiter)
+        max_line_bytes = self.pipeline.read_options.max_line_bytes
+        first = True
+        for chunk in iter_chunks(opened, stats.lines, max_line_bytes=max_line_bytes):
+            if chunk.skipped:
+                self._items(rows.push(chunk.first, None, None), name)
+                continue
+            if rows.header is not None and rows.open is None and fast.fold(chunk, rows.header):
+                continue
+            state = [first]
+            self._items(_delimited_items(rows, chunk.data, chunk.first, stats, max_line_bytes,
+                                         state), name)
+            first = state[0]
+        self._items(rows.finish(), name)
+
+
+def _delimited_items(rows: DelimitedRows, data: bytes, first_line: int, stats: ReadStats,
+                     max_line_bytes: int, state: list[bool]) -> Iterator[RawItem]:
+    """A CSV/TSV chunk line by line through the plain reader's rows (lazily, for --strict)."""
+    number = first_line
+    for raw in split_chunk(data, keep_cr=True):
+        if len(raw) > max_line_bytes:
+            stats.lines.too_long += 1
+            yield from rows.push(number, None, None)
+            number += 1
+            continue
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        if state[0]:
+            raw = raw.removeprefix(BOM)
+            state[0] = False
+        try:
+            text = raw.decode(stats.encoding)
+        except UnicodeDecodeError:
+            yield from rows.push(number, None, raw)
+        else:
+            yield from rows.push(number, text, None)
+        number += 1
+
+
+class _DelimitedFold:
+    """CSV/TSV chunks with no quote at all: ``str.split`` per line, keyed by deciding columns.
+
+    Such a line is exactly what ``csv.reader`` would make of it (no quote, no CR, no NUL), and
+    the header fixes the order of the columns, so a key (the deciding cells in header order)
+    rebuilds the record's deciding fields exactly.
+    """
+
+    def __init__(self, fold: SummaryFold, stats: ReadStats, delimiter: str) -> None:
+        self.owner = fold
+        self.stats = stats
+        self.delimiter = delimiter
+        self._header: list[str] | None = None
+        self._key_of: Callable[[list[str]], Hashable] = _no_key
+        self._names: tuple[str, ...] = ()
+        self._stamp: int | None = None
+        self._stamps_by_row = False
+        self._latency: int | None = None
+
+    def _prepare(self, header: list[str]) -> None:
+        normalizer = self.owner.pipeline.normalizer
+        top = normalizer.field_map.top
+        key_columns: list[int] = []
+        stamps: list[int] = []
+        latencies: list[int] = []
+        for index, name in enumerate(header):
+            slot = top.get(name)
+            if slot is None:
+                slot = top.get(name.lower())
+            if slot is None:
+                continue
+            if slot[0] in KEY_FIELDS:
+                key_columns.append(index)
+            elif slot[0] == "timestamp":
+                stamps.append(index)
+            elif slot[0] == "latency_ms":
+                latencies.append(index)
+        self._header = header
+        self._latency = latencies[0] if len(latencies) == 1 and (
+            "latency_ms" not in normalizer.constants) else None
+        self._names = tuple(header[index] for index in key_columns)
+        if len(key_columns) > 1:
+            self._key_of = itemgetter(*key_columns)
+        elif key_columns:
+            only = key_columns[0]
+            self._key_of = lambda row: (row[only],)
+        else:
+            self._key_of = _no_key
+        # One timestamp column: its cell is the time. Several, or a constant: row by row.
+        constant = "timestamp" in normalizer.constants
+        self._stamp = stamps[0] if len(stamps) == 1 and not constant else None
+        self._stamps_by_row = len(stamps) > 1 or constant
+
+    def fold(self, chunk: Any, header: list[str]) -> bool:
+        """Fold a chunk at once; False when it needs the plain reader."""
+        if header is not self._header:
+            self._prepare(header)
+        data: bytes = chunk.data
+        fold = self.owner
+        pipeline = fold.pipeline
+        if b'"' in data or b"\x00" in data or len(data) > pipeline.read_options.max_line_bytes:
+            return False
+        try:
+            text = data.decode(self.stats.encoding)
+        except UnicodeDecodeError:
+            return False
+        if text.endswith("\n"):
+            text = text[:-1]
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+            if text.endswith("\r"):
+                text = text[:-1]
+            if "\r" in text:
+                return False
+        lines = text.split("\n")
+        if len(lines) != chunk.count or not all(map(str.strip, lines)):
+            return False
+        rows = list(map(methodcaller("split", self.delimiter), lines))
+        if set(map(len, rows)) != {len(header)}:
+            return False
+        fold._make_room()
+        keys: list[Hashable] = list(map(self._key_of, rows))
+        local = Counter(keys)
+        known = fold.known
+        for key in [key for key in local if key not in known]:
+            fold._remember(key, self._mapping(key))
+        needs_time = fold.timeline is not None or bool(pipeline.window)
+        stamps: list[Any] | None = None
+        if needs_time and self._stamps_by_row:
+            stamps = [self._stamp_of_row(row) for row in rows]
+        elif needs_time and self._stamp is not None:
+            stamp = self._stamp
+            stamps = [row[stamp] or None for row in rows]
+        # Banding first: it keeps ``keys`` aligned with the rows, observing does not.
+        if fold.latency_sensitive and not fold.latency_sensitive.isdisjoint(local) and (
+                fold._band_latencies(keys, rows, self._latency_of, self._mapping)):
+            local = Counter(keys)
+        if fold.dependent and not fold.dependent.isdisjoint(local):
+            records = [(index, self._record(rows[index])) for index, key in enumerate(keys)
+                       if key in fold.dependent]
+            if not fold._observe_dependent(records, keys, stamps, chunk.first, self.stats.name):
+                return False
+            local = Counter(keys)
+        fold._fold(fold._place(keys, stamps, local))
+        if fold.on_progress is not None:
+            fold.on_progress(chunk.count)
+        return True
+
+    def _mapping(self, key: Hashable) -> dict[str, Any]:
+        assert isinstance(key, tuple)
+        return {name: value for name, value in zip(self._names, key, strict=True)
+                if value != ""}
+
+    def _latency_of(self, row: list[str]) -> Any:
+        if self._latency is not None:
+            return row[self._latency] or None
+        fields = self.owner.pipeline.normalizer.extract(self._record(row))
+        return None if fields is None else fields.latency_ms
+
+    def _record(self, row: list[str]) -> dict[str, str]:
+        header = self._header
+        assert header is not None
+        return {name: value for name, value in zip(header, row, strict=True) if value != ""}
+
+    def _stamp_of_row(self, row: list[str]) -> Any:
+        fields = self.owner.pipeline.normalizer.extract(self._record(row))
+        return None if fields is None else fields.timestamp
+
+
+class _TextFold:
+    """Records whose values are all strings (logfmt, text templates), folded in batches.
+
+    The reader of the plain path parses the lines (it attaches continuation lines); each
+    record's key is its shape's deciding values (the shape keeps their names and order).
+    """
+
+    BATCH = 512
+
+    def __init__(self, fold: SummaryFold, source: str) -> None:
+        self.owner = fold
+        self.source = source
+        self._plans: dict[tuple[str, ...], _TextPlan] = {}
+
+    def run(self, items: Iterable[RawItem]) -> None:
+        batch: list[tuple[int, dict[str, Any]]] = []
+        for item in items:
+            if isinstance(item, Unreadable):
+                self._fold(batch)
+                batch = []
+                self.owner._items([item], self.source)
+                continue
+            batch.append(item)
+            if len(batch) >= self.BATCH:
+                self._fold(batch)
+                batch = []
+        self._fold(batch)
+
+    def _plan(self, shape: tuple[str, ...]) -> _TextPlan:
+        plan = self._plans.get(shape)
+        if plan is None:
+            if len(self._plans) >= MAX_KNOWN:
+                self._plans.clear()
+            plan = self._plans[shape] = _TextPlan(shape, self.owner.pipeline.normalizer)
+        return plan
+
+    def _fold(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
+        if not batch:
+            return
+        fold = self.owner
+        fold._make_room()
+        plans = [self._plan(tuple(record)) for _, record in batch]
+        keys: list[Hashable] = [(plan, plan.values(record))
+                                for plan, (_, record) in zip(plans, batch, strict=True)]
+        local = Counter(keys)
+        known = fold.known
+        for key in [key for key in local if key not in known]:
+            fold._remember(key, _text_mapping(key))
+        needs_time = fold.timeline is not None or bool(fold.pipeline.window)
+        stamps = [plan.stamp(record) for plan, (_, record) in zip(plans, batch, strict=True)
+                  ] if needs_time else None
+        if fold.latency_sensitive and not fold.latency_sensitive.isdisjoint(local) and (
+                fold._band_latencies(keys, list(zip(plans, batch, strict=True)),
+                                     _text_latency, _text_mapping)):
+            local = Counter(keys)
+        if fold.dependent and not fold.dependent.isdisjoint(local):
+            records = [(index, batch[index][1]) for index, key in enumerate(keys)
+                       if key in fold.dependent]
+            lines = [line for line, _ in batch]
+            if not fold._observe_dependent(records, keys, stamps, 0, self.source,
+                                           lines=lines):
+                fold._items(batch, self.source)
+                return
+            local = Counter(keys)
+        fold._fold(fold._place(keys, stamps, local))
+        if fold.on_progress is not None:
+            fold.on_progress(len(batch))
+
+
+class _TextPlan:
+    """What the keys of one shape of string records mean to the summary."""
+
+    def __init__(self, shape: tuple[str, ...], normalizer: Normalizer) -> None:
+        top = normalizer.field_map.top
+        self.names: tuple[str, ...] = ()
+        stamps: list[str] = []
+        latencies: list[str] = []
+        names: list[str] = []
+        for name in shape:
+            slot = top.get(name) or top.get(name.lower())
+            if slot is None:
+                continue
+            if slot[0] in KEY_FIELDS:
+                names.append(name)
+            elif slot[0] == "timestamp":
+                stamps.append(name)
+            elif slot[0] == "latency_ms":
+                latencies.append(name)
+        self.names = tuple(names)
+        self._getter: Callable[[dict[str, Any]], Any] = (
+            itemgetter(*names) if len(names) > 1 else
+            (lambda record: (record[names[0]],)) if names else (lambda record: ()))
+        constants = normalizer.constants
+        self._normalizer = normalizer
+        self._stamp = stamps[0] if len(stamps) == 1 and "timestamp" not in constants else None
+        self._latency = (latencies[0] if len(latencies) == 1 and "latency_ms" not in constants
+                         else None)
+        self._by_record = len(stamps) > 1 or "timestamp" in constants
+        self._latency_by_record = len(latencies) > 1 or "latency_ms" in constants
+
+    def values(self, record: dict[str, Any]) -> tuple[Any, ...]:
+        values: tuple[Any, ...] = self._getter(record)
+        return values
+
+    def stamp(self, record: dict[str, Any]) -> Any:
+        if self._stamp is not None:
+            return record[self._stamp]
+        if not self._by_record:
+            return None
+        fields = self._normalizer.extract(record)
+        return None if fields is None else fields.timestamp
+
+    def latency(self, record: dict[str, Any]) -> Any:
+        if self._latency is not None:
+            return record[self._latency]
+        if not self._latency_by_record:
+            return None
+        fields = self._normalizer.extract(record)
+        return None if fields is None else fields.latency_ms
+
+
+def _text_latency(pair: tuple[_TextPlan, tuple[int, dict[str, Any]]]) -> Any:
+    plan, (_, record) = pair
+    return plan.latency(record)
+
+
+def _text_mapping(key: Hashable) -> dict[str, Any]:
+    """The deciding fields behind a key of :class:`_TextFold`, in the record's order."""
+    assert isinstance(key, tuple)
+    base = key[0]
+    if isinstance(base, _TextPlan):
+        plan, values = base, key[1]
+    else:  # a banded key: (key, band)
+        plan, values = base[0], base[1]
+    return dict(zip(plan.names, values, strict=True))
+
+
+def _plain_field_map(pipeline: Pipeline) -> bool:
+    return not pipeline.normalizer.field_map.wild
+
+
+# -- JSON Lines schema ---------------------------------------------------------------------------
+
+
+class _JsonSchema:
+    """The struct msgspec decodes JSON lines into, learnt from the data.
+
+    It declares every top-level name met so far, so that nothing is skipped unseen: the
+    deciding fields first (their values are the key), then transaction id, latency and
+    timestamp fields (details), then all the others (decoded, so that msgspec checks their
+    text is valid UTF-8 as ``json.loads`` would, and otherwise ignored). An object in a field
+    with nested paths (``error: {...}``) gets a struct of its own, built the same way. A name
+    not declared yet makes msgspec refuse the line; the name is learnt from the error (as
+    msgspec decodes it, escapes included) and the chunk read again.
+    """
+
+    def __init__(self, normalizer: Normalizer) -> None:
+        self.normalizer = normalizer
+        self.field_map = normalizer.field_map
+        self.key_names: list[str] = []
+        self.detail_names: list[str] = []
+        self.other_names: list[str] = []
+        self.nested_extra: dict[tuple[str, ...], list[str]] = {}
+        """Names met in nested objects beyond the field map's, by the path of the object."""
+        self.enabled = True
+        self._build()
+
+    @staticmethod
+    def usable(pipeline: Pipeline, stats: ReadStats) -> bool:
+        field_map = pipeline.normalizer.field_map
+        return (
+            is_utf8(stats.encoding)
+            and not field_map.wild
+            and "timestamp" not in pipeline.normalizer.constants
+            and _msgspec() is not None
+        )
+
+    def role(self, name: str) -> str:
+        """``key``, ``detail`` or ``other`` (a field the summary does not use)."""
+        field_map = self.field_map
+        nested = field_map.nested_paths(name)
+        if any(field in KEY_FIELDS or field in DETAIL_FIELDS for _, field, _ in nested):
+            return "key"
+        slot = field_map.top.get(name)
+        if slot is None:
+            slot = field_map.top.get(name.lower())
+        if slot is None:
+            return "other"
+        if slot[0] in KEY_FIELDS:
+            return "key"
+        return "detail" if slot[0] in DETAIL_FIELDS else "other"
+
+    def learn(self, error: Exception) -> bool:
+        """Declare the name an "unknown field" error is about; False if it is not one."""
+        found = _UNKNOWN_FIELD.fullmatch(str(error))
+        if found is None:
+            return False
+        name, where = found.group(1), found.group(2)
+        if len(self.key_names) + len(self.detail_names) + len(self.other_names) >= MAX_NAMES:
+            self.enabled = False  # names made of data (ids as keys): not a log's fixed fields
+            return False
+        if where is None or where == "$":
+            role = self.role(name)
+            names = {"key": self.key_names, "detail": self.detail_names}.get(
+                role, self.other_names)
+            if name in names:
+                return False
+            names.append(name)
+        else:
+            path = tuple(where.removeprefix("$.").split("."))
+            extra = self.nested_extra.setdefault(path, [])
+            if name in extra or not path or path[0] not in self.key_names:
+                return False
+            extra.append(name)
+        self._build()
+        return True
+
+    def _build(self) -> None:
+        msgspec = _msgspec()
+        field_map = self.field_map
+        top = field_map.top
+        # Two names for the same field at the same rank (``status`` and ``Status``): which one
+        # wins depends on their order in the record, which a struct does not keep.
+        slots: dict[tuple[str, int], str] = {}
+        stamps = 0
+        for name in [*self.key_names, *self.detail_names]:
+            slot = top.get(name) or top.get(name.lower())
+            if slot is None:
+                continue
+            if slot[0] == "timestamp":
+                stamps += 1
+            if slot[0] != "error_code" and slots.setdefault(slot, name) != name:
+                self.enabled = False
+        if stamps > 1:
+            self.enabled = False
+        fields: list[tuple[str, Any, Any]] = []
+        rename: dict[str, str] = {}
+        for index, name in enumerate(self.key_names):
+            nested = field_map.nested_paths(name)
+            kind: Any = _LEAF
+            if nested:
+                paths = tuple(tuple(path) for path, _, _ in nested)
+                kind = str | int | None | self._nested((name,), paths)
+            fields.append((f"k{index}", kind, None))
+            rename[f"k{index}"] = name
+        for index, name in enumerate(self.detail_names):
+            fields.append((f"d{index}", Any, None))
+            rename[f"d{index}"] = name
+        for index, name in enumerate(self.other_names):
+            fields.append((f"o{index}", Any, None))
+            rename[f"o{index}"] = name
+        struct = msgspec.defstruct("Fields", fields, rename=rename, gc=False,
+                                   forbid_unknown_fields=True)
+        self._decode_one = msgspec.json.Decoder(struct).decode
+        self._prefix = itemgetter(slice(0, len(self.key_names)))
+        self._nested_names = [name for name in self.key_names if field_map.nested_paths(name)]
+        self._astuple = msgspec.structs.astuple
+        self._asdict = msgspec.structs.asdict
+        stamp_names = [name for name in self.detail_names
+                       if (top.get(name) or top.get(name.lower()) or ("",))[0] == "timestamp"]
+        self.stamp_of: Callable[[Any], Any] | None = (
+            attrgetter(f"d{self.detail_names.index(stamp_names[0])}") if stamp_names else None)
+        latency_names = sorted(
+            (name for name in self.detail_names
+             if (top.get(name) or top.get(name.lower()) or ("",))[0] == "latency_ms"),
+            key=lambda name: (top.get(name) or top[name.lower()])[1])
+        getters = [attrgetter(f"d{self.detail_names.index(name)}") for name in latency_names]
+        self._latency_of: Callable[[Any], Any] | None = None
+        if len(getters) == 1:
+            self._latency_of = getters[0]
+        elif getters:
+            self._latency_of = lambda struct_: next(
+                (value for get in getters if (value := get(struct_)) is not None
+                 and value != "" and not isinstance(value, dict)), None)
+
+    def _nested(self, where: tuple[str, ...], paths: tuple[tuple[str, ...], ...]) -> Any:
+        """A frozen struct for an object at ``where`` holding nested fields: the paths' next
+        names (leaves, or deeper objects) and the other names met there (scalars: they are
+        part of the key, and cannot matter)."""
+        msgspec = _msgspec()
+        heads: dict[str, list[tuple[str, ...]]] = {}
+        for path in paths:
+            heads.setdefault(path[0], []).append(path[1:])
+        fields: list[tuple[str, Any, Any]] = []
+        rename: dict[str, str] = {}
+        for index, (head, rests) in enumerate(heads.items()):
+            deeper = tuple(rest for rest in rests if rest)
+            kind: Any = _LEAF
+            if deeper:
+                kind = str | int | None | self._nested((*where, head), deeper)
+            fields.append((f"n{index}", kind, None))
+            rename[f"n{index}"] = head
+        for index, name in enumerate(self.nested_extra.get(where, ())):
+            if name not in heads:
+                fields.append((f"x{index}", _SCALAR, None))
+                rename[f"x{index}"] = name
+        return msgspec.defstruct("Nested", fields, rename=rename, frozen=True, gc=False,
+                                 forbid_unknown_fields=True)
+
+    def decode(self, data: bytes, count: int) -> list[Any] | None:
+        """The chunk's structs, one per line, or None when it must go line by line."""
+        lines = data.split(b"\n")
+        if data.endswith(b"\n"):
+            lines.pop()
+        if len(lines) != count:
+            return None
+        while self.enabled:
+            try:
+                return decode_deeper(_decode_lines, (self._decode_one, lines))
+            except _msgspec().ValidationError as exc:
+                if not self.learn(exc):
+                    return None
+            except (ValueError, RecursionError, TypeError):
+                # msgspec's DecodeError and a UnicodeDecodeError are ValueErrors: the per-line
+                # path finds and names the bad line.
+                return None
+        return None
+
+    def keys(self, structs: list[Any]) -> list[Hashable]:
+        """The key of every record: its deciding fields, in declaration order."""
+        return list(map(self._prefix, map(self._astuple, structs)))
+
+    def latency_of(self, struct: Any) -> Any:
+        """A record's latency value as found (what ``latency_ms`` holds before numbers)."""
+        return None if self._latency_of is None else self._latency_of(struct)
+
+    def mapping(self, key: Hashable) -> dict[str, Any]:
+        """The deciding fields of a key as a record would hold them."""
+        assert isinstance(key, tuple)
+        data = dict(compress(zip(self.key_names, key, strict=True), map(_is_set, key)))
+        for name in self._nested_names:
+            value = data.get(name)
+            if isinstance(value, _Struct):
+                data[name] = _plain(value)
+        return data
+
+    def full_mapping(self, struct: Any) -> dict[str, Any]:
+        """Every field of one decoded record the summary uses (what a dependent record needs)."""
+        values = self._asdict(struct)
+        names = [*self.key_names, *self.detail_names]
+        fields = [*(f"k{i}" for i in range(len(self.key_names))),
+                  *(f"d{i}" for i in range(len(self.detail_names)))]
+        return {name: _plain(values[field]) for name, field in zip(names, fields, strict=True)
+                if values[field] is not None}
+
+
+MAX_NAMES = 512
+"""Distinct top-level names a JSON Lines input may have before the fast path stands aside."""
+_UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(.*?)`(?: - at `(\$[^`]*)`)?",
+                            re.DOTALL)
+_LEAF: Any = str | int | None
+"""What a deciding field may hold on the fast path: ``1``, ``1.0`` and ``true`` are equal
+keys in Python but not the same values to the normalizer, so floats and booleans (and
+objects and arrays, which are not hashable) send a chunk line by line."""
+_SCALAR: Any = str | int | float | bool | None
+
+
+_is_set = partial(is_not, None)
+
+
+def _no_key(_: Any) -> Hashable:
+    return ()
+
+
+@cache
+def _msgspec() -> Any:
+    try:
+        import msgspec
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
+    return msgspec
+
+
+_Struct: Any = _msgspec().Struct if _msgspec() is not None else type(None)
+_astuple: Any = _msgspec().structs.astuple if _msgspec() is not None else tuple
+
+
+def _plain(value: Any) -> Any:
+    """A decoded value as ``json.loads`` gives it (objects back to dicts of what they hold)."""
+    if isinstance(value, _Struct):
+        names = value.__struct_encode_fields__
+        values = _astuple(value)
+        return {name: _plain(item) for name, item in zip(names, values, strict=True)
+                if item is not None}
+    return value
+
+
+# -- time helpers --------------------------------------------------------------------------------
+
+_fromisoformat = datetime.fromisoformat
+
+
+def _from_epoch_seconds(seconds: int) -> datetime:
+    from txdiag.timeline import from_epoch
+
+    return from_epoch(seconds)
+
+
+def _span(stamps: Sequence[Any],
+          zone: tzinfo) -> tuple[datetime, datetime, list[datetime]] | None:
+    """The earliest and latest of a chunk's times (and all of them) when every one is an ISO
+    8601 text that :func:`parse_timestamp` reads exactly as ``datetime.fromisoformat`` does,
+    in one zone offset from start to end; None otherwise (times go one by one)."""
+    try:
+        moments = list(map(_fromisoformat, stamps))
+        if any(map(str.isdigit, stamps)):
+            return None  # digits are an epoch to parse_timestamp
+        low, high = min(moments), max(moments)
+    except (TypeError, ValueError):
+        return None
+    if low.tzinfo is None:
+        low, high = low.replace(tzinfo=zone), high.replace(tzinfo=zone)
+        if low.utcoffset() != high.utcoffset() or (high - low).total_seconds() > 3600:
+            return None  # a change of offset (DST) between them: order may not hold
+        moments = list(map(methodcaller("replace", tzinfo=zone), moments))
+    return low, high, moments
+
+
+__all__ = ["SummaryFold", "Target", "target_of"]

@@ -1,0 +1,322 @@
+"""``--jobs N``: one big JSON Lines file folded by several processes, one byte range each.
+
+The file is cut into ``N`` ranges at line boundaries. This process folds the first range while
+the others are folded by worker processes (forked where the platform allows it, else spawned
+with a picklable recipe of the pipeline); their summaries and timelines are then added in input
+order, so the result is exactly that of one process: line numbers of unreadable records are
+shifted by the lines before each range, ``--strict`` stops at the first unreadable record of the
+file (later ranges are dropped), and the totals add up.
+
+Only a regular, uncompressed JSON Lines file of at least :data:`MIN_SPLIT_BYTES` is split:
+compressed streams and stdin cannot be cut into ranges, and for CSV a quoted field may hold a
+newline, so a range cannot tell where its first record starts.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import signal
+import stat
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import tzinfo
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Any
+
+from txdiag.aggregate import Summary
+from txdiag.errors import InputError
+from txdiag.normalize import FieldMap
+from txdiag.pipeline import Pipeline, ReadOptions, StrictError, TimeWindow, strict_error
+from txdiag.readers import ReadStats, Unreadable
+from txdiag.rulebook import Rulebook
+from txdiag.sources import OpenedInput
+
+if TYPE_CHECKING:
+    from txdiag.fold import SummaryFold
+    from txdiag.timeline import Timeline
+
+MIN_SPLIT_BYTES = 4 << 20
+"""Smaller files are read by one process: starting another costs more than it saves."""
+START_METHOD_ENV = "TXDIAG_START_METHOD"
+"""Overrides the start method of worker processes (``fork``, ``spawn``, ``forkserver``)."""
+
+_INHERITED: list[Pipeline] = []
+"""The pipeline a forked worker finds in its copy of this process (no rebuilding needed)."""
+
+
+def effective_jobs(jobs: int) -> int:
+    """``--jobs 0`` means every core."""
+    return jobs if jobs > 0 else (os.cpu_count() or 1)
+
+
+def start_method() -> str:
+    """``fork`` on Linux (the workers find the pipeline ready), unless another thread runs
+    (a progress bar): forking then could copy a lock that thread holds. Else ``spawn``."""
+    chosen = os.environ.get(START_METHOD_ENV)
+    if chosen:
+        return chosen
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    """What a spawned worker needs to build the same pipeline (everything picklable)."""
+
+    rulebook: Rulebook
+    field_map: FieldMap
+    assume_tz: tzinfo
+    read_options: ReadOptions
+    constants: dict[str, str]
+    status_values: dict[str, str]
+    window: TimeWindow
+
+    @classmethod
+    def of(cls, pipeline: Pipeline) -> _Recipe:
+        opts = pipeline.read_options
+        normalizer = pipeline.normalizer
+        return cls(
+            rulebook=pipeline.rulebook,
+            field_map=normalizer.field_map,
+            assume_tz=normalizer.assume_tz,
+            # Templates and HTTP options do not concern a JSON Lines file (and do not pickle).
+            read_options=ReadOptions(input_format=opts.input_format, encoding=opts.encoding,
+                                     max_line_bytes=opts.max_line_bytes, strict=opts.strict),
+            constants=dict(normalizer.constants),
+            status_values=dict(normalizer.status_values),
+            window=pipeline.window,
+        )
+
+    def build(self) -> Pipeline:
+        return Pipeline(self.rulebook, field_map=self.field_map, assume_tz=self.assume_tz,
+                        read_options=self.read_options, constants=self.constants,
+                        status_values=self.status_values, window=self.window)
+
+
+@dataclass
+class _Part:
+    """What a worker sends back: its range's fold, with line numbers counted from 1."""
+
+    summary: Summary
+    timeline: tuple[int, list[tuple[int, int, dict[str, int]]], int, dict[str, str]] | None
+    lines: int
+    blank_lines: int
+    too_long: int
+    filtered_out: int
+    error: Unreadable | None = None
+    """The unreadable record ``--strict`` stopped at."""
+    failure: str | None = None
+    """Any other error, as a message."""
+
+
+class _Range(io.RawIOBase):
+    """Bytes ``start`` to ``end`` of a file."""
+
+    def __init__(self, path: str, start: int, end: int) -> None:
+        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        self._pos = start
+        self._end = end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = min(len(buffer), self._end - self._pos)
+        if size <= 0:
+            return 0
+        data = os.pread(self._fd, size, self._pos)
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self._fd)
+        super().close()
+
+
+def opened_range(path: str, name: str, start: int, end: int) -> OpenedInput:
+    stream = io.BufferedReader(_Range(path, start, end), 1 << 20)
+    return OpenedInput(name, stream, None, b"")
+
+
+def split_points(path: str, parts: int) -> list[tuple[int, int]]:
+    """Byte ranges covering the file, each starting at the beginning of a line."""
+    size = os.path.getsize(path)
+    cuts = [0]
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        for index in range(1, parts):
+            position = max(size * index // parts, cuts[-1])
+            while position < size:
+                block = os.pread(fd, 1 << 16, position)
+                found = block.find(b"\n")
+                if found >= 0:
+                    position += found + 1
+                    break
+                position += len(block)
+            if cuts[-1] < position < size:
+                cuts.append(position)
+    finally:
+        os.close(fd)
+    cuts.append(size)
+    return list(zip(cuts, cuts[1:], strict=False))
+
+
+def plan(opened: OpenedInput, path: str, jobs: int) -> list[tuple[int, int]] | None:
+    """The ranges to fold in parallel, or None when the input is read by one process."""
+    if jobs < 2 or opened.compression is not None or opened.raw is None:
+        return None
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode) or info.st_size < MIN_SPLIT_BYTES:
+        return None
+    ranges = split_points(path, jobs)
+    return ranges if len(ranges) > 1 else None
+
+
+def fold_split(fold: SummaryFold, path: str, stats: ReadStats,
+               ranges: Sequence[tuple[int, int]]) -> None:
+    """Fold one JSON Lines file range by range: the first here, the others in workers."""
+    pipeline = fold.pipeline
+    timeline = fold.timeline
+    requested = timeline.requested if timeline is not None else None
+    context: Any = multiprocessing.get_context(start_method())
+    recipe = None if context.get_start_method() == "fork" else _Recipe.of(pipeline)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    _INHERITED[:] = [pipeline]
+    workers: list[tuple[Any, Connection]] = []
+    try:
+        for start, end in ranges[1:]:
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_work,
+                args=(recipe, path, stats.name, stats.encoding, start, end,
+                      timeline is not None, requested, sender),
+                daemon=True,
+            )
+            process.start()
+            sender.close()
+            workers.append((process, receiver))
+        first_start, first_end = ranges[0]
+        fold._read_jsonl(opened_range(path, stats.name, first_start, first_end), stats)
+        fold.flush()
+        offset = stats.lines.lines
+        blank, too_long = stats.blank_lines, stats.lines.too_long
+        for process, receiver in workers:
+            try:
+                part: _Part = receiver.recv()
+            except EOFError:
+                raise InputError(f"{stats.name}: a worker process ended without an answer",
+                                 hint="run again without --jobs") from None
+            finally:
+                receiver.close()
+                process.join()
+            if part.failure is not None:
+                raise InputError(part.failure)
+            _shift(part, offset)
+            fold.summary.merge(part.summary)
+            pipeline.filtered_out += part.filtered_out
+            if timeline is not None and part.timeline is not None:
+                _add_timeline(timeline, part.timeline)
+            if fold.on_unreadable is not None:
+                for event in part.summary.unreadable_examples:
+                    fold.on_unreadable(event)
+            blank += part.blank_lines
+            too_long += part.too_long
+            stats.blank_lines = blank
+            stats.lines.too_long = too_long
+            if part.error is not None:
+                stats.lines.lines = 0  # as when one process stops at the error
+                raise strict_error(part.error)
+            offset += part.lines
+            if fold.on_progress is not None:
+                fold.on_progress(part.summary.records + part.summary.unreadable)
+        stats.lines.lines = offset
+    finally:
+        _INHERITED.clear()
+        for process, receiver in workers:
+            if process.is_alive():
+                process.terminate()
+                process.join()
+            receiver.close()
+
+
+def _shift(part: _Part, offset: int) -> None:
+    """Line numbers of the part counted from the start of the file."""
+    part.summary.unreadable_examples = [replace(event, line=event.line + offset)
+                                        for event in part.summary.unreadable_examples]
+    if part.error is not None:
+        part.error = replace(part.error, line=part.error.line + offset)
+
+
+def _export(timeline: Timeline) -> tuple[int, list[tuple[int, int, dict[str, int]]], int,
+                                          dict[str, str]]:
+    buckets = [(key, bucket.records, dict(bucket.reasons))
+               for key, bucket in timeline.buckets.items()]
+    return timeline.width, buckets, timeline.no_timestamp, dict(timeline.reason_category)
+
+
+def _add_timeline(timeline: Timeline,
+                  part: tuple[int, list[tuple[int, int, dict[str, int]]], int, dict[str, str]]
+                  ) -> None:
+    """Add a worker's buckets: each at its start, exact at any width the timeline grows to."""
+    from txdiag.timeline import from_epoch
+
+    width, buckets, no_timestamp, reason_category = part
+    for key, records, reasons in buckets:
+        moment = from_epoch(key * width)
+        successes = records - sum(reasons.values())
+        if successes:
+            timeline.add(moment, count=successes)
+        for reason, count in reasons.items():
+            timeline.add(moment, reason_category[reason], reason, count=count)
+    if no_timestamp:
+        timeline.add(None, count=no_timestamp)
+
+
+def _work(recipe: _Recipe | None, path: str, name: str, encoding: str, start: int, end: int,
+          with_timeline: bool, requested: int | None, sender: Connection) -> None:
+    """A worker: fold one range and send the :class:`_Part` back (spawn-safe)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    from txdiag.fold import SummaryFold
+    from txdiag.timeline import Timeline
+
+    try:
+        if _INHERITED:
+            pipeline = _INHERITED[0]
+            pipeline.inputs = []
+            pipeline.filtered_out = 0
+        else:
+            assert recipe is not None
+            pipeline = recipe.build()
+        summary = Summary()
+        timeline = Timeline(requested) if with_timeline else None
+        stats = ReadStats(name=name, format="jsonl", encoding=encoding)
+        fold = SummaryFold(pipeline, summary, timeline)
+        error: Unreadable | None = None
+        try:
+            fold._read_jsonl(opened_range(path, name, start, end), stats, first=False)
+        except StrictError as exc:
+            error = exc.event
+        finally:
+            fold.flush()
+        summary.filtered_out = 0
+        sender.send(_Part(summary, _export(timeline) if timeline is not None else None,
+                          stats.lines.lines, stats.blank_lines, stats.lines.too_long,
+                          pipeline.filtered_out, error))
+    except Exception as exc:  # noqa: BLE001 - reported by the parent as an input error
+        sender.send(_Part(Summary(), None, 0, 0, 0, 0, failure=f"{name}: {exc}"))
+    finally:
+        sender.close()
+
+
+__all__ = ["MIN_SPLIT_BYTES", "effective_jobs", "fold_split", "plan", "split_points"]

@@ -1,0 +1,497 @@
+"""The fast paths give exactly the answers of the plain ones (issue 7: "same answers").
+
+- the summary fold (txdiag.fold) against observing every record (Pipeline.run, Summary.add,
+  Timeline.add_observation), on the accuracy corpus, on generated logs and on fuzzed lines,
+  with --strict, --since/--until and chunk sizes down to one byte;
+- the chunked readers against the line-by-line ones they replaced (kept here as oracles);
+- the compiled extraction against the key-by-key one;
+- ``--jobs 2`` against ``--jobs 1``, forked and spawned.
+
+Correctness only: timings are for benchmarks/bench.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import json
+import random
+from argparse import Namespace
+from collections.abc import Iterator
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import txdiag.jobs
+import txdiag.sources
+from txdiag.aggregate import Summary
+from txdiag.cli.app import app
+from txdiag.errors import TxdiagError
+from txdiag.fold import SummaryFold
+from txdiag.normalize import FieldMap, Normalizer
+from txdiag.pipeline import Observation, Pipeline, ReadOptions, TimeWindow
+from txdiag.readers import InputFormat, ReadStats, Unreadable, read_csv, read_jsonl
+from txdiag.render.common import Presenter, summary_dict
+from txdiag.rulebook import Rulebook
+from txdiag.sources import OpenedInput, iter_lines
+from txdiag.timeline import Timeline, detect_spikes
+
+ROOT = Path(__file__).parent.parent.parent
+CORPUS = ROOT / "tests" / "data" / "accuracy_corpus.csv"
+BASE = datetime(2026, 11, 11, tzinfo=UTC)
+
+
+# -- the two ways to summarize -------------------------------------------------------------
+
+
+def _render(pipeline: Pipeline, summary: Summary, timeline: Timeline,
+            error: str | None) -> dict[str, Any]:
+    summary.filtered_out = pipeline.filtered_out
+    data = summary_dict(summary, pipeline.inputs, Presenter(mask=False), timeline=timeline,
+                        spikes=detect_spikes(timeline))
+    # Beyond the JSON: the order ties are broken in, every example and the raw buckets.
+    data["order"] = [list(summary.by_reason), list(summary.by_channel),
+                     list(summary.retryable), list(summary.unreadable_by_cause),
+                     {k: list(v) for k, v in summary.codes_by_channel.items()}]
+    data["examples"] = [(u.source, u.line, u.cause.value, u.detail)
+                        for u in summary.unreadable_examples]
+    data["buckets"] = sorted((key, b.records, sorted(b.failures.items()),
+                              sorted(b.reasons.items())) for key, b in timeline.buckets.items())
+    data["no_timestamp"] = timeline.no_timestamp
+    data["error"] = error
+    rendered: dict[str, Any] = json.loads(json.dumps(data, default=str))
+    return rendered
+
+
+def plain(rulebook: Rulebook, names: list[str], **options: Any) -> dict[str, Any]:
+    pipeline = Pipeline(rulebook, **options)
+    summary, timeline, error = Summary(), Timeline(), None
+    try:
+        for event in pipeline.run(names):
+            summary.add(event)
+            if isinstance(event, Observation):
+                timeline.add_observation(event, pipeline.normalizer.assume_tz)
+    except TxdiagError as exc:
+        error = str(exc)
+    return _render(pipeline, summary, timeline, error)
+
+
+def fast(rulebook: Rulebook, names: list[str], jobs: int = 1, **options: Any) -> dict[str, Any]:
+    pipeline = Pipeline(rulebook, **options)
+    summary, timeline, error = Summary(), Timeline(), None
+    try:
+        SummaryFold(pipeline, summary, timeline, jobs=jobs).run(names)
+    except TxdiagError as exc:
+        error = str(exc)
+    return _render(pipeline, summary, timeline, error)
+
+
+# -- data ----------------------------------------------------------------------------------
+
+
+def _gen_logs() -> Any:
+    spec = importlib.util.spec_from_file_location("gen_logs", ROOT / "benchmarks" / "gen_logs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def generated(tmp_path: Path, records: int, fmt: str, *, seed: int = 7,
+              incident: bool = True) -> Path:
+    gen = _gen_logs()
+    out = io.StringIO()
+    gen.generate(Namespace(records=records, seed=seed, failure_rate=0.6, hours=6.0, format=fmt,
+                           incident=incident), out)
+    path = tmp_path / f"gen.{fmt}"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return path
+
+
+def corpus_records() -> list[dict[str, Any]]:
+    """The accuracy corpus as log records: each row failed, with and without a status."""
+    records: list[dict[str, Any]] = []
+    with CORPUS.open(encoding="utf-8", newline="") as handle:
+        for index, row in enumerate(csv.DictReader(handle)):
+            moment = BASE + timedelta(seconds=37 * index)
+            record: dict[str, Any] = {"ts": moment.isoformat().replace("+00:00", "Z"),
+                                      "txn_id": f"T{index}", "channel": row["channel"]}
+            if index % 3:
+                record["status"] = "failed"
+            if row["code"]:
+                record["code"] = row["code"]
+            if row["message"]:
+                record["msg"] = row["message"]
+            if row["http_status"]:
+                record["http_status"] = int(row["http_status"])
+            records.append(record)
+    return records
+
+
+@pytest.fixture(autouse=True)
+def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Many chunks per test file: the seams between them get exercised.
+    monkeypatch.setattr(txdiag.sources, "CHUNK_SIZE", 4096)
+
+
+# -- the summary fold --------------------------------------------------------------------------
+
+
+def test_fold_matches_plain_on_the_accuracy_corpus(rulebook: Rulebook, tmp_path: Path) -> None:
+    records = corpus_records()
+    jsonl = tmp_path / "corpus.jsonl"
+    jsonl.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records * 5),
+                     encoding="utf-8")
+    columns = ["ts", "txn_id", "channel", "status", "code", "msg", "http_status"]
+    table = tmp_path / "corpus.csv"
+    with table.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records * 5)
+    for path in (jsonl, table):
+        assert fast(rulebook, [str(path)]) == plain(rulebook, [str(path)])
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "logfmt"])
+def test_fold_matches_plain_on_generated_logs(rulebook: Rulebook, tmp_path: Path,
+                                              fmt: str) -> None:
+    path = generated(tmp_path, 6000, fmt)
+    expected = plain(rulebook, [str(path)])
+    assert expected["totals"]["records"] == 6000
+    assert expected["spikes"], "the incident should show"
+    assert fast(rulebook, [str(path)]) == expected
+
+
+def test_fold_matches_plain_with_window_zone_and_strict(rulebook: Rulebook,
+                                                        tmp_path: Path) -> None:
+    path = generated(tmp_path, 3000, "jsonl")
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines.insert(2500, b'{"note": "no usable field"}\n')
+    damaged = tmp_path / "damaged.jsonl"
+    damaged.write_bytes(b"".join(lines))
+    window = TimeWindow(BASE + timedelta(hours=1), BASE + timedelta(hours=4))
+    variants: list[dict[str, Any]] = [
+        {"window": window},
+        {"assume_tz": timezone(timedelta(hours=8)), "window": window},
+        {"read_options": ReadOptions(strict=True)},
+        {"read_options": ReadOptions(strict=True), "window": window},
+    ]
+    for options in variants:
+        for path_ in (path, damaged):
+            assert fast(rulebook, [str(path_)], **options) == plain(rulebook, [str(path_)],
+                                                                   **options)
+
+
+_FIELDS = ["status", "Status", "state", "channel", "Channel", "code", "sub_code", "respCode",
+           "RESPCODE", "msg", "message", "err_msg", "error", "Error", "http_status",
+           "statusCode", "latency_ms", "latency", "txn_id", "id", "out_trade_no", "ts", "time",
+           "amount", "user_id", "note"]
+_VALUES: list[Any] = [
+    None, "", " ", "failed", "success", "pending", "alipay", "wechat", "bank-gw", "51", 51, 51.0,
+    True, False, 503, "503", 0, "余额不足", "Not sufficient funds", "ERR_4711 odd state",
+    "预留手机号13812345678与银行预留不一致", [], [1], {}, 30011, "30500",
+    {"code": "card_declined", "decline_code": "insufficient_funds", "message": "m"},
+    {"message": "timeout", "type": "api_error"}, {"message": "x", "deep": {"a": 1}},
+    "SUCCESS", "10000",
+]
+
+
+def _stamp(rng: random.Random) -> Any:
+    moment = BASE + timedelta(seconds=rng.randrange(20000), milliseconds=rng.randrange(1000))
+    return rng.choice([
+        moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        moment.strftime("%Y-%m-%d %H:%M:%S"),
+        int(moment.timestamp() * 1000),
+        moment.astimezone(timezone(timedelta(hours=8))).isoformat(),
+        "20261111", None, "not a time",
+    ])
+
+
+def _fuzz_line(rng: random.Random, common: list[bytes]) -> bytes:
+    roll = rng.random()
+    if roll < 0.7:
+        record = json.loads(rng.choice(common))
+        record["ts"] = _stamp(rng)
+        return json.dumps(record, ensure_ascii=False).encode()
+    odd = [b"", b"  ", b"[1,2]", b'{"a":', b'{"status":"failed","msg":"\xff"}',
+           b'{"st\\u0061tus":"failed"}', b'{"a":1} {"b":2}', b'{"status":"failed","x":NaN}',
+           b'{"status":"failed","n":1e999}', b"\xef\xbb\xbf{}"]
+    if roll < 0.78:
+        return rng.choice(odd)
+    record = {rng.choice(_FIELDS): rng.choice(_VALUES) for _ in range(rng.randrange(6))}
+    record["ts"] = _stamp(rng)
+    return json.dumps(record, ensure_ascii=rng.random() < 0.3).encode()
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.integers(0, 2**32 - 1))
+def test_fold_matches_plain_on_fuzzed_lines(rulebook: Rulebook, tmp_path_factory: Any,
+                                            seed: int) -> None:
+    rng = random.Random(seed)
+    common = [json.dumps({"channel": rng.choice(["alipay", "iso8583", "baitiao", "bank-gw"]),
+                          "status": rng.choice(["failed", "success", "pending"]),
+                          rng.choice(["code", "msg", "http_status", "error", "latency_ms"]):
+                          rng.choice(_VALUES[3:])}, ensure_ascii=False).encode()
+              for _ in range(12)]
+    body = b"\n".join(_fuzz_line(rng, common) for _ in range(rng.randrange(400)))
+    body += rng.choice([b"", b"\n"])
+    if rng.random() < 0.2:
+        body = b"\xef\xbb\xbf" + body
+    if rng.random() < 0.2:
+        body = body.replace(b"\n", b"\r\n")
+    path = tmp_path_factory.mktemp("fuzz") / "fuzz.jsonl"
+    path.write_bytes(b'{"status":"ok"}\n' + body)
+    txdiag.sources.CHUNK_SIZE = rng.choice([1, 7, 300, 4096])
+    options: dict[str, Any] = {}
+    if rng.random() < 0.3:
+        options["read_options"] = ReadOptions(strict=True)
+    elif rng.random() < 0.3:
+        options["read_options"] = ReadOptions(max_line_bytes=rng.choice([60, 200]))
+    if rng.random() < 0.3:
+        options["window"] = TimeWindow(BASE + timedelta(seconds=rng.randrange(10000)),
+                                       BASE + timedelta(seconds=rng.randrange(10000, 25000)))
+    assert fast(rulebook, [str(path)], **options) == plain(rulebook, [str(path)], **options)
+
+
+# -- --jobs --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_jobs_give_the_output_of_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             method: str) -> None:
+    if method == "fork" and "fork" not in __import__("multiprocessing").get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    path = generated(tmp_path, 8000, "jsonl")
+    lines = path.read_bytes().splitlines(keepends=True)
+    for at in (10, 4000, 7990):  # unreadable lines in every range, line numbers to shift
+        lines.insert(at, b"not json\n")
+    path.write_bytes(b"".join(lines))
+    monkeypatch.setattr(txdiag.jobs, "MIN_SPLIT_BYTES", 1)
+    monkeypatch.setenv(txdiag.jobs.START_METHOD_ENV, method)
+    runner = CliRunner()
+    outputs = []
+    for jobs in ("1", "2", "3"):
+        result = runner.invoke(app, ["summary", str(path), "--format", "json", "--jobs", jobs],
+                               catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1] == outputs[2]
+    summary = json.loads(outputs[0])
+    assert summary["totals"]["unreadable"] == 3
+    assert [e["line"] for e in summary["unreadable"]["examples"]] == [11, 4001, 7991]
+
+
+def test_jobs_stop_at_the_first_unreadable_under_strict(
+        rulebook: Rulebook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = generated(tmp_path, 6000, "jsonl")
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines.insert(4500, b"[1]\n")
+    path.write_bytes(b"".join(lines))
+    monkeypatch.setattr(txdiag.jobs, "MIN_SPLIT_BYTES", 1)
+    options: dict[str, Any] = {"read_options": ReadOptions(strict=True)}
+    one = fast(rulebook, [str(path)], **options)
+    assert one["error"] is not None and ":4501:" in one["error"]
+    assert fast(rulebook, [str(path)], jobs=2, **options) == one
+    assert fast(rulebook, [str(path)], jobs=4, **options) == one
+
+
+def test_split_points_start_lines(tmp_path: Path) -> None:
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(b"".join(b'{"n":%d}\n' % n for n in range(1000)))
+    for parts in (1, 2, 3, 7):
+        ranges = txdiag.jobs.split_points(str(path), parts)
+        data = path.read_bytes()
+        assert ranges[0][0] == 0 and ranges[-1][1] == len(data)
+        for (_, end), (start, _) in zip(ranges, ranges[1:], strict=False):
+            assert end == start and data[start - 1:start] == b"\n"
+
+
+# -- readers against the line-by-line versions they replaced ---------------------------------
+
+
+def _oracle_lines(data: bytes, max_line_bytes: int) -> Iterator[tuple[int, bytes | None]]:
+    """iter_lines as it was: the file as one stream of lines."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    for number, part in enumerate(lines, 1):
+        yield number, None if len(part) > max_line_bytes else (
+            part[:-1] if part.endswith(b"\r") else part)
+
+
+def _oracle_jsonl(data: bytes, max_line_bytes: int) -> list[Any]:
+    """read_jsonl as it was: json.loads per line."""
+    out: list[Any] = []
+    first = True
+    for number, raw in _oracle_lines(data, max_line_bytes):
+        if raw is None:
+            out.append((number, "line_too_long"))
+            continue
+        if first:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
+            first = False
+        if not raw.strip():
+            continue
+        try:
+            value = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            out.append((number, "bad_encoding"))
+            continue
+        except (ValueError, RecursionError):
+            out.append((number, "invalid_json"))
+            continue
+        out.append((number, value) if isinstance(value, dict) else (number, "not_an_object"))
+    return out
+
+
+def _opened(data: bytes) -> OpenedInput:
+    return OpenedInput("x", io.BufferedReader(io.BytesIO(data)), None, b"")
+
+
+_PIECES = [b'{"a":1}', b'{"b":"x"}', b'{"c":{"d":[1,2]}}', b"[1]", b"5", b"", b"   ", b'{"a":',
+           b"1}", b'{"a":1} {"b":2}', b'{"a":1}{"b":2}', b'\xef\xbb\xbf{"a":1}', b'{"x":"\xff"}',
+           b'{"x":"\xe4\xb8\xad"}', b'{"a":NaN}', b'{"a":1e999}', b'{"a":"\\ud800"}',
+           b'{"a":1,"a":2}', b'{"a":1}\r', b' {"a":1}', b'{"a":1} ', b'{"a":"\x01"}', b"\x0c",
+           b"null", b"{}", b'{"k":"' + b"y" * 40 + b'"}', b"{" * 3000 + b"}" * 3000]
+
+
+@settings(deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=14), st.sampled_from([b"", b"\n", b"\r\n"]),
+       st.sampled_from([20, 60, 1 << 20]), st.sampled_from([1, 3, 16, 64, 1 << 16]))
+def test_chunked_jsonl_reader_matches_line_by_line(pieces: list[bytes], end: bytes,
+                                                   max_line_bytes: int, size: int) -> None:
+    data = b"\n".join(pieces) + end
+    txdiag.sources.CHUNK_SIZE = size
+    stats = ReadStats(name="x")
+    got = [(i.line, i.cause.value) if isinstance(i, Unreadable) else i
+           for i in read_jsonl(_opened(data), stats, max_line_bytes)]
+    assert got == _oracle_jsonl(data, max_line_bytes)
+    assert stats.lines.lines == len(list(_oracle_lines(data, max_line_bytes)))
+
+
+@given(st.binary(max_size=80).map(lambda b: b.replace(b"\x00", b"a")),
+       st.sampled_from([1, 2, 5, 1 << 20]), st.sampled_from([1, 2, 3, 64]))
+def test_chunked_line_splitter_matches_the_stream(data: bytes, max_line_bytes: int,
+                                                  size: int) -> None:
+    txdiag.sources.BLOCK_SIZE = size
+    try:
+        stats = txdiag.sources.LineStats()
+        got = list(iter_lines(_opened(data), stats, max_line_bytes=max_line_bytes))
+    finally:
+        txdiag.sources.BLOCK_SIZE = 1 << 20
+    assert got == list(_oracle_lines(data, max_line_bytes))
+    assert stats.too_long == sum(1 for _, line in got if line is None)
+
+
+@given(st.lists(st.sampled_from(["a,b,c", "1,2,3", '"x,y",2,3', '"multi', 'line",2,3', "",
+                                 "  ", "1,2", "1,2,3,4", '"a""b",2,3', "é,2,3", "x\r"]),
+                max_size=10))
+def test_push_based_csv_rows_match_csv_reader(lines: list[str]) -> None:
+    data = ("\n".join(lines) + "\n").encode()
+    stats = ReadStats(name="x")
+    got = [(i.line, i.cause.value) if isinstance(i, Unreadable) else i
+           for i in read_csv(_opened(data), stats, 1 << 20)]
+    # The oracle: csv.reader over the whole text yields the same records where rows are
+    # well formed; the push reader must at least agree on every well-formed file.
+    if all(line.count('"') % 2 == 0 and line.strip() for line in lines) and lines:
+        rows = list(csv.reader(io.StringIO("\n".join(lines) + "\n")))
+        header, body = rows[0], rows[1:]
+        expected = [(n + 2, {k: v for k, v in zip(header, row, strict=True) if v != ""})
+                    for n, row in enumerate(body) if len(row) == len(header)]
+        assert [g for g in got if isinstance(g[1], dict)] == expected
+
+
+# -- extraction ----------------------------------------------------------------------------
+
+
+_RECORD = st.dictionaries(st.sampled_from([*_FIELDS, "x", "gw"]),
+                          st.sampled_from([*_VALUES, {"a": {"code": "7"}}, {"name": "unionpay"},
+                                           1e300]), max_size=8)
+
+
+@settings(deadline=None)
+@given(_RECORD)
+def test_compiled_extraction_matches_key_by_key(rulebook: Rulebook,
+                                                record: dict[str, Any]) -> None:
+    custom = FieldMap.default().with_overrides(
+        {"error_code": ["x.a.code", "code", "resp_code"], "channel": ["gw.name", "channel"]})
+    for field_map, constants in ((None, None), (custom, {"channel": "alipay"})):
+        normalizer = Normalizer(rulebook, field_map, constants=constants)
+        fast_fields = normalizer.extract(record)
+        plain_fields = normalizer.extract_generic(record)
+        assert (asdict(fast_fields) if fast_fields else None) == (
+            asdict(plain_fields) if plain_fields else None)
+
+
+def test_csv_input_format_forced(rulebook: Rulebook, tmp_path: Path) -> None:
+    path = generated(tmp_path, 2000, "csv")
+    options: dict[str, Any] = {"read_options": ReadOptions(input_format=InputFormat.CSV)}
+    assert fast(rulebook, [str(path)], **options) == plain(rulebook, [str(path)], **options)
+
+
+def test_text_templates_fold_like_plain(rulebook: Rulebook, tmp_path: Path) -> None:
+    lines = []
+    rng = random.Random(3)
+    for index in range(3000):
+        moment = BASE + timedelta(seconds=7 * index)
+        level = rng.choice(["ERROR", "INFO", "WARN"])
+        code = rng.choice(["51", "05", "96", "ACQ.SYSTEM_ERROR", ""])
+        message = rng.choice(["余额不足", "Read timed out", "ok", "odd state 4711"])
+        tail = f"txn=T{index} code={code} msg={message}" if code else f"txn=T{index}"
+        lines.append(f"{moment:%Y-%m-%d %H:%M:%S}.{index % 1000:03d} {level} [pay-gw] {tail}")
+        if rng.random() < 0.05:
+            lines.append("    at com.pay.Gateway.call(Gateway.java:42)")
+        if rng.random() < 0.01:
+            lines.append("garbage without a template")
+    path = tmp_path / "gateway.log"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for strict in (False, True):
+        options: dict[str, Any] = {"read_options": ReadOptions(strict=strict)}
+        assert fast(rulebook, [str(path)], **options) == plain(rulebook, [str(path)], **options)
+
+
+@settings(deadline=None)
+@given(st.sampled_from([None, "alipay", "iso8583", "wechatpay", "unionpay", "card", "stripe",
+                        "nowhere"]),
+       st.lists(st.sampled_from(["51", "05", "ACQ.SYSTEM_ERROR", "40004", "card_declined",
+                                 "insufficient_funds", "NOTENOUGH", "SUCCESS", "zz"]),
+                max_size=2),
+       st.sampled_from([None, "余额不足", "Read timed out", "系统繁忙，请稍后再试", "odd",
+                        "connection reset by peer"]),
+       st.sampled_from([None, 200, 404, 429, 503]), st.sampled_from([None, 50.0, 31000.0]),
+       st.sampled_from([None, "failed", "pending", "USERPAYING"]))
+def test_decide_is_the_head_of_the_precedence(rulebook: Rulebook, channel: str | None,
+                                              codes: list[str], message: str | None,
+                                              http_status: int | None, latency: float | None,
+                                              status: str | None) -> None:
+    from txdiag.classify import Classifier
+
+    classifier = Classifier(rulebook)
+    pairs = tuple(("code", code) for code in codes)
+    decided = classifier.decide(channel=channel, codes=pairs, message=message,
+                                http_status=http_status, latency_ms=latency, status=status)
+    diagnosis = classifier.classify(channel=channel, codes=pairs, message=message,
+                                    http_status=http_status, latency_ms=latency, status=status)
+    assert (decided.rule.id if decided else None) == diagnosis.evidence.rule_id
+    assert (decided.level if decided else "none") == diagnosis.evidence.level
+
+
+def test_an_observed_outcome_is_never_mistaken_for_a_key(rulebook: Rulebook,
+                                                         tmp_path: Path) -> None:
+    # A record observed on its own (only a channel and a transaction id: a success) has the
+    # outcome ("alipay", None, "(none)"); the key of the record after it holds the same three
+    # values. They must stay two different things.
+    lines = [{"channel": "alipay", "status": "failed", "code": "51"},
+             {"channel": "alipay", "txn_id": "T1"},
+             {"channel": "alipay", "code": "(none)"}] * 50
+    path = tmp_path / "collide.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    assert fast(rulebook, [str(path)]) == plain(rulebook, [str(path)])
