@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ settings.register_profile("ci", derandomize=True, print_blob=True,
 settings.register_profile("dev", print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
+_CACHE_DIR = tempfile.mkdtemp(prefix="txdiag-test-cache-")
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
 EXAMPLES = ROOT / "examples"
@@ -40,4 +42,6 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None
                  "NO_COLOR", "COLUMNS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    # The parsed-rulebook cache goes to one temporary folder, never the user's cache.
+    monkeypatch.setenv("TXDIAG_CACHE_DIR", _CACHE_DIR)
     yield

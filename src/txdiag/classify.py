@@ -260,8 +260,9 @@ class Classifier:
         lineage: tuple[str, ...] = ()
         if channel:
             lineage = self._lineages.get(channel) or self._lineage(channel)
-        # Codes compare trimmed and case-insensitively; evidence keeps them as found.
-        upper = tuple((field, value.strip().upper()) for field, value in codes)
+        # Codes compare trimmed, case-insensitively and without colour codes; evidence keeps
+        # them as found.
+        upper = tuple((field, strip_ansi(value).strip().upper()) for field, value in codes)
         # 1. channel-specific code, most specific code first.
         for field, code in upper:
             for name in lineage:
@@ -375,7 +376,8 @@ class Classifier:
 
 def _prepare_message(message: str) -> str:
     """The text rules see: colour codes removed, and a very long text cut to head and tail."""
-    text = strip_ansi(message) if "\x1b" in message or "\x9b" in message else message
+    # strip_ansi has its own cheap pre-check, and knows the 8-bit forms (\x9b, \x9d, ...).
+    text = strip_ansi(message)
     if len(text) > MESSAGE_HEAD + MESSAGE_TAIL:
         text = text[:MESSAGE_HEAD] + "\n" + text[-MESSAGE_TAIL:]
     return text

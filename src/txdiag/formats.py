@@ -25,7 +25,7 @@ from txdiag.readers import (
     read_jsonl,
     read_tsv,
 )
-from txdiag.safety import mask_text
+from txdiag.safety import mask_text, strip_ansi
 from txdiag.sources import BLOCK_SIZE, DEFAULT_MAX_LINE_BYTES, OpenedInput, read_block
 
 MAX_JSON_VALUE_BYTES = 64 << 20
@@ -280,6 +280,8 @@ def compile_templates(user: Mapping[str, str]) -> list[Template]:
 
 
 def parse_text_line(line: str, templates: Sequence[Template]) -> dict[str, Any] | None:
+    # A coloured line is read like a plain one: templates never see escape sequences.
+    line = strip_ansi(line)
     for template in templates:
         match = template.pattern.match(line)
         if match is None:

@@ -644,16 +644,11 @@ def test_same_input_twice_gives_the_same_output() -> None:
     assert invoke(args).stdout == invoke(args).stdout
 
 
-@pytest.mark.xfail(strict=True, reason="classify.py _prepare_message strips escapes only when "
-                   "the text holds \\x1b or \\x9b: 8-bit OSC/DCS/SOS/PM/APC (\\x9d, \\x90, ...) "
-                   "inside a keyword defeat the rule")
 @pytest.mark.parametrize("sequence", ["\x9d0;title\x07", "\x90payload\x9c", "\x9fapc\x9c"])
 def test_eight_bit_string_sequences_are_stripped_before_classification(sequence: str) -> None:
     assert decision(diagnose(f"余额{sequence}不足", "")) == decision(diagnose("余额不足", ""))
 
 
-@pytest.mark.xfail(strict=True, reason="normalize.py/classify.py: error codes are not stripped "
-                   "of colour codes, so a coloured code matches no rule (unknown.no_match)")
 def test_coloured_codes_are_diagnosed_like_plain_ones(tmp_path: Path) -> None:
     plain = tmp_path / "plain.log"
     plain.write_text("txn=T1 status=failed code=51 channel=iso8583\n", encoding="utf-8")
@@ -665,9 +660,6 @@ def test_coloured_codes_are_diagnosed_like_plain_ones(tmp_path: Path) -> None:
     assert reasons[0] == reasons[1] == "balance.insufficient_funds"
 
 
-@pytest.mark.xfail(strict=True, reason="formats.py _read_line_records/parse_text_line: a text "
-                   "log line is matched against the templates with its colour codes, so a "
-                   "coloured line is unreadable (no_template_match)")
 def test_coloured_text_lines_are_read_like_plain_ones() -> None:
     result = invoke(["summary", str(NASTY / "coloured_text.log"), "--input-format", "text",
                      "-f", "json"])
