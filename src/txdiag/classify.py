@@ -136,6 +136,16 @@ class Classifier:
         self._first = lru_cache(maxsize=memo_size)(self._first_candidate)
         self._memo = lru_cache(maxsize=DIAGNOSIS_MEMO_SIZE)(self._decide)
 
+    def _bands(self, latency_ms: float | None, status: str | None) -> tuple[int, str | None]:
+        """Latency as the number of latency thresholds it reaches, and the status key: what
+        the memo keys on instead of the raw values (latencies are nearly all distinct)."""
+        band = (
+            bisect_right(self._latency_thresholds, latency_ms)
+            if latency_ms is not None and self._latency
+            else 0
+        )
+        return band, status.strip().lower() if status else None
+
     def classify(
         self,
         *,
@@ -147,12 +157,7 @@ class Classifier:
         status: str | None = None,
     ) -> Diagnosis:
         """Diagnose one failure. ``channel`` must already be canonical (see Rulebook)."""
-        band = (
-            bisect_right(self._latency_thresholds, latency_ms)
-            if latency_ms is not None and self._latency
-            else 0
-        )
-        status_key = status.strip().lower() if status else None
+        band, status_key = self._bands(latency_ms, status)
         return self._memo(channel, codes, message, http_status, band, status_key)
 
     def decide(
@@ -168,12 +173,7 @@ class Classifier:
         """The rule that decides (None: no rule, ``unknown.no_match``), without building the
         :class:`Diagnosis`: what aggregation needs. A message candidate's ``value`` (the text
         matched, for the evidence) is left empty."""
-        band = (
-            bisect_right(self._latency_thresholds, latency_ms)
-            if latency_ms is not None and self._latency
-            else 0
-        )
-        status_key = status.strip().lower() if status else None
+        band, status_key = self._bands(latency_ms, status)
         if not message:
             return self._first(channel, codes, None, http_status, band, status_key)
         # Everything but the message decides alike for many records with different messages
@@ -325,12 +325,7 @@ class Classifier:
         status: str | None = None,
     ) -> list[Candidate]:
         """Like :meth:`classify`, but every matching rule in precedence order (not memoized)."""
-        band = (
-            bisect_right(self._latency_thresholds, latency_ms)
-            if latency_ms is not None and self._latency
-            else 0
-        )
-        status_key = status.strip().lower() if status else None
+        band, status_key = self._bands(latency_ms, status)
         return list(self.candidates(channel, codes, message, http_status, band, status_key))
 
     @staticmethod
