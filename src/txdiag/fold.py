@@ -63,6 +63,7 @@ from txdiag.readers import (
     _decode_lines,
     decode_deeper,
     is_utf8,
+    jsonl_chunk_lines,
 )
 from txdiag.sources import OpenedInput, iter_chunks, split_chunk
 from txdiag.timeparse import parse_timestamp
@@ -539,34 +540,9 @@ class SummaryFold:
                      first: bool) -> bool:
         """A chunk line by line, through ``json.loads`` (the plain path); the BOM flag after."""
         state = [first]
-        self._items(self._jsonl_items(data, first_line, stats, max_line_bytes, state),
+        self._items(jsonl_chunk_lines(data, first_line, stats, max_line_bytes, state),
                     stats.name)
         return state[0]
-
-    @staticmethod
-    def _jsonl_items(data: bytes, first_line: int, stats: ReadStats, max_line_bytes: int,
-                     state: list[bool]) -> Iterator[RawItem]:
-        # A generator: under --strict the first unreadable item stops the reading right there.
-        from txdiag.readers import _jsonl_line
-
-        name = stats.name
-        number = first_line
-        for raw in split_chunk(data, keep_cr=True):
-            if len(raw) > max_line_bytes:
-                stats.lines.too_long += 1
-                yield Unreadable(name, number, UnreadableCause.LINE_TOO_LONG,
-                                 f"longer than {max_line_bytes} bytes")
-                number += 1
-                continue
-            if raw.endswith(b"\r"):
-                raw = raw[:-1]
-            if state[0]:
-                raw = raw.removeprefix(BOM)
-                state[0] = False
-            item = _jsonl_line(name, number, raw, stats)
-            if item is not None:
-                yield item
-            number += 1
 
     # -- CSV and TSV -------------------------------------------------------------------------
 
@@ -636,22 +612,7 @@ class _DelimitedFold:
 
     def _prepare(self, header: list[str]) -> None:
         normalizer = self.owner.pipeline.normalizer
-        top = normalizer.field_map.top
-        key_columns: list[int] = []
-        stamps: list[int] = []
-        latencies: list[int] = []
-        for index, name in enumerate(header):
-            slot = top.get(name)
-            if slot is None:
-                slot = top.get(name.lower())
-            if slot is None:
-                continue
-            if slot[0] in KEY_FIELDS:
-                key_columns.append(index)
-            elif slot[0] == "timestamp":
-                stamps.append(index)
-            elif slot[0] == "latency_ms":
-                latencies.append(index)
+        key_columns, stamps, latencies = field_positions(header, normalizer.field_map.top)
         self._header = header
         self._latency = latencies[0] if len(latencies) == 1 and (
             "latency_ms" not in normalizer.constants) else None
@@ -813,26 +774,36 @@ class _TextFold:
             fold.on_progress(len(batch))
 
 
+def field_positions(names: Sequence[str], top: Mapping[str, tuple[str, int]]
+                    ) -> tuple[list[int], list[int], list[int]]:
+    """Where the deciding fields, the timestamps and the latencies are among a record's names
+    (a CSV header, or the keys of one shape of records), by the field map's names."""
+    keys: list[int] = []
+    stamps: list[int] = []
+    latencies: list[int] = []
+    for index, name in enumerate(names):
+        slot = top.get(name) or top.get(name.lower())
+        if slot is None:
+            continue
+        if slot[0] in KEY_FIELDS:
+            keys.append(index)
+        elif slot[0] == "timestamp":
+            stamps.append(index)
+        elif slot[0] == "latency_ms":
+            latencies.append(index)
+    return keys, stamps, latencies
+
+
 class _TextPlan:
     """What the keys of one shape of string records mean to the summary."""
 
     def __init__(self, shape: tuple[str, ...], normalizer: Normalizer) -> None:
-        top = normalizer.field_map.top
-        self.names: tuple[str, ...] = ()
-        stamps: list[str] = []
-        latencies: list[str] = []
-        names: list[str] = []
-        for name in shape:
-            slot = top.get(name) or top.get(name.lower())
-            if slot is None:
-                continue
-            if slot[0] in KEY_FIELDS:
-                names.append(name)
-            elif slot[0] == "timestamp":
-                stamps.append(name)
-            elif slot[0] == "latency_ms":
-                latencies.append(name)
-        self.names = tuple(names)
+        keys, stamp_positions, latency_positions = field_positions(
+            shape, normalizer.field_map.top)
+        names = [shape[i] for i in keys]
+        stamps = [shape[i] for i in stamp_positions]
+        latencies = [shape[i] for i in latency_positions]
+        self.names: tuple[str, ...] = tuple(names)
         self._getter: Callable[[dict[str, Any]], Any] = (
             itemgetter(*names) if len(names) > 1 else
             (lambda record: (record[names[0]],)) if names else (lambda record: ()))

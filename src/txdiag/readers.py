@@ -226,23 +226,36 @@ def read_jsonl(opened: OpenedInput, stats: ReadStats, max_line_bytes: int) -> It
                     yield number, value
                     number += 1
                 continue
-        number = chunk.first
-        for raw in split_chunk(data, keep_cr=True):
-            if len(raw) > max_line_bytes:
-                stats.lines.too_long += 1
-                yield Unreadable(name, number, UnreadableCause.LINE_TOO_LONG,
-                                 f"longer than {max_line_bytes} bytes")
-                number += 1
-                continue
-            if raw.endswith(b"\r"):
-                raw = raw[:-1]
-            if first:
-                raw = raw.removeprefix(BOM)
-                first = False
-            item = _jsonl_line(name, number, raw, stats)
-            if item is not None:
-                yield item
+        state = [first]
+        yield from jsonl_chunk_lines(data, chunk.first, stats, max_line_bytes, state)
+        first = state[0]
+
+
+def jsonl_chunk_lines(data: bytes, first_line: int, stats: ReadStats, max_line_bytes: int,
+                      state: list[bool]) -> Iterator[RawItem]:
+    """A chunk of JSON Lines one line at a time through ``json.loads`` (the plain path).
+
+    ``state[0]`` says whether a BOM may still open the input; it is cleared after the first
+    line. A generator, so that under --strict the first unreadable item stops reading there.
+    """
+    name = stats.name
+    number = first_line
+    for raw in split_chunk(data, keep_cr=True):
+        if len(raw) > max_line_bytes:
+            stats.lines.too_long += 1
+            yield Unreadable(name, number, UnreadableCause.LINE_TOO_LONG,
+                             f"longer than {max_line_bytes} bytes")
             number += 1
+            continue
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        if state[0]:
+            raw = raw.removeprefix(BOM)
+            state[0] = False
+        item = _jsonl_line(name, number, raw, stats)
+        if item is not None:
+            yield item
+        number += 1
 
 
 def _jsonl_line(name: str, number: int, raw: bytes, stats: ReadStats) -> RawItem | None:
