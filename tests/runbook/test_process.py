@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.runbook.processes import wait_until_open
 from typer.testing import CliRunner
 
 from txdiag.cli.app import app
@@ -34,20 +35,6 @@ def console_script() -> str:
     return found
 
 
-def wait_until_open(pid: int, path: Path, timeout: float = 15.0) -> None:
-    fds = Path(f"/proc/{pid}/fd")
-    if not fds.is_dir():
-        time.sleep(2)
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if any(os.readlink(fd) == str(path) for fd in fds.iterdir()):
-                return
-        except OSError:
-            pass
-        time.sleep(0.02)
-    raise AssertionError(f"{path} was never opened")
 
 
 # -- signals while reading ----------------------------------------------------------------------

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from tests.runbook.processes import wait_until_open
 from typer.testing import CliRunner
 
 from txdiag.cli.app import app
@@ -181,20 +182,6 @@ def records_in(line: str) -> int | None:
     return int(number) if number.isdigit() else None
 
 
-def wait_until_open(pid: int, path: Path, timeout: float = 15.0) -> None:
-    fds = Path(f"/proc/{pid}/fd")
-    if not fds.is_dir():
-        time.sleep(2)  # no /proc: give it time to start
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if any(os.readlink(fd) == str(path) for fd in fds.iterdir()):
-                return
-        except OSError:
-            pass
-        time.sleep(0.02)
-    raise AssertionError(f"{path} was never opened")
 
 
 def test_follows_appends_rotation_and_truncation_then_ctrl_c_exits_130(
