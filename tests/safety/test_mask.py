@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from tests.safety.reference import id_check_char, luhn_complete, luhn_valid
 
 from txdiag.safety import (
     REDACTED,
@@ -24,25 +25,7 @@ from txdiag.safety import mask as mask_module
 # --------------------------------------------------------------------------------------------
 # independent reference implementations (deliberately not imported from the code under test)
 
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 PROVINCES = ("11", "12", "13", "31", "32", "33", "35", "37", "44", "50", "51", "61", "65", "81")
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
-
-
-def luhn_complete(partial: str) -> str:
-    """Append the check digit that makes ``partial`` Luhn-valid."""
-    return next(partial + c for c in "0123456789" if luhn_valid(partial + c))
-
-
-def id_check_char(first17: str) -> str:
-    return "10X98765432"[sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
 
 
 def compact(text: str) -> str:

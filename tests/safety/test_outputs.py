@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.safety.reference import id_check_char, luhn_complete
 from typer.testing import CliRunner, Result
 
 import txdiag.classify as classify_module
@@ -81,25 +82,8 @@ def _one_classifier_per_rulebook() -> Iterator[None]:
 # --------------------------------------------------------------------------------------------
 # independent statements of personal data (not imported from the code under test)
 
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 PROVINCES = ("11", "31", "32", "33", "44", "51", "61", "65")
 EPOCH_MS = (946_684_800_000, 4_102_444_800_000)
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
-
-
-def luhn_complete(partial: str) -> str:
-    return next(partial + c for c in "0123456789" if luhn_valid(partial + c))
-
-
-def id_check_char(first17: str) -> str:
-    return "10X98765432"[sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
 
 
 @dataclass(frozen=True)
