@@ -35,8 +35,7 @@ from enum import StrEnum
 
 from txdiag.errors import UsageError
 from txdiag.pipeline import Observation
-from txdiag.timeline import CATEGORIES, epoch_seconds, from_epoch
-from txdiag.timeparse import parse_timestamp
+from txdiag.timeline import CATEGORIES, epoch_seconds, from_epoch, observed
 
 ALL_FAILURES = "failure"
 """In ``--max-rate`` and ``--max-count``: every failure, whatever its category."""
@@ -272,12 +271,7 @@ class Gate:
         self.reason_category: dict[str, str] = {}
 
     def add_observation(self, obs: Observation, zone: tzinfo) -> None:
-        diagnosis = obs.diagnosis
-        moment = parse_timestamp(obs.fields.timestamp, zone)
-        if diagnosis is None:
-            self.add(moment)
-        else:
-            self.add(moment, diagnosis.category.value, diagnosis.reason)
+        self.add(*observed(obs, zone))
 
     def add(self, moment: datetime | None, category: str | None = None,
             reason: str | None = None) -> None:

@@ -109,7 +109,18 @@ def grow_width(width: int) -> int:
     return width * 2
 
 
+def observed(obs: Observation, zone: tzinfo) -> tuple[datetime | None, str | None, str | None]:
+    """What time folds need of an observation: its time, and its category and reason when it
+    failed (None for a success)."""
+    moment = parse_timestamp(obs.fields.timestamp, zone)
+    diagnosis = obs.diagnosis
+    if diagnosis is None:
+        return moment, None, None
+    return moment, diagnosis.category.value, diagnosis.reason
+
+
 @dataclass(slots=True)
+
 class Bucket:
     """What happened in one time bucket."""
 
@@ -158,12 +169,7 @@ class Timeline:
     # -- folding ---------------------------------------------------------------------------
 
     def add_observation(self, obs: Observation, zone: tzinfo = UTC) -> None:
-        diagnosis = obs.diagnosis
-        moment = parse_timestamp(obs.fields.timestamp, zone)
-        if diagnosis is None:
-            self.add(moment)
-        else:
-            self.add(moment, diagnosis.category.value, diagnosis.reason)
+        self.add(*observed(obs, zone))
 
     def add(self, moment: datetime | None, category: str | None = None,
             reason: str | None = None, *, count: int = 1) -> None:
