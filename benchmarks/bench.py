@@ -16,7 +16,10 @@ Cases: ``summary`` (``txdiag summary --format json``), ``jobs2`` (the same with 
 ``gzip``, ``csv``, ``logfmt`` (summary of the same records in those forms), ``diagnose``
 (``txdiag diagnose --format jsonl``), ``jq`` (a code map plus message regexes taken from the
 rulebook, grouped by reason), ``loop`` (``json.loads`` per line, a code dictionary and one
-combined regex over the message, in plain Python), ``startup`` (``txdiag --version`` and
+combined regex over the message, in plain Python), ``floor`` (the least any per-line
+reader in CPython does: msgspec decodes each line into a struct of the data's names and the
+deciding fields are counted with ``Counter``; no classification, no times, no accounting: what
+``summary`` could reach if all else were free), ``startup`` (``txdiag --version`` and
 ``txdiag explain 51``).
 """
 
@@ -188,6 +191,47 @@ json.dump(counts, sys.stdout)
 '''
 
 
+FLOOR_LOOP = r'''
+import sys
+from collections import Counter
+from operator import itemgetter
+from typing import Any
+
+import msgspec
+
+DECIDING = {"status", "channel", "http_status", "error", "code", "msg", "sub_code", "sub_msg",
+            "err_code", "err_code_des", "err_msg", "resp_code", "respCode", "respMsg",
+            "return_code", "result_code", "message", "trade_status"}
+path = sys.argv[1]
+with open(path, "rb") as handle:
+    names: list[str] = []
+    for line, _ in zip(handle, range(10_000)):
+        names.extend(name for name in msgspec.json.decode(line) if name not in names)
+keys = [name for name in names if name in DECIDING]
+# An object among the deciding fields (Stripe's "error") as a hashable struct, as txdiag does.
+nested = msgspec.defstruct("Nested", [(name, Any, None) for name in
+                                      ("type", "code", "decline_code", "message", "param")],
+                           frozen=True, gc=False)
+fields = [(name, str | int | None | nested, None) for name in keys]
+fields += [(name, Any, None) for name in names if name not in DECIDING]
+struct = msgspec.defstruct("Fields", fields, gc=False)
+decode = msgspec.json.Decoder(struct).decode
+astuple = msgspec.structs.astuple
+deciding = itemgetter(slice(0, len(keys)))
+counts: Counter[Any] = Counter()
+with open(path, "rb") as handle:
+    while True:
+        block = handle.read(1 << 16) + handle.readline()
+        if not block:
+            break
+        lines = block.split(b"\n")
+        if not lines[-1]:
+            lines.pop()
+        counts.update(map(deciding, map(astuple, map(decode, lines))))
+print(sum(counts.values()), len(counts))
+'''
+
+
 def plain_loop_inputs() -> Path:
     sys.path.insert(0, str(HERE.parent / "src"))
     from txdiag.rulebook import load_rulebook
@@ -247,6 +291,10 @@ def measure(case: str, records: int, repeat: int, baseline: dict[str, int]) -> l
         script.write_text(PLAIN_LOOP, encoding="utf-8")
         seconds, rss, _ = best_of(repeat, [sys.executable, str(script), str(jsonl),
                                            str(plain_loop_inputs())])
+    elif case == "floor":
+        script = DATA / "floor_loop.py"
+        script.write_text(FLOOR_LOOP, encoding="utf-8")
+        seconds, rss, _ = best_of(repeat, [sys.executable, str(script), str(jsonl)])
     elif case == "startup":
         results = []
         for name, args in (("--version", ["--version"]), ("explain 51", ["explain", "51"])):

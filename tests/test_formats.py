@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from txdiag.cli.app import app
 from txdiag.exitcodes import ExitCode
+from txdiag.formats import _LOGFMT_PAIR, parse_logfmt
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -283,3 +286,23 @@ def test_config_init_show_roundtrip(tmp_path: Path) -> None:
     broken = write(tmp_path / "broken.toml", "[defaults]\nlang = 'fr'\n")
     result = run("summary", str(log), "--config", str(broken))
     assert result.exit_code == ExitCode.USAGE and "defaults.lang" in result.stderr
+
+
+def _logfmt_by_general_pattern(line: str) -> dict[str, str] | None:
+    """What parse_logfmt gave before its quote-free shortcut: every line through the pattern
+    with quoted alternatives (escapes only matter inside quotes)."""
+    pairs = _LOGFMT_PAIR.findall(line)
+    return {key: dq or sq or bare for key, dq, sq, bare in pairs} if pairs else None
+
+
+_LOGFMT_ALPHABET = list("ab=_- \t\\.:é中0\x0b\x1c\x85\xa0\u3000")  # unicode spaces too
+
+
+@given(st.text(alphabet=st.sampled_from(_LOGFMT_ALPHABET), max_size=40))
+def test_logfmt_lines_without_quotes_parse_as_the_general_pattern_does(line: str) -> None:
+    assert parse_logfmt(line) == _logfmt_by_general_pattern(line)
+
+
+@pytest.mark.parametrize("line", ["a=1 a=2", "=x b=", "k==v", "x a=b=c", "a=it\\'s", "a=\\n b=c"])
+def test_logfmt_shortcut_edge_cases(line: str) -> None:
+    assert parse_logfmt(line) == _logfmt_by_general_pattern(line)

@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import methodcaller
 from typing import Any
 
 from txdiag.errors import InputError
@@ -217,18 +218,31 @@ def find_records(document: Any, records_path: str | None = None) -> list[Any] | 
 _LOGFMT_PAIR = re.compile(
     r'''\s*([^\s="]+)=(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([^\s"]*))'''
 )
+_split_pair = methodcaller("split", "=", 1)
 _UNESCAPE = re.compile(r"\\(.)")
 
 
 def parse_logfmt(line: str) -> dict[str, str] | None:
     """``key=value key2="quoted value"`` pairs; None when the line holds no pair at all."""
+    if '"' not in line and "'" not in line:
+        # Most lines have no quotes, and every token is a key, "=" and a bare value, which
+        # is what the pattern finds in them: split in C. A token the pattern reads otherwise
+        # (no "=": skipped; a leading "=": the key is what follows) makes dict() refuse the
+        # line or gives an empty key; the pattern then reads the line.
+        try:
+            record: dict[str, str] = dict(map(_split_pair, line.split()))
+        except ValueError:
+            pass
+        else:
+            if "" not in record:
+                return record or None
     pairs = _LOGFMT_PAIR.findall(line)
     if not pairs:
         return None
     if "\\" not in line:
         # No escape anywhere: whichever alternative matched is the value ("" when empty).
         return {key: dq or sq or bare for key, dq, sq, bare in pairs}
-    record: dict[str, str] = {}
+    record = {}
     for key, dq, sq, bare in pairs:
         quoted = dq or sq
         if quoted:
