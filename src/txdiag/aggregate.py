@@ -3,6 +3,9 @@
 :meth:`Summary.add_outcome` folds many records that end up alike at once (the fast path of
 :mod:`txdiag.fold`), and :meth:`Summary.merge` adds up the folds of parts of the input read in
 parallel; both give exactly what adding the records one by one would.
+
+Failures no rule explains are also grouped by message template (:mod:`txdiag.mining`), in
+bounded memory: :attr:`Summary.templates`.
 """
 
 from __future__ import annotations
@@ -10,20 +13,44 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from txdiag.mining import TemplateMiner, cached_template
 from txdiag.models import Category, Diagnosis
 from txdiag.pipeline import Event, Observation
 from txdiag.readers import ReadStats, Unreadable
+from txdiag.rulebook import NO_MATCH_REASON
 
 UNREADABLE_EXAMPLES = 5
 NO_CHANNEL = "(none)"
 NO_CODE = "(none)"
+MAX_TEMPLATES = 1000
+"""Unknown-failure templates a summary keeps (see :class:`~txdiag.mining.TemplateMiner`)."""
 
 Verdict = tuple[str, str, str]
 """What aggregation keeps of a failure's diagnosis: (category, reason, retryable)."""
+Unknown = tuple[str, str]
+"""What aggregation keeps of a failure no rule explains: (template, message)."""
+Target = tuple[str, Verdict | None, str, Unknown | None]
+"""Where a record goes in the summary: (channel, verdict or None for a success, code, and
+for a failure no rule explains its template and message)."""
 
 
 def verdict_of(diagnosis: Diagnosis) -> Verdict:
     return diagnosis.category.value, diagnosis.reason, diagnosis.retryable.value
+
+
+def unknown_of(verdict: Verdict | None, message: str | None) -> Unknown | None:
+    """A failure no rule explains (reason ``unknown.no_match``): its template and message."""
+    if verdict is None or verdict[1] != NO_MATCH_REASON:
+        return None
+    return cached_template(message), message or ""
+
+
+def target_of(obs: Observation) -> Target:
+    diagnosis = obs.diagnosis
+    fields = obs.fields
+    verdict = None if diagnosis is None else verdict_of(diagnosis)
+    return (fields.channel or NO_CHANNEL, verdict, fields.error_code or NO_CODE,
+            unknown_of(verdict, fields.message))
 
 
 @dataclass
@@ -48,6 +75,14 @@ class Summary:
     unreadable_by_cause: Counter[str] = field(default_factory=Counter)
     unreadable_examples: list[Unreadable] = field(default_factory=list)
     retryable: Counter[str] = field(default_factory=Counter)
+    mask_examples: bool = True
+    """Examples of unknown-failure templates masked as they are kept (False for --no-mask)."""
+    max_templates: int = MAX_TEMPLATES
+    templates: TemplateMiner = field(init=False)
+    """Failures no rule explains, by (channel, code, message template)."""
+
+    def __post_init__(self) -> None:
+        self.templates = TemplateMiner(self.max_templates, mask_examples=self.mask_examples)
 
     def add(self, event: Event) -> None:
         if isinstance(event, Unreadable):
@@ -56,17 +91,13 @@ class Summary:
         self.add_observation(event)
 
     def add_observation(self, obs: Observation) -> None:
-        diagnosis = obs.diagnosis
-        fields = obs.fields
-        self.add_outcome(
-            fields.channel or NO_CHANNEL,
-            None if diagnosis is None else verdict_of(diagnosis),
-            fields.error_code or NO_CODE,
-        )
+        channel, verdict, code, unknown = target_of(obs)
+        self.add_outcome(channel, verdict, code, 1, unknown)
 
     def add_outcome(self, channel: str, verdict: Verdict | None, code: str,
-                    count: int = 1) -> None:
-        """``count`` records of ``channel`` that succeeded (``verdict`` None) or failed alike."""
+                    count: int = 1, unknown: Unknown | None = None) -> None:
+        """``count`` records of ``channel`` that succeeded (``verdict`` None) or failed alike
+        (``unknown``: the template and message of failures no rule explains)."""
         self.records += count
         self.by_channel[channel] += count
         if verdict is None:
@@ -87,6 +118,8 @@ class Summary:
         if reasons is None:
             reasons = self.code_reasons[(channel, code)] = Counter()
         reasons[reason] += count
+        if unknown is not None:
+            self.templates.add_template(channel, code, unknown[0], unknown[1], count)
 
     def add_unreadable(self, event: Unreadable) -> None:
         self.unreadable += 1
@@ -116,6 +149,7 @@ class Summary:
         if room > 0:
             self.unreadable_examples.extend(other.unreadable_examples[:room])
         self.retryable.update(other.retryable)
+        self.templates.merge(other.templates)
 
     def top_reasons(self, limit: int = 10) -> list[tuple[str, int]]:
         return self.by_reason.most_common(limit)

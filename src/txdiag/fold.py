@@ -49,7 +49,7 @@ from itertools import compress, repeat
 from operator import attrgetter, is_not, itemgetter, methodcaller, mul, truediv
 from typing import TYPE_CHECKING, Any
 
-from txdiag.aggregate import NO_CHANNEL, NO_CODE, Summary, Verdict, verdict_of
+from txdiag.aggregate import NO_CHANNEL, NO_CODE, Summary, Target, Verdict, target_of, unknown_of
 from txdiag.normalize import Normalizer, _number
 from txdiag.pipeline import Event, Observation, Pipeline, is_url
 from txdiag.readers import (
@@ -85,9 +85,6 @@ once, so a small bound costs little, and keeps memory flat whatever the size of 
 OPEN_BUCKETS = 4
 """Timeline buckets counted into at once (logs are nearly in time order)."""
 
-Target = tuple[str, Verdict | None, str]
-"""Where a record goes in the summary: (channel, verdict or None for a success, code)."""
-
 _DEPENDENT: Any = ("dependent",)
 """The outcome of a key that does not decide alone: its records are observed one by one."""
 _GONE: Any = ("gone",)
@@ -109,7 +106,7 @@ class _Observed(tuple[Any, ...]):
 
     @property
     def target(self) -> Target:
-        return self[1], self[2], self[3]
+        return self[1], self[2], self[3], self[4]
 
 
 _OBSERVED = object()
@@ -119,13 +116,6 @@ class _Banded(tuple[Hashable, int]):
     """A latency-sensitive key with the latency band of a record that reaches a rule."""
 
     __slots__ = ()
-
-
-def target_of(obs: Observation) -> Target:
-    diagnosis = obs.diagnosis
-    return (obs.fields.channel or NO_CHANNEL,
-            None if diagnosis is None else verdict_of(diagnosis),
-            obs.fields.error_code or NO_CODE)
 
 
 class SummaryFold:
@@ -260,8 +250,8 @@ class SummaryFold:
         add = self.summary.add_outcome
         outcome = self.outcome
         for key, count in self.pending.items():
-            channel, verdict, code = outcome(key)
-            add(channel, verdict, code, count)
+            channel, verdict, code, unknown = outcome(key)
+            add(channel, verdict, code, count, unknown)
         self.pending.clear()
 
     def flush_bucket(self, keep: int = 0) -> None:
@@ -329,17 +319,21 @@ class SummaryFold:
         channel = channel_id or NO_CHANNEL
         code = codes[0][1] if codes else NO_CODE
         if not failed:
-            return (channel, None, code), False
+            return (channel, None, code, None), False
         classifier = self.pipeline.classifier
         decided = classifier.decide(channel=channel_id, codes=codes, message=message,
                                     http_status=http_status, latency_ms=latency_ms,
                                     status=for_rules)
         sensitive = latency_ms is None and classifier.latency_can_matter(decided)
+        verdict: Verdict
         if decided is None:
             reason = classifier.no_match_reason
-            return (channel, ("unknown", reason.id, reason.retryable.value), code), sensitive
-        rule = decided.rule
-        return (channel, (rule.category.value, rule.reason, rule.retryable.value), code), sensitive
+            verdict = ("unknown", reason.id, reason.retryable.value)
+        else:
+            rule = decided.rule
+            verdict = (rule.category.value, rule.reason, rule.retryable.value)
+        # A failure no rule explains: its message template, once per key (not per record).
+        return (channel, verdict, code, unknown_of(verdict, message)), sensitive
 
     def _band_latencies(self, keys: list[Hashable], records: Sequence[Any],
                         latency_of: Callable[[Any], Any],

@@ -200,7 +200,7 @@ def fold_split(fold: SummaryFold, path: str, stats: ReadStats,
             process = context.Process(
                 target=_work,
                 args=(recipe, path, stats.name, stats.encoding, start, end,
-                      timeline is not None, requested, sender),
+                      timeline is not None, requested, _summary_options(fold.summary), sender),
                 daemon=True,
             )
             process.start()
@@ -283,8 +283,14 @@ def _add_timeline(timeline: Timeline,
         timeline.add(None, count=no_timestamp)
 
 
+def _summary_options(summary: Summary) -> dict[str, Any]:
+    """What a worker's summary must share with the parent's for their merge to be exact."""
+    return {"mask_examples": summary.mask_examples, "max_templates": summary.max_templates}
+
+
 def _work(recipe: _Recipe | None, path: str, name: str, encoding: str, start: int, end: int,
-          with_timeline: bool, requested: int | None, sender: Connection) -> None:
+          with_timeline: bool, requested: int | None, summary_options: dict[str, Any],
+          sender: Connection) -> None:
     """A worker: fold one range and send the :class:`_Part` back (spawn-safe)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     from txdiag.fold import SummaryFold
@@ -298,7 +304,7 @@ def _work(recipe: _Recipe | None, path: str, name: str, encoding: str, start: in
         else:
             assert recipe is not None
             pipeline = recipe.build()
-        summary = Summary()
+        summary = Summary(**summary_options)
         timeline = Timeline(requested) if with_timeline else None
         stats = ReadStats(name=name, format="jsonl", encoding=encoding)
         fold = SummaryFold(pipeline, summary, timeline)

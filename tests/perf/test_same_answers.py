@@ -17,6 +17,7 @@ import importlib.util
 import io
 import json
 import random
+import re
 from argparse import Namespace
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -31,7 +32,7 @@ from typer.testing import CliRunner
 
 import txdiag.jobs
 import txdiag.sources
-from txdiag.aggregate import Summary
+from txdiag.aggregate import MAX_TEMPLATES, Summary
 from txdiag.cli.app import app
 from txdiag.errors import TxdiagError
 from txdiag.fold import SummaryFold
@@ -62,6 +63,10 @@ def _render(pipeline: Pipeline, summary: Summary, timeline: Timeline,
                      {k: list(v) for k, v in summary.codes_by_channel.items()}]
     data["examples"] = [(u.source, u.line, u.cause.value, u.detail)
                         for u in summary.unreadable_examples]
+    # Every unknown-failure template kept, in order, with its count and example.
+    miner = summary.templates
+    data["templates"] = [[*key, count, miner.examples[key]] for key, count in miner.counts.items()]
+    data["template_overflow"] = miner.overflow
     data["buckets"] = sorted((key, b.records, sorted(b.failures.items()),
                               sorted(b.reasons.items())) for key, b in timeline.buckets.items())
     data["no_timestamp"] = timeline.no_timestamp
@@ -70,9 +75,10 @@ def _render(pipeline: Pipeline, summary: Summary, timeline: Timeline,
     return rendered
 
 
-def plain(rulebook: Rulebook, names: list[str], **options: Any) -> dict[str, Any]:
+def plain(rulebook: Rulebook, names: list[str], *, max_templates: int = MAX_TEMPLATES,
+          **options: Any) -> dict[str, Any]:
     pipeline = Pipeline(rulebook, **options)
-    summary, timeline, error = Summary(), Timeline(), None
+    summary, timeline, error = Summary(max_templates=max_templates), Timeline(), None
     try:
         for event in pipeline.run(names):
             summary.add(event)
@@ -83,9 +89,10 @@ def plain(rulebook: Rulebook, names: list[str], **options: Any) -> dict[str, Any
     return _render(pipeline, summary, timeline, error)
 
 
-def fast(rulebook: Rulebook, names: list[str], jobs: int = 1, **options: Any) -> dict[str, Any]:
+def fast(rulebook: Rulebook, names: list[str], jobs: int = 1, *,
+         max_templates: int = MAX_TEMPLATES, **options: Any) -> dict[str, Any]:
     pipeline = Pipeline(rulebook, **options)
-    summary, timeline, error = Summary(), Timeline(), None
+    summary, timeline, error = Summary(max_templates=max_templates), Timeline(), None
     try:
         SummaryFold(pipeline, summary, timeline, jobs=jobs).run(names)
     except TxdiagError as exc:
@@ -261,6 +268,71 @@ def test_fold_matches_plain_on_fuzzed_lines(rulebook: Rulebook, tmp_path_factory
     assert fast(rulebook, [str(path)], **options) == plain(rulebook, [str(path)], **options)
 
 
+def unknown_failures(tmp_path: Path, records: int, fmt: str, *, seed: int = 11) -> Path:
+    """A log of failures no rule explains, whose messages differ in numbers, ids, hex, quoted
+    values and personal data, among successes and known failures, in time order."""
+    rng = random.Random(seed)
+    shapes = [
+        lambda: f"ERR_4711 ledger mismatch for order {rng.randrange(10**5)} in batch "
+                f"{rng.randrange(9)}",
+        lambda: f"settlement worker T2026{rng.randrange(10**10):010d} stuck on "
+                f"'{rng.choice(['pay-core', 'ledger'])}' trace={rng.getrandbits(64):016x}",
+        lambda: f"对账差异 用户138{rng.randrange(10**8):08d} 金额{rng.randrange(1000)}元",
+        lambda: f"odd state {rng.randrange(100)}",
+        lambda: f"quota {rng.randrange(50)} of {rng.randrange(50)} used by "
+                f"shard-{rng.randrange(400)}",  # many templates: shard ids are short codes
+    ]
+    rows: list[dict[str, Any]] = []
+    for index in range(records):
+        moment = BASE + timedelta(seconds=3 * index)
+        row: dict[str, Any] = {"ts": moment.isoformat().replace("+00:00", "Z"),
+                               "txn_id": f"T{index}",
+                               "channel": rng.choice(["baitiao", "bank-gw", "iso8583"])}
+        roll = rng.random()
+        if roll < 0.3:
+            row["status"] = "success"
+        elif roll < 0.45:
+            row.update(status="failed", code="51")
+        else:
+            row["status"] = "failed"
+            if rng.random() < 0.3:
+                row["code"] = rng.choice(["ZZ91", "ZZ92"])
+            if rng.random() < 0.95:
+                row["msg"] = rng.choice(shapes)()
+        rows.append(row)
+    path = tmp_path / f"unknown.{fmt}"
+    if fmt == "jsonl":
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                        encoding="utf-8")
+    elif fmt == "csv":
+        columns = ["ts", "txn_id", "channel", "status", "code", "msg"]
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    else:
+        path.write_text("".join(" ".join(f"{k}={json.dumps(v, ensure_ascii=False)}"
+                                         for k, v in r.items()) + "\n" for r in rows),
+                        encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "logfmt"])
+@pytest.mark.parametrize("max_templates", [MAX_TEMPLATES, 40, 3])
+def test_fold_mines_templates_like_plain(rulebook: Rulebook, tmp_path: Path, fmt: str,
+                                         max_templates: int) -> None:
+    path = unknown_failures(tmp_path, 5000, fmt)
+    expected = plain(rulebook, [str(path)], max_templates=max_templates)
+    mined = expected["unknown_templates"]
+    assert mined["failures"] > 2000
+    assert mined["capped"] == (max_templates < MAX_TEMPLATES)
+    assert len(expected["templates"]) == min(max_templates, mined["distinct"])
+    assert fast(rulebook, [str(path)], max_templates=max_templates) == expected
+    window = TimeWindow(BASE + timedelta(hours=1), BASE + timedelta(hours=3))
+    assert fast(rulebook, [str(path)], max_templates=max_templates, window=window) == plain(
+        rulebook, [str(path)], max_templates=max_templates, window=window)
+
+
 # -- --jobs --------------------------------------------------------------------------------
 
 
@@ -301,6 +373,40 @@ def test_jobs_stop_at_the_first_unreadable_under_strict(
     assert one["error"] is not None and ":4501:" in one["error"]
     assert fast(rulebook, [str(path)], jobs=2, **options) == one
     assert fast(rulebook, [str(path)], jobs=4, **options) == one
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_jobs_mine_the_templates_of_one_process(rulebook: Rulebook, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                method: str) -> None:
+    if method == "fork" and "fork" not in __import__("multiprocessing").get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    path = unknown_failures(tmp_path, 8000, "jsonl")
+    monkeypatch.setattr(txdiag.jobs, "MIN_SPLIT_BYTES", 1)
+    monkeypatch.setenv(txdiag.jobs.START_METHOD_ENV, method)
+    one = fast(rulebook, [str(path)])
+    assert one["unknown_templates"]["distinct"] > 100 and not one["unknown_templates"]["capped"]
+    assert fast(rulebook, [str(path)], jobs=2) == one
+    assert fast(rulebook, [str(path)], jobs=3) == one
+    runner = CliRunner()
+    outputs = [runner.invoke(app, ["summary", str(path), "-f", "json", "--top", "50", "-j", jobs],
+                             catch_exceptions=False).stdout for jobs in ("1", "2")]
+    assert outputs[0] == outputs[1]
+    # --no-mask reaches the workers: a template first seen in a later part has a raw example
+    late = tmp_path / "late.jsonl"
+    late.write_bytes(generated(tmp_path, 6000, "jsonl").read_bytes() + path.read_bytes())
+    outputs = [runner.invoke(app, ["summary", str(late), "-f", "json", "--no-mask", "-j", jobs],
+                             catch_exceptions=False).stdout for jobs in ("1", "2")]
+    assert outputs[0] == outputs[1]
+    assert re.search(r"用户138[0-9]{8} ", outputs[0])
+    # Under the cap, a part may count in its overflow failures of a template an earlier part
+    # kept: the kept templates, their order and examples are the same, and nothing is lost.
+    capped = fast(rulebook, [str(path)], max_templates=20)
+    split = fast(rulebook, [str(path)], jobs=2, max_templates=20)
+    assert [row[:3] + row[4:] for row in split["templates"]] == [
+        row[:3] + row[4:] for row in capped["templates"]]
+    assert split["unknown_templates"]["failures"] == capped["unknown_templates"]["failures"]
+    assert split["unknown_templates"]["capped"]
 
 
 def test_split_points_start_lines(tmp_path: Path) -> None:

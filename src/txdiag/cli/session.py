@@ -169,7 +169,7 @@ class Session:
         :mod:`txdiag.fold`, with the same result. An input error or Ctrl-C stops the stream;
         what was read before is kept, and the caller renders it before exiting.
         """
-        outcome = Outcome(Summary(), self.pipeline.inputs)
+        outcome = Outcome(Summary(mask_examples=self.presenter.mask), self.pipeline.inputs)
         show_progress = self.terminal.stderr_is_tty and not self.quiet
         try:
             with Progress(self.pipeline, self.terminal.stderr, show_progress) as progress:

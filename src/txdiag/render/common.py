@@ -178,6 +178,7 @@ def summary_dict(
             ]
             for channel, codes in summary.top_codes(top).items()
         },
+        "unknown_templates": templates_dict(summary, p, top),
         "by_channel": {
             p.data(channel) or "": {
                 "records": total,
@@ -201,6 +202,30 @@ def summary_dict(
         data["timeline"] = timeline_dict(timeline, spike_params or SpikeParams())
         data["spikes"] = [spike_dict(spike) for spike in spikes]
     return data
+
+
+def templates_dict(summary: Summary, p: Presenter, top: int = 10) -> dict[str, Any]:
+    """The failures no rule explains, grouped by message template (most frequent first)."""
+    miner = summary.templates
+    failures = miner.failures
+    return {
+        "failures": failures,
+        "distinct": len(miner.counts),
+        "max_templates": miner.max_templates,
+        "capped": miner.capped,
+        "overflow": miner.overflow,
+        "templates": [
+            {
+                "channel": p.data(channel) or "",
+                "code": p.data(code) or "",
+                "template": p.data(template) or "",
+                "count": count,
+                "share_of_unknown": share(count, failures),
+                "example": p.data(example) or "",
+            }
+            for channel, code, template, count, example in miner.top(top)
+        ],
+    }
 
 
 def timeline_dict(timeline: Timeline, params: SpikeParams) -> dict[str, Any]:

@@ -52,6 +52,13 @@ def write_summary(fmt: OutputFormat, out: TextIO, summary: Summary, inputs: Sequ
                                  ("code", f"{channel}:{code['code']}",
                                   summary.reason_category.get(code["reason"], ""),
                                   code["count"], "")])
+        templates = data["unknown_templates"]
+        for row in templates["templates"]:
+            writer.writerow([neutralize_csv_cell(p.text(str(cell))) for cell in
+                             ("template", f"{row['channel']}:{row['code']}:{row['template']}",
+                              "unknown", row["count"], row["share_of_unknown"])])
+        if templates["capped"]:
+            writer.writerow(("template_overflow", "", "unknown", templates["overflow"], ""))
         for cause, count in summary.unreadable_by_cause.items():
             writer.writerow(("unreadable", cause, "", count, ""))
         for bucket in data.get("timeline", {}).get("buckets", ()):
@@ -63,7 +70,7 @@ def write_summary(fmt: OutputFormat, out: TextIO, summary: Summary, inputs: Sequ
             writer.writerow(("spike", f"{format_time(spike.start)}/{format_time(spike.end)}",
                              spike.category, spike.affected, round(spike.peak_rate, 4)))
     else:
-        _summary_markdown(out, summary, data, p)
+        _summary_markdown(out, summary, data, p, top)
         if timeline is not None:
             _spikes_markdown(out, spikes)
     out.flush()
@@ -82,7 +89,7 @@ def _spikes_markdown(out: TextIO, spikes: Sequence[Spike]) -> None:
 
 
 def _summary_markdown(out: TextIO, summary: Summary, data: dict[str, object],
-                      p: Presenter) -> None:
+                      p: Presenter, top: int = 10) -> None:
     t = summary
     out.write(f"**{t.records:,} records**: {t.successes:,} successes, {t.failures:,} failures "
               f"({share(t.failures, t.records):.1%}), {t.unreadable:,} unreadable\n\n")
@@ -98,6 +105,16 @@ def _summary_markdown(out: TextIO, summary: Summary, data: dict[str, object],
             for code, count in pairs:
                 out.write(f"| {md_cell(p.text(channel))} | {md_cell(p.text(code))} | {count:,} "
                           f"| {t.code_reason(channel, code)} |\n")
+    miner = t.templates
+    if miner.failures:
+        out.write("\n| unknown failure template | channel | code | count | example |\n"
+                  "|---|---|---|---:|---|\n")
+        for where, what, template, times, example in miner.top(top):
+            out.write(f"| {md_cell(p.text(template))} | {md_cell(p.text(where))} "
+                      f"| {md_cell(p.text(what))} | {times:,} | {md_cell(p.text(example))} |\n")
+        if miner.capped:
+            out.write(f"\nTemplate cap reached ({miner.max_templates:,} kept): "
+                      f"{miner.overflow:,} failures with a new template are not grouped.\n")
 
 
 def write_explanation(fmt: OutputFormat, out: TextIO, query: str, channel: str | None,

@@ -196,6 +196,7 @@ def render_summary(out: TextIO, summary: Summary, inputs: Sequence[ReadStats], p
                 codes.add_row(Text(p.text(channel) if index == 0 else ""), Text(p.text(code)),
                               f"{count:,}", Text(s.code_reason(channel, code)))
         console.print(codes)
+        _print_templates(console, s, p, top)
 
     if timeline is not None:
         render_time_view(console, timeline, spikes, ascii_only=not _encodes(out, SPARKS))
@@ -204,6 +205,30 @@ def render_summary(out: TextIO, summary: Summary, inputs: Sequence[ReadStats], p
         causes = ", ".join(f"{cause} {n:,}" for cause, n in s.unreadable_by_cause.most_common())
         console.print(Text(f"Unreadable: {causes}", style="yellow"))
     _print_inputs(console, inputs, p)
+
+
+def _print_templates(console: Console, s: Summary, p: Presenter, top: int) -> None:
+    """The most frequent templates of the failures no rule explains, an example under each."""
+    miner = s.templates
+    if not miner.failures:
+        return
+    table = Table(title="Top unknown failures (no rule matched)", box=box.SIMPLE_HEAD,
+                  title_justify="left")
+    table.add_column("count", justify="right", no_wrap=True)
+    table.add_column("channel", overflow="fold")
+    table.add_column("code", overflow="fold")
+    table.add_column("message template / example", ratio=1, overflow="fold")
+    for channel, code, template, count, example in miner.top(top):
+        cell = Text(p.text(template)) if template else Text("(no message)", style="dim")
+        if example and example != template:
+            cell.append("\n")
+            cell.append(Text(p.text(example), style="dim"))
+        table.add_row(f"{count:,}", Text(p.text(channel)), Text(p.text(code)), cell)
+    console.print(table)
+    if miner.capped:
+        console.print(Text(f"Template cap reached ({miner.max_templates:,} kept): "
+                           f"{miner.overflow:,} failures with a new template are not grouped",
+                           style="yellow"))
 
 
 def _print_inputs(console: Console, inputs: Sequence[ReadStats], p: Presenter) -> None:

@@ -79,7 +79,7 @@ class Watcher:
     def __init__(self, session: Session, name: str, bucket: int, top: int) -> None:
         self.session = session
         self.name = name
-        self.summary = Summary()
+        self.summary = Summary(mask_examples=session.presenter.mask)
         self.timeline = Timeline(bucket, keep="recent")
         self.top = top
         self.inputs: list[ReadStats] = []
