@@ -18,7 +18,7 @@ from txdiag.aggregate import Summary
 from txdiag.models import Diagnosis, Finding, format_time
 from txdiag.readers import ReadStats
 from txdiag.render.common import Presenter, share
-from txdiag.render.writers import shorten
+from txdiag.render.writers import WritesFindings, shorten
 from txdiag.safety import visible
 from txdiag.timeline import CATEGORIES, Spike, Timeline, describe_width
 
@@ -53,7 +53,7 @@ def category_text(category: str) -> Text:
     return Text(category, style=CATEGORY_STYLE.get(category, ""))
 
 
-class TableWriter:
+class TableWriter(WritesFindings):
     """Streams findings as tables of ``BATCH_ROWS`` rows, so memory stays flat on big inputs."""
 
     def __init__(self, out: TextIO, presenter: Presenter, *, width: int | None = None,

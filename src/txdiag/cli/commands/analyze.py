@@ -72,7 +72,7 @@ def diagnose(
             return True
         if limit is not None and shown >= limit:
             return True  # keep reading: the totals cover the whole input
-        output().write(session.pipeline.finding(obs))
+        output().write_observation(obs, session.pipeline)
         shown += 1
         return True
 
