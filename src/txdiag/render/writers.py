@@ -7,21 +7,21 @@ import json
 from collections.abc import Sequence
 from datetime import tzinfo
 from json.encoder import encode_basestring
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from txdiag.aggregate import Summary
 from txdiag.models import Diagnosis, Finding, format_time
 from txdiag.normalize import _decimal, _int, _text
 from txdiag.readers import ReadStats
 from txdiag.render import OutputFormat
-from txdiag.render.common import (
+from txdiag.render.common import finding_dict, inputs_list, totals_dict
+from txdiag.render.present import (
     SCHEMA_VERSION,
     Presenter,
     diagnosis_dict,
-    finding_dict,
-    inputs_list,
+    dumps,
     json_escape_unsafe,
-    totals_dict,
+    md_cell,
 )
 from txdiag.safety import neutralize_csv_cell
 from txdiag.timeparse import parse_timestamp
@@ -35,6 +35,22 @@ CSV_COLUMNS = (
     "timestamp", "txn_id", "channel", "error_code", "error_message", "http_status", "category",
     "reason", "retryable", "hint", "action", "rule_id", "source",
 )
+
+
+__all__ = [
+    "CSV_COLUMNS",
+    "CsvWriter",
+    "FindingRows",
+    "FindingWriter",
+    "JsonLinesWriter",
+    "JsonWriter",
+    "MarkdownWriter",
+    "WritesFindings",
+    "dumps",
+    "finding_writer",
+    "md_cell",
+    "shorten",
+]
 
 
 class FindingWriter(Protocol):
@@ -56,17 +72,6 @@ class WritesFindings:
 
     def write_observation(self, observation: Observation, pipeline: Pipeline) -> None:
         self.write(pipeline.finding(observation))
-
-
-def dumps(value: Any, *, indent: int | None = None) -> str:
-    """JSON with UTF-8 text kept readable and terminal-unsafe characters escaped.
-
-    Compact unless ``indent`` is given.
-    """
-    separators = (",", ": ") if indent else (",", ":")
-    return json_escape_unsafe(
-        json.dumps(value, ensure_ascii=False, separators=separators, indent=indent)
-    )
 
 
 def shorten(text: str, width: int = MESSAGE_WIDTH) -> str:
@@ -236,11 +241,6 @@ class CsvWriter(WritesFindings):
 
     def finish(self, summary: Summary, inputs: Sequence[ReadStats]) -> None:
         self.out.flush()
-
-
-def md_cell(text: str) -> str:
-    """A Markdown table cell: pipes escaped (text is already visible, so no newlines)."""
-    return text.replace("\\", "\\\\").replace("|", "\\|") if text else " "
 
 
 class MarkdownWriter(WritesFindings):
