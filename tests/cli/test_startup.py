@@ -15,7 +15,7 @@ import pytest
 from txdiag.classify import Classifier
 from txdiag.explain import explain_query
 from txdiag.render.present import Presenter, diagnosis_dict
-from txdiag.rulebook import Rulebook, shipped_files
+from txdiag.rulebook import Rulebook, load_rulebook, loader, shipped_files
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "accuracy_corpus.csv"
 
@@ -110,3 +110,20 @@ def test_explain_query_decides_as_classify(rulebook: Rulebook, lang: str) -> Non
         explanation = explain_query(classifier, query, channel)
         assert diagnosis_dict(explanation, presenter) == diagnosis_dict(diagnosis, presenter)
         assert explanation.title == diagnosis.title
+
+
+@pytest.mark.parametrize("damage", ['{"format": 1, "reasons": []}', "{not json", '[1, 2]'])
+def test_a_damaged_snapshot_is_made_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          damage: str) -> None:
+    monkeypatch.setenv("TXDIAG_CACHE_DIR", str(tmp_path))
+    loader._shipped_snapshot.cache_clear()
+    try:
+        first = load_rulebook()
+        [snapshot] = tmp_path.glob("rulebook-*.json")
+        snapshot.write_text(damage, encoding="utf-8")
+        loader._shipped_snapshot.cache_clear()
+        again = load_rulebook()
+        assert again.rules == first.rules
+        assert json.loads(snapshot.read_text("utf-8"))["rules"]
+    finally:
+        loader._shipped_snapshot.cache_clear()

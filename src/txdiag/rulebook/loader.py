@@ -190,13 +190,14 @@ SNAPSHOT_FORMAT = 1
 
 def _snapshot_name() -> str:
     """Named after everything the snapshot is made from: the shipped files, and the code that
-    validates and merges them (so a changed check or a new field is never read from an old
+    checks and merges them (so a changed check or a new field is never read from an old
     snapshot)."""
     digest = hashlib.sha256(f"{SNAPSHOT_FORMAT} {__version__}".encode())
-    here = Path(__file__).parent
-    for module in ("loader.py", "model.py", "resolved.py"):
+    package = Path(__file__).parent.parent
+    for module in ("rulebook/loader.py", "rulebook/model.py", "rulebook/resolved.py",
+                   "patterns.py", "vocabulary.py"):
         with contextlib.suppress(OSError):
-            digest.update((here / module).read_bytes())
+            digest.update((package / module).read_bytes())
     for name, text in _shipped_texts():
         digest.update(f"\0{name}\0{text}".encode())
     return f"rulebook-{digest.hexdigest()[:32]}.json"
@@ -204,23 +205,33 @@ def _snapshot_name() -> str:
 
 @cache
 def _shipped_snapshot() -> dict[str, Any]:
-    """The shipped rulebook's snapshot: read from the cache directory, else made (validating
-    the shipped files) and written there. A cache that cannot be read or written is ignored."""
-    cached = cache_dir() / _snapshot_name()
+    """The shipped rulebook's snapshot as read from the cache directory (empty: none)."""
     try:
-        with cached.open(encoding="utf-8") as handle:
+        with (cache_dir() / _snapshot_name()).open(encoding="utf-8") as handle:
             data = json.load(handle)
-        if isinstance(data, dict) and data.get("format") == SNAPSHOT_FORMAT:
-            return data
     except (OSError, ValueError):
-        pass
-    data = Rulebook(_shipped_files()).snapshot()
+        return {}
+    return data if isinstance(data, dict) and data.get("format") == SNAPSHOT_FORMAT else {}
+
+
+def _shipped_rulebook() -> Rulebook:
+    """The shipped rulebook from its snapshot; when there is none (or a damaged one), from the
+    validated rule files, and the snapshot is written for the next time. A cache that cannot
+    be read or written is ignored."""
+    data = _shipped_snapshot()
+    if data:
+        with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
+            return Rulebook.from_snapshot(data)
+    rulebook = Rulebook(_shipped_files())
+    data = rulebook.snapshot()
     with contextlib.suppress(OSError):
+        cached = cache_dir() / _snapshot_name()
         cached.parent.mkdir(parents=True, exist_ok=True)
         partial = cached.with_suffix(f".{os.getpid()}.tmp")
         partial.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         os.replace(partial, cached)
-    return data
+    _shipped_snapshot.cache_clear()
+    return rulebook
 
 
 def _text(data: Mapping[str, str]) -> LocalizedText:
@@ -480,7 +491,7 @@ def load_rulebook(user_files: Iterable[Path | str] = (), *, shipped: bool = True
     """The shipped rulebook plus user rule files (user files override shipped rules)."""
     user = list(user_files)
     if shipped and not user:
-        return Rulebook.from_snapshot(_shipped_snapshot())
+        return _shipped_rulebook()
     files = shipped_files() if shipped else []
     files.extend(read_rule_file(path, user=True) for path in user)
     return Rulebook(files)
