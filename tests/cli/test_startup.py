@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from txdiag.classify import Classifier
+from txdiag.errors import RulebookError
 from txdiag.explain import explain_query
 from txdiag.render.present import Presenter, diagnosis_dict
-from txdiag.rulebook import Rulebook, load_rulebook, loader, shipped_files
+from txdiag.rulebook import Rulebook, load_rulebook, loader, read_rule_file, shipped_files
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "accuracy_corpus.csv"
 
@@ -127,3 +128,45 @@ def test_a_damaged_snapshot_is_made_again(tmp_path: Path, monkeypatch: pytest.Mo
         assert json.loads(snapshot.read_text("utf-8"))["rules"]
     finally:
         loader._shipped_snapshot.cache_clear()
+
+
+_REASON = """[pack]
+id = "x"
+[[reasons]]
+id = "{id}"
+title = {{ en = "t", zh = "t"{more} }}
+description = {{ en = "d", zh = "d" }}
+retryable = "yes"
+hint = {{ en = "h", zh = "h" }}
+action = {{ en = "a", zh = "a" }}
+{extra}
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (_REASON.format(id="Bad Id", more="", extra=""),
+         "reason 'Bad Id' field 'id': String should match pattern"),
+        (_REASON.format(id="foo.bar", more="", extra=""),
+         "reason 'foo.bar' field 'id': category 'foo' is not one of balance"),
+        (_REASON.format(id="balance.ok", more=', fr = "x"', extra=""),
+         "reason 'balance.ok' field 'title.fr': unknown field (check the spelling)"),
+        (_REASON.format(id="balance.ok", more="", extra='colour = "red"'),
+         "reason 'balance.ok' field 'colour': unknown field (check the spelling)"),
+        ('[pack]\nid = "x"\n[[channels]]\nid = "Bad Chan"\n',
+         "channel 'Bad Chan' field 'id': String should match pattern"),
+        ('[pack]\nid = "x"\n[[channels]]\nid = "ok"\nshade = 1\n',
+         "channel 'ok' field 'shade': unknown field (check the spelling)"),
+        ('[pack]\nid = "x"\n[[channels]]\ntitle = "no id"\n',
+         "channel #1 field 'id': Field required"),
+    ],
+)
+def test_reasons_and_channels_are_checked_as_before(tmp_path: Path, body: str,
+                                                    expected: str) -> None:
+    # Plain dataclasses now, validated by pydantic inside a rule file with the same messages.
+    path = tmp_path / "bad.toml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(RulebookError) as raised:
+        read_rule_file(path)
+    assert expected in raised.value.message

@@ -29,9 +29,6 @@ if TYPE_CHECKING:
 
     from txdiag.rulebook.model import RuleDef, RuleFile
 
-# tomllib and pydantic load only when a rule file is read and validated: a process that reads
-# the shipped rulebook back from its snapshot needs neither.
-
 StatusKind = Literal["success", "failure", "pending"]
 NO_MATCH_REASON = "unknown.no_match"
 
@@ -188,6 +185,7 @@ SNAPSHOT_FORMAT = 1
 """Bumped whenever :meth:`Rulebook.snapshot` writes something else."""
 
 
+@cache
 def _snapshot_name() -> str:
     """Named after everything the snapshot is made from: the shipped files, and the code that
     checks and merges them (so a changed check or a new field is never read from an old
