@@ -8,8 +8,6 @@ file must exist; the default one is optional.
 
 from __future__ import annotations
 
-import os
-import sys
 import tomllib
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -19,9 +17,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from txdiag.errors import ConfigError, UsageError
+from txdiag.locations import CONFIG_ENV as CONFIG_ENV
+from txdiag.locations import config_path
+from txdiag.locations import user_config_dir as user_config_dir
 from txdiag.normalize import NORMALIZED_FIELDS, FieldMap
 
-CONFIG_ENV = "TXDIAG_CONFIG"
 StatusKind = Literal["success", "failure", "pending"]
 
 
@@ -122,26 +122,6 @@ class Config(_Strict):
     profiles: dict[str, Profile] = {}
     templates: dict[str, TextTemplate] = {}
     api: dict[str, ApiProfile] = {}
-
-
-def user_config_dir() -> Path:
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "txdiag"
-
-
-def config_path(explicit: Path | None = None) -> tuple[Path, bool]:
-    """The config file to use, and whether the user named it (then it must exist)."""
-    if explicit is not None:
-        return explicit, True
-    env = os.environ.get(CONFIG_ENV)
-    if env:
-        return Path(env), True
-    return user_config_dir() / "config.toml", False
 
 
 def load_config(explicit: Path | None = None) -> tuple[Config, Path | None]:

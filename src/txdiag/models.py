@@ -8,48 +8,35 @@ creates them only for rows that are shown (see :mod:`txdiag.normalize`).
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
-from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from txdiag.vocabulary import (
+    LANGS,
+    Category,
+    Lang,
+    LocalizedText,
+    MatchLevel,
+    Retryable,
+    format_time,
+)
 
-class Category(StrEnum):
-    """The six failure categories. ``unknown`` is honest: recognised-but-not-a-fault or no match."""
-
-    BALANCE = "balance"
-    NETWORK = "network"
-    CARD_BINDING = "card_binding"
-    RISK_CONTROL = "risk_control"
-    SYSTEM = "system"
-    UNKNOWN = "unknown"
-
-
-class Retryable(StrEnum):
-    """Whether a retry can help."""
-
-    YES = "yes"
-    NO = "no"
-    AFTER_FIX = "after_fix"
-    QUERY_FIRST = "query_first"
-
-
-Lang = Literal["en", "zh"]
-LANGS: tuple[Lang, ...] = ("en", "zh")
-
-
-class LocalizedText(BaseModel):
-    """A text in English and Chinese."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    en: str
-    zh: str
-
-    def get(self, lang: Lang) -> str:
-        return self.zh if lang == "zh" else self.en
+__all__ = [
+    "LANGS",
+    "Category",
+    "CodeValue",
+    "Diagnosis",
+    "Evidence",
+    "Finding",
+    "Lang",
+    "LocalizedText",
+    "MatchLevel",
+    "Record",
+    "Retryable",
+    "SourceRef",
+    "format_time",
+]
 
 
 class SourceRef(BaseModel):
@@ -71,19 +58,6 @@ class CodeValue(BaseModel):
 
     field: str
     value: str
-
-
-MatchLevel = Literal[
-    "channel_code",
-    "code",
-    "inferred_code",
-    "status",
-    "message",
-    "http_status",
-    "latency",
-    "fallback_code",
-    "none",
-]
 
 
 class Evidence(BaseModel):
@@ -146,11 +120,3 @@ class Finding(BaseModel):
 
     record: Record
     diagnosis: Diagnosis
-
-
-def format_time(value: datetime | None) -> str:
-    """ISO 8601 with the zone always shown (``Z`` for UTC), milliseconds only when present."""
-    if value is None:
-        return ""
-    text = value.isoformat(timespec="milliseconds" if value.microsecond else "seconds")
-    return text[:-6] + "Z" if text.endswith("+00:00") else text

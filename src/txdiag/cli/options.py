@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from txdiag.models import Category
 from txdiag.readers import InputFormat
 from txdiag.render import OutputFormat
+from txdiag.vocabulary import Category
 
 
 class LangChoice(StrEnum):

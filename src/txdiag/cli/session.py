@@ -8,22 +8,21 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from txdiag.aggregate import Summary
 from txdiag.cli.common import InputSettings
+from txdiag.cli.configured import load_rules, resolve_lang
 from txdiag.cli.progress import Progress
 from txdiag.cli.terminal import Terminal
 from txdiag.config import ApiProfile, Config, build_field_map, load_config, resolve_profile
 from txdiag.errors import ConfigError, TxdiagError, UsageError
 from txdiag.formats import Template, compile_templates
 from txdiag.http.options import DEFAULT_MAX_PAGES, DEFAULT_RETRIES, DEFAULT_TIMEOUT, HttpOptions
-from txdiag.models import Lang
 from txdiag.pipeline import Event, Observation, Pipeline, ReadOptions, TimeWindow
 from txdiag.readers import ReadStats, Unreadable
 from txdiag.render.common import Presenter
-from txdiag.rulebook import Rulebook, load_rulebook
+from txdiag.rulebook import Rulebook
 from txdiag.rulebook.model import check_pattern
 from txdiag.sources import DEFAULT_MAX_LINE_BYTES, check_inputs
 from txdiag.timeparse import parse_timestamp, parse_zone
@@ -51,19 +50,6 @@ class Outcome:
         """An error stopped the run before a single record or line was read: render nothing."""
         s = self.summary
         return self.error is not None and s.records == 0 and s.unreadable == 0
-
-
-def resolve_lang(lang: str | None, config: Config) -> Lang:
-    """--lang (or TXDIAG_LANG), else the config file's default, else English."""
-    chosen = lang or config.defaults.lang or "en"
-    return "zh" if chosen == "zh" else "en"
-
-
-def load_rules(config: Config, config_file: Path | None, extra: Sequence[Path]) -> Rulebook:
-    """The shipped rulebook, the config file's rules_files, then --rules files."""
-    base = config_file.parent if config_file is not None else Path.cwd()
-    configured = [(base / Path(p).expanduser()) for p in config.rules_files]
-    return load_rulebook([*configured, *extra])
 
 
 def parse_time_bound(

@@ -189,7 +189,7 @@ def render_verdict(out: TextIO, result: GateResult, summary: Summary, *, exit_co
     from rich.table import Table
     from rich.text import Text
 
-    from txdiag.render.table import make_console
+    from txdiag.render.console import make_console
 
     console = make_console(out, width=width, color=color)
     style = {Verdict.OK: "bold green", Verdict.BREACH: "bold red",

@@ -1,22 +1,24 @@
 """What every renderer shares: result objects as plain data, masked, and made safe to print.
 
-All output funnels through :class:`Presenter`: personal data is masked (unless the user turned
-it off), and for text formats control characters are made visible so log content can neither
-forge rows nor drive the terminal.
+The output policy (:class:`Presenter`) and the diagnosis' part of every output are in
+:mod:`txdiag.render.present`, re-exported here.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from txdiag.aggregate import Summary
-from txdiag.models import Diagnosis, Finding, Lang, format_time
+from txdiag.models import Finding, format_time
 from txdiag.readers import ReadStats
-from txdiag.safety import mask_text, visible
+from txdiag.render.present import (
+    SCHEMA_VERSION,
+    Presenter,
+    diagnosis_dict,
+    json_escape_unsafe,
+    share,
+)
 from txdiag.timeline import (
     CATEGORIES,
     Spike,
@@ -26,72 +28,19 @@ from txdiag.timeline import (
     detection_width,
 )
 
-SCHEMA_VERSION = 1
-
-# JSON escapes C0 itself; these are the characters it lets through that a terminal may act
-# on, and the line/paragraph separators that split a JSON Lines row for str.splitlines().
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def json_escape_unsafe(text: str) -> str:
-    """Escape DEL, C1 and bidi controls in serialized JSON (JSON allows them raw; we do not)."""
-    if not _JSON_UNSAFE.search(text):
-        return text
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-@lru_cache(maxsize=65536)
-def _masked(text: str) -> str:
-    return mask_text(text)
-
-
-@dataclass(frozen=True, slots=True)
-class Presenter:
-    """Applies the output policy to untrusted text."""
-
-    mask: bool = True
-    lang: Lang = "en"
-
-    def data(self, value: str | None) -> str | None:
-        """For machine formats: masked, otherwise as is (the serializer escapes)."""
-        if value is None or not self.mask:
-            return value
-        return _masked(value)
-
-    def number(self, value: float | None) -> float | str | None:
-        """A number stays a number, unless it is personal data (a card in a mis-mapped field)."""
-        if value is None or not self.mask:
-            return value
-        text = str(value)
-        masked = _masked(text)
-        return value if masked == text else masked
-
-    def text(self, value: str | None) -> str:
-        """For text formats: masked and visible (never a raw control character)."""
-        if value is None:
-            return ""
-        return visible(_masked(value) if self.mask else value)
-
-
-def diagnosis_dict(diagnosis: Diagnosis, p: Presenter) -> dict[str, Any]:
-    ev = diagnosis.evidence
-    return {
-        "category": diagnosis.category.value,
-        "reason": diagnosis.reason,
-        "title": diagnosis.title.get(p.lang),
-        "retryable": diagnosis.retryable.value,
-        "hint": diagnosis.hint.get(p.lang),
-        "action": diagnosis.action.get(p.lang),
-        "evidence": {
-            "rule_id": ev.rule_id,
-            "level": ev.level,
-            "field": ev.field,
-            "value": p.data(ev.value),
-            "pattern": ev.pattern,
-            "rule_source": ev.rule_source,
-            "codes": [{"field": c.field, "value": p.data(c.value)} for c in ev.codes],
-        },
-    }
+__all__ = [
+    "SCHEMA_VERSION",
+    "Presenter",
+    "diagnosis_dict",
+    "finding_dict",
+    "inputs_list",
+    "json_escape_unsafe",
+    "share",
+    "spike_dict",
+    "summary_dict",
+    "timeline_dict",
+    "totals_dict",
+]
 
 
 def finding_dict(finding: Finding, p: Presenter) -> dict[str, Any]:
@@ -140,10 +89,6 @@ def inputs_list(inputs: Sequence[ReadStats], p: Presenter) -> list[dict[str, Any
         }
         for s in inputs
     ]
-
-
-def share(part: int, whole: int) -> float:
-    return round(part / whole, 4) if whole else 0.0
 
 
 def summary_dict(

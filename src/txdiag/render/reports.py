@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from txdiag.aggregate import Summary
-from txdiag.models import Diagnosis, format_time
+from txdiag.models import format_time
 from txdiag.readers import ReadStats
 from txdiag.render import OutputFormat
-from txdiag.render.common import SCHEMA_VERSION, Presenter, diagnosis_dict, share, summary_dict
+from txdiag.render.common import Presenter, share, summary_dict
 from txdiag.render.writers import dumps, md_cell
 from txdiag.safety import neutralize_csv_cell, visible
 from txdiag.timeline import Spike, SpikeParams, Timeline, detect_spikes
@@ -116,32 +116,3 @@ def _summary_markdown(out: TextIO, summary: Summary, data: dict[str, object],
             out.write(f"\nTemplate cap reached ({miner.max_templates:,} kept): "
                       f"{miner.overflow:,} failures with a new template are not grouped.\n")
 
-
-def write_explanation(fmt: OutputFormat, out: TextIO, query: str, channel: str | None,
-                      diagnosis: Diagnosis, p: Presenter, *, width: int | None = None,
-                      color: bool = False) -> None:
-    if fmt is OutputFormat.TABLE:
-        from txdiag.render.table import render_explanation
-
-        render_explanation(out, query, channel, diagnosis, p, width=width, color=color)
-        return
-    data = {
-        "schema_version": SCHEMA_VERSION,
-        "command": "explain",
-        "query": p.data(query),
-        "channel": p.data(channel),
-        "lang": p.lang,
-        **diagnosis_dict(diagnosis, p),
-    }
-    if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
-        out.write(dumps(data) + "\n")
-    elif fmt is OutputFormat.CSV:
-        writer = csv.writer(out, lineterminator="\n")
-        keys = ("query", "channel", "category", "reason", "retryable", "hint", "action")
-        writer.writerow(keys)
-        writer.writerow([neutralize_csv_cell(p.text(str(data[k] or ""))) for k in keys])
-    else:
-        out.write(f"### {md_cell(p.text(query))}\n\n")
-        for key in ("category", "reason", "title", "retryable", "hint", "action"):
-            out.write(f"- **{key}**: {md_cell(p.text(str(data[key])))}\n")
-    out.flush()

@@ -41,7 +41,7 @@ def selector_text(rule: Rule) -> str:
 def rule_dict(rule: Rule, lang: Lang | None = None) -> dict[str, Any]:
     """A rule with everything resolved; texts in one language, or both when ``lang`` is None."""
     def text(value: Any) -> Any:
-        return value.get(lang) if lang else value.model_dump()
+        return value.get(lang) if lang else {"en": value.en, "zh": value.zh}
 
     return {
         "id": rule.id,
@@ -90,7 +90,7 @@ def write_rule_list(fmt: OutputFormat, out: TextIO, rules: Sequence[Rule], p: Pr
         from rich.table import Table
         from rich.text import Text
 
-        from txdiag.render.table import category_text, make_console
+        from txdiag.render.console import category_text, make_console
 
         table = Table(box=box.SIMPLE_HEAD, title=f"{len(rules)} rules", title_justify="left")
         for name in ("id", "channel", "category", "reason", "retry"):

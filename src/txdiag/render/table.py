@@ -15,45 +15,20 @@ from rich.table import Table
 from rich.text import Text
 
 from txdiag.aggregate import Summary
-from txdiag.models import Diagnosis, Finding, format_time
+from txdiag.models import Finding, format_time
 from txdiag.readers import ReadStats
 from txdiag.render.common import Presenter, share
-from txdiag.render.writers import shorten
+from txdiag.render.console import CATEGORY_STYLE, category_text, make_console
+from txdiag.render.writers import WritesFindings, shorten
 from txdiag.safety import visible
 from txdiag.timeline import CATEGORIES, Spike, Timeline, describe_width
 
-CATEGORY_STYLE = {
-    "balance": "yellow",
-    "network": "cyan",
-    "card_binding": "magenta",
-    "risk_control": "red",
-    "system": "bold red",
-    "unknown": "dim",
-}
 BATCH_ROWS = 200
 WIDE_TABLE = 100
 """Below this width the diagnose table switches to one block per record."""
 
 
-def make_console(out: TextIO, *, width: int | None = None, color: bool = False) -> Console:
-    return Console(
-        file=out,
-        width=width,
-        color_system="auto" if color else None,
-        no_color=not color,
-        force_terminal=color or None,
-        highlight=False,
-        markup=False,
-        emoji=False,
-        soft_wrap=False,
-    )
-
-
-def category_text(category: str) -> Text:
-    return Text(category, style=CATEGORY_STYLE.get(category, ""))
-
-
-class TableWriter:
+class TableWriter(WritesFindings):
     """Streams findings as tables of ``BATCH_ROWS`` rows, so memory stays flat on big inputs."""
 
     def __init__(self, out: TextIO, presenter: Presenter, *, width: int | None = None,
@@ -330,62 +305,3 @@ def render_time_view(console: Console, timeline: Timeline, spikes: Sequence[Spik
             line.append(f", top reason {visible(spike.top_reason)} "
                         f"({spike.top_reason_count:,})")
         console.print(line, overflow="fold")
-
-
-def render_explanation(out: TextIO, query: str, channel: str | None, diagnosis: Diagnosis,
-                       p: Presenter, *, width: int | None = None, color: bool = False) -> None:
-    """The support agent's view of one code or message."""
-    from rich.panel import Panel
-
-    console = make_console(out, width=width, color=color)
-    lang = p.lang
-    labels = LABELS[lang]
-    ev = diagnosis.evidence
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column(overflow="fold")
-    grid.add_row(labels["category"], category_text(diagnosis.category.value))
-    title = p.text(diagnosis.title.get(lang))
-    grid.add_row(labels["reason"], Text(f"{diagnosis.reason} — {title}"))
-    grid.add_row(labels["retryable"], Text(f"{diagnosis.retryable.value} — "
-                                           f"{RETRY_TEXT[lang][diagnosis.retryable.value]}"))
-    grid.add_row(labels["hint"], Text(p.text(diagnosis.hint.get(lang)), style="green"))
-    grid.add_row(labels["action"], Text(p.text(diagnosis.action.get(lang))))
-    if ev.rule_id:
-        evidence = f"{ev.rule_id} ({ev.level}): {ev.field} = {p.text(ev.value)}"
-        if ev.rule_source:
-            evidence += f"\n{p.text(ev.rule_source)}"
-    else:
-        evidence = labels["no_match"]
-    grid.add_row(labels["evidence"], Text(evidence, style="dim"))
-    title = p.text(query) + (f"  ({p.text(channel)})" if channel else "")
-    console.print(Panel(grid, title=Text(title), title_align="left", expand=False))
-
-
-LABELS = {
-    "en": {
-        "category": "Category", "reason": "Reason", "retryable": "Retry",
-        "hint": "Tell the customer", "action": "Engineering", "evidence": "Evidence",
-        "no_match": "no rule matched: the code and message are shown as they are",
-    },
-    "zh": {
-        "category": "类别", "reason": "原因", "retryable": "能否重试",
-        "hint": "告诉客户", "action": "技术处理", "evidence": "依据",
-        "no_match": "没有规则匹配：按原样展示错误码和信息",
-    },
-}
-
-RETRY_TEXT = {
-    "en": {
-        "yes": "a retry may succeed",
-        "no": "a retry will fail the same way",
-        "after_fix": "retry only after the cause is fixed",
-        "query_first": "outcome unknown: query the order before any retry",
-    },
-    "zh": {
-        "yes": "重试可能成功",
-        "no": "重试会以同样原因失败",
-        "after_fix": "需先解决问题再重试",
-        "query_first": "结果未知：重试前务必先查询订单状态",
-    },
-}

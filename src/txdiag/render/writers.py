@@ -5,21 +5,29 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Sequence
-from typing import Any, Protocol, TextIO
+from datetime import tzinfo
+from json.encoder import encode_basestring
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from txdiag.aggregate import Summary
-from txdiag.models import Finding, format_time
+from txdiag.models import Diagnosis, Finding, format_time
+from txdiag.normalize import _decimal, _int, _text
 from txdiag.readers import ReadStats
 from txdiag.render import OutputFormat
-from txdiag.render.common import (
+from txdiag.render.common import finding_dict, inputs_list, totals_dict
+from txdiag.render.present import (
     SCHEMA_VERSION,
     Presenter,
-    finding_dict,
-    inputs_list,
+    diagnosis_dict,
+    dumps,
     json_escape_unsafe,
-    totals_dict,
+    md_cell,
 )
 from txdiag.safety import neutralize_csv_cell
+from txdiag.timeparse import parse_timestamp
+
+if TYPE_CHECKING:
+    from txdiag.pipeline import Observation, Pipeline
 
 MESSAGE_WIDTH = 60
 
@@ -29,36 +37,142 @@ CSV_COLUMNS = (
 )
 
 
+__all__ = [
+    "CSV_COLUMNS",
+    "CsvWriter",
+    "FindingRows",
+    "FindingWriter",
+    "JsonLinesWriter",
+    "JsonWriter",
+    "MarkdownWriter",
+    "WritesFindings",
+    "dumps",
+    "finding_writer",
+    "md_cell",
+    "shorten",
+]
+
+
 class FindingWriter(Protocol):
     """Receives findings one by one, then the run's totals."""
 
     def write(self, finding: Finding) -> None: ...
 
+    def write_observation(self, observation: Observation, pipeline: Pipeline) -> None:
+        """A failed observation of ``pipeline``: the same as writing its finding."""
+
     def finish(self, summary: Summary, inputs: Sequence[ReadStats]) -> None: ...
 
 
-def dumps(value: Any, *, indent: int | None = None) -> str:
-    """JSON with UTF-8 text kept readable and terminal-unsafe characters escaped.
+class WritesFindings:
+    """What writers that need the :class:`Finding` of an observation share."""
 
-    Compact unless ``indent`` is given.
-    """
-    separators = (",", ": ") if indent else (",", ":")
-    return json_escape_unsafe(
-        json.dumps(value, ensure_ascii=False, separators=separators, indent=indent)
-    )
+    def write(self, finding: Finding) -> None:
+        raise NotImplementedError
+
+    def write_observation(self, observation: Observation, pipeline: Pipeline) -> None:
+        self.write(pipeline.finding(observation))
 
 
 def shorten(text: str, width: int = MESSAGE_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+_INFINITY = float("inf")
+
+
+def _json(value: object) -> str:
+    """One JSON value exactly as ``json.dumps`` writes it, for the types of a record's fields."""
+    kind = value.__class__
+    if kind is str:
+        return encode_basestring(value)  # type: ignore[arg-type]
+    if value is None:
+        return "null"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float and value == value and value not in (_INFINITY, -_INFINITY):
+        return float.__repr__(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+class FindingRows:
+    """Diagnose rows as compact JSON, straight from observations.
+
+    Exactly ``dumps(finding_dict(pipeline.finding(observation), presenter))``, without building
+    the :class:`Finding`: the record's fields are converted as
+    :meth:`~txdiag.normalize.Normalizer.to_record` converts them, and the diagnosis part (the
+    same for every record with the same diagnosis) is serialized once per diagnosis.
+    """
+
+    MAX_KEPT = 4096
+
+    def __init__(self, presenter: Presenter) -> None:
+        self.p = presenter
+        self._diagnoses: dict[int, tuple[Diagnosis, str]] = {}
+        self._sources: dict[str, str] = {}
+
+    def of_finding(self, finding: Finding) -> str:
+        return dumps(finding_dict(finding, self.p))
+
+    def of_observation(self, observation: Observation, assume_tz: tzinfo) -> str:
+        diagnosis = observation.diagnosis
+        if diagnosis is None:
+            raise ValueError("a successful record has no finding")
+        ex = observation.fields
+        data, number = self.p.data, self.p.number
+        timestamp = parse_timestamp(ex.timestamp, assume_tz)
+        amount = _decimal(ex.amount)
+        record = (
+            f'{{"txn_id":{_json(data(ex.txn_id))},'
+            f'"timestamp":{_json(format_time(timestamp) or None)},'
+            f'"timestamp_raw":{_json(data(_text(ex.timestamp)) if timestamp is None else None)},'
+            f'"status":{_json(data(ex.status))},"channel":{_json(data(ex.channel))},'
+            f'"error_code":{_json(data(ex.error_code))},'
+            f'"error_message":{_json(data(ex.message))},'
+            f'"http_status":{_json(number(ex.http_status))},'
+            f'"latency_ms":{_json(number(ex.latency_ms))},'
+            f'"amount":{_json(data(str(amount)) if amount is not None else None)},'
+            f'"currency":{_json(data(ex.currency))},'
+            f'"installments":{_json(number(_int(ex.installments)))},'
+            f'"user_id":{_json(data(ex.user_id))},'
+        )
+        return (json_escape_unsafe(record) + self._diagnosis(diagnosis)
+                + self._source(observation.source) + f'{observation.line}}}}}')
+
+    def _diagnosis(self, diagnosis: Diagnosis) -> str:
+        """The diagnosis' fields, serialized and escaped, then a comma."""
+        kept = self._diagnoses.get(id(diagnosis))
+        if kept is not None and kept[0] is diagnosis:
+            return kept[1]
+        if len(self._diagnoses) >= self.MAX_KEPT:
+            self._diagnoses.clear()
+        text = dumps(diagnosis_dict(diagnosis, self.p))[1:-1] + ","
+        # The diagnosis is kept with its text: its id cannot be reused while it is here.
+        self._diagnoses[id(diagnosis)] = (diagnosis, text)
+        return text
+
+    def _source(self, name: str) -> str:
+        text = self._sources.get(name)
+        if text is None:
+            if len(self._sources) >= self.MAX_KEPT:
+                self._sources.clear()
+            file = json_escape_unsafe(_json(self.p.data(name)))
+            text = self._sources[name] = f'"source":{{"file":{file},"line":'
+        return text
+
+
 class JsonLinesWriter:
     def __init__(self, out: TextIO, presenter: Presenter) -> None:
         self.out = out
         self.p = presenter
+        self.rows = FindingRows(presenter)
 
     def write(self, finding: Finding) -> None:
-        self.out.write(dumps(finding_dict(finding, self.p)) + "\n")
+        self.out.write(self.rows.of_finding(finding) + "\n")
+
+    def write_observation(self, observation: Observation, pipeline: Pipeline) -> None:
+        self.out.write(self.rows.of_observation(observation, pipeline.normalizer.assume_tz)
+                       + "\n")
 
     def finish(self, summary: Summary, inputs: Sequence[ReadStats]) -> None:
         self.out.flush()
@@ -70,13 +184,20 @@ class JsonWriter:
     def __init__(self, out: TextIO, presenter: Presenter) -> None:
         self.out = out
         self.p = presenter
+        self.rows = FindingRows(presenter)
         self.count = 0
         out.write(f'{{"schema_version":{SCHEMA_VERSION},"command":"diagnose",'
                   f'"lang":"{presenter.lang}","findings":[')
 
-    def write(self, finding: Finding) -> None:
-        self.out.write(("," if self.count else "") + "\n" + dumps(finding_dict(finding, self.p)))
+    def _row(self, row: str) -> None:
+        self.out.write(("," if self.count else "") + "\n" + row)
         self.count += 1
+
+    def write(self, finding: Finding) -> None:
+        self._row(self.rows.of_finding(finding))
+
+    def write_observation(self, observation: Observation, pipeline: Pipeline) -> None:
+        self._row(self.rows.of_observation(observation, pipeline.normalizer.assume_tz))
 
     def finish(self, summary: Summary, inputs: Sequence[ReadStats]) -> None:
         tail = {
@@ -108,7 +229,7 @@ def _row(finding: Finding, p: Presenter) -> list[str]:
     ]
 
 
-class CsvWriter:
+class CsvWriter(WritesFindings):
     def __init__(self, out: TextIO, presenter: Presenter) -> None:
         self.out = out
         self.p = presenter
@@ -122,12 +243,7 @@ class CsvWriter:
         self.out.flush()
 
 
-def md_cell(text: str) -> str:
-    """A Markdown table cell: pipes escaped (text is already visible, so no newlines)."""
-    return text.replace("\\", "\\\\").replace("|", "\\|") if text else " "
-
-
-class MarkdownWriter:
+class MarkdownWriter(WritesFindings):
     HEADER = ("time", "txn id", "channel", "code", "message", "category", "reason", "hint")
 
     def __init__(self, out: TextIO, presenter: Presenter) -> None:

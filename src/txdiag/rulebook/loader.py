@@ -1,4 +1,9 @@
-"""Load rule files, validate them and merge them into one :class:`Rulebook`."""
+"""Load rule files, validate them and merge them into one :class:`Rulebook`.
+
+The shipped rulebook, once validated and merged, is kept as a snapshot in the user cache
+directory; a process that needs only the shipped rules reads it back without pydantic (which
+is most of a start-up) and validates a rule file only if it asks for its definitions.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +12,22 @@ import hashlib
 import json
 import os
 import sys
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import ValidationError
-
+from txdiag import __version__
 from txdiag.errors import RulebookError
-from txdiag.rulebook.model import (
-    ChannelDef,
-    ReasonDef,
-    Rule,
-    RuleDef,
-    RuleFile,
-    parse_status_range,
-)
+from txdiag.rulebook.resolved import ChannelDef, ReasonDef, Rule, parse_status_range
+from txdiag.vocabulary import LocalizedText, Retryable
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from txdiag.rulebook.model import RuleDef, RuleFile
 
 StatusKind = Literal["success", "failure", "pending"]
 NO_MATCH_REASON = "unknown.no_match"
@@ -42,6 +44,12 @@ class LoadedFile:
 
 def read_rule_file(path: Path | str, *, user: bool = True, text: str | None = None) -> LoadedFile:
     """Parse and validate one rule file; any problem is a one-line :class:`RulebookError`."""
+    import tomllib
+
+    from pydantic import ValidationError
+
+    from txdiag.rulebook.model import RuleFile
+
     name = str(path)
     try:
         if text is None:
@@ -88,6 +96,8 @@ def _parse_shipped(text: str) -> dict[str, Any]:
             return data
     except (OSError, ValueError):
         pass
+    import tomllib
+
     raw = tomllib.loads(text)
     try:
         encoded = json.dumps(raw, ensure_ascii=False)  # TOML dates would not survive: skip
@@ -102,6 +112,8 @@ def _parse_shipped(text: str) -> dict[str, Any]:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib
+
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
@@ -137,7 +149,8 @@ def _describe(name: str, raw: Mapping[str, Any], exc: ValidationError) -> str:
     if not field and where:
         prefix += ":"
     message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
+    if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+        # (the second: an unknown field of a reason, a channel or a text, plain dataclasses)
         message = "unknown field (check the spelling)"
     return f"{prefix} {message}"
 
@@ -148,24 +161,86 @@ def shipped_files() -> list[LoadedFile]:
 
 
 @cache
-def _shipped_files() -> tuple[LoadedFile, ...]:
+def _shipped_texts() -> tuple[tuple[str, str], ...]:
+    """The shipped rule files: (name, text), in name order."""
     data = resources.files("txdiag.rulebook") / "data"
-    files = [
-        read_rule_file(
-            f"txdiag/rulebook/data/{entry.name}", user=False, text=entry.read_text("utf-8")
-        )
+    return tuple(
+        (entry.name, entry.read_text("utf-8"))
         for entry in sorted(data.iterdir(), key=lambda e: e.name)
         if entry.name.endswith(".toml")
+    )
+
+
+@cache
+def _shipped_files() -> tuple[LoadedFile, ...]:
+    files = [
+        read_rule_file(f"txdiag/rulebook/data/{name}", user=False, text=text)
+        for name, text in _shipped_texts()
     ]
     files.sort(key=lambda f: f.content.pack.order)
     return tuple(files)
+
+
+SNAPSHOT_FORMAT = 1
+"""Bumped whenever :meth:`Rulebook.snapshot` writes something else."""
+
+
+@cache
+def _snapshot_name() -> str:
+    """Named after everything the snapshot is made from: the shipped files, and the code that
+    checks and merges them (so a changed check or a new field is never read from an old
+    snapshot)."""
+    digest = hashlib.sha256(f"{SNAPSHOT_FORMAT} {__version__}".encode())
+    package = Path(__file__).parent.parent
+    for module in ("rulebook/loader.py", "rulebook/model.py", "rulebook/resolved.py",
+                   "patterns.py", "vocabulary.py"):
+        with contextlib.suppress(OSError):
+            digest.update((package / module).read_bytes())
+    for name, text in _shipped_texts():
+        digest.update(f"\0{name}\0{text}".encode())
+    return f"rulebook-{digest.hexdigest()[:32]}.json"
+
+
+@cache
+def _shipped_snapshot() -> dict[str, Any]:
+    """The shipped rulebook's snapshot as read from the cache directory (empty: none)."""
+    try:
+        with (cache_dir() / _snapshot_name()).open(encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) and data.get("format") == SNAPSHOT_FORMAT else {}
+
+
+def _shipped_rulebook() -> Rulebook:
+    """The shipped rulebook from its snapshot; when there is none (or a damaged one), from the
+    validated rule files, and the snapshot is written for the next time. A cache that cannot
+    be read or written is ignored."""
+    data = _shipped_snapshot()
+    if data:
+        with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
+            return Rulebook.from_snapshot(data)
+    rulebook = Rulebook(_shipped_files())
+    data = rulebook.snapshot()
+    with contextlib.suppress(OSError):
+        cached = cache_dir() / _snapshot_name()
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(partial, cached)
+    _shipped_snapshot.cache_clear()
+    return rulebook
+
+
+def _text(data: Mapping[str, str]) -> LocalizedText:
+    return LocalizedText(data["en"], data["zh"])
 
 
 class Rulebook:
     """The merged rulebook: reasons, channels, status vocabulary and resolved rules in order."""
 
     def __init__(self, files: Sequence[LoadedFile]) -> None:
-        self.files = tuple(files)
+        self._files: tuple[LoadedFile, ...] | None = tuple(files)
         self.reasons: dict[str, ReasonDef] = {}
         self.channels: dict[str, ChannelDef] = {}
         self._aliases: dict[str, str] = {}
@@ -178,6 +253,102 @@ class Rulebook:
             raise RulebookError(f"the rulebook defines no {NO_MATCH_REASON!r} reason")
         self.rules: tuple[Rule, ...] = self._resolve_rules()
         self._by_id = {rule.id: rule for rule in self.rules}
+
+    @property
+    def files(self) -> tuple[LoadedFile, ...]:
+        """The validated rule files it was merged from (a snapshot's are validated now)."""
+        if self._files is None:
+            self._files = _shipped_files()
+        return self._files
+
+    def definition(self, rule: Rule) -> RuleDef | None:
+        """The rule as its file wrote it."""
+        if rule.definition is not None:
+            return rule.definition
+        found = None
+        for loaded in self.files:  # the last file defining the id is the one that counts
+            for definition in loaded.content.rules:
+                if definition.id == rule.id:
+                    found = definition
+        return found
+
+    # -- the snapshot ------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything the rulebook knows as plain JSON data; :meth:`from_snapshot` reads it."""
+
+        def text(value: LocalizedText) -> dict[str, str]:
+            return {"en": value.en, "zh": value.zh}
+
+        def rule(r: Rule) -> dict[str, Any]:
+            reason = self.reasons[r.reason]
+            return {
+                "id": r.id, "reason": r.reason,
+                "retryable": None if r.retryable is reason.retryable else r.retryable.value,
+                "hint": None if r.hint == reason.hint else text(r.hint),
+                "action": None if r.action == reason.action else text(r.action),
+                "selector": r.selector, "channel": r.channel, "fallback": r.fallback,
+                "source": r.source, "pack": r.pack, "origin": r.origin, "user": r.user,
+                "codes": r.codes, "messages": r.messages, "http_status": r.http_status,
+                "min_latency_ms": r.min_latency_ms, "statuses": r.statuses,
+            }
+
+        return {
+            "format": SNAPSHOT_FORMAT,
+            "reasons": [
+                {"id": r.id, "title": text(r.title), "description": text(r.description),
+                 "retryable": r.retryable.value, "hint": text(r.hint), "action": text(r.action)}
+                for r in self.reasons.values()
+            ],
+            "channels": [
+                {"id": c.id, "title": c.title, "aliases": c.aliases,
+                 "success_codes": c.success_codes, "inherits": c.inherits}
+                for c in self.channels.values()
+            ],
+            "aliases": self._aliases,
+            "status": self._status,
+            "success_codes": sorted(self._success_codes),
+            "channel_success": {k: sorted(v) for k, v in self._channel_success.items()},
+            "rules": [rule(r) for r in self.rules],
+        }
+
+    @classmethod
+    def from_snapshot(cls, data: Mapping[str, Any]) -> Rulebook:
+        """The rulebook a :meth:`snapshot` was taken of, without validating anything again
+        (its rule files are validated if :attr:`files` or :meth:`definition` is asked for)."""
+        book = cls.__new__(cls)
+        book._files = None
+        book.reasons = {
+            r["id"]: ReasonDef(r["id"], _text(r["title"]), _text(r["description"]),
+                               Retryable(r["retryable"]), _text(r["hint"]), _text(r["action"]))
+            for r in data["reasons"]
+        }
+        book.channels = {
+            c["id"]: ChannelDef(c["id"], c["title"], list(c["aliases"]), list(c["success_codes"]),
+                                list(c["inherits"]))
+            for c in data["channels"]
+        }
+        book._aliases = dict(data["aliases"])
+        book._status = dict(data["status"])
+        book._success_codes = set(data["success_codes"])
+        book._channel_success = {k: set(v) for k, v in data["channel_success"].items()}
+        rules = []
+        for r in data["rules"]:
+            reason = book.reasons[r["reason"]]
+            rules.append(Rule(
+                id=r["id"], reason=reason.id, category=reason.category, title=reason.title,
+                retryable=Retryable(r["retryable"]) if r["retryable"] else reason.retryable,
+                hint=_text(r["hint"]) if r["hint"] else reason.hint,
+                action=_text(r["action"]) if r["action"] else reason.action,
+                selector=r["selector"], channel=r["channel"], fallback=r["fallback"],
+                source=r["source"], pack=r["pack"], origin=r["origin"], user=r["user"],
+                codes=tuple(r["codes"]), messages=tuple(r["messages"]),
+                http_status=tuple((low, high) for low, high in r["http_status"]),
+                min_latency_ms=r["min_latency_ms"], statuses=tuple(r["statuses"]),
+            ))
+        book.rules = tuple(rules)
+        book._by_id = {rule.id: rule for rule in book.rules}
+        return book
 
     # -- building ----------------------------------------------------------------------------
 
@@ -316,6 +487,9 @@ class Rulebook:
 
 def load_rulebook(user_files: Iterable[Path | str] = (), *, shipped: bool = True) -> Rulebook:
     """The shipped rulebook plus user rule files (user files override shipped rules)."""
+    user = list(user_files)
+    if shipped and not user:
+        return _shipped_rulebook()
     files = shipped_files() if shipped else []
-    files.extend(read_rule_file(path, user=True) for path in user_files)
+    files.extend(read_rule_file(path, user=True) for path in user)
     return Rulebook(files)

@@ -1,18 +1,36 @@
-"""pydantic models of a rule file, and of the merged, resolved rulebook."""
+"""pydantic models of a rule file (reasons and channels: :mod:`txdiag.rulebook.resolved`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from txdiag.models import Category, LocalizedText, Retryable
 from txdiag.patterns import compile_pattern
+from txdiag.rulebook.resolved import (
+    ChannelDef,
+    ReasonDef,
+    Rule,
+    SelectorKind,
+    parse_status_range,
+)
+from txdiag.vocabulary import LocalizedText, Retryable
+
+__all__ = [
+    "ID_PATTERN",
+    "SELECTORS",
+    "ChannelDef",
+    "PackInfo",
+    "ReasonDef",
+    "Rule",
+    "RuleDef",
+    "RuleFile",
+    "SelectorKind",
+    "StatusVocabulary",
+    "check_pattern",
+    "parse_status_range",
+]
 
 ID_PATTERN = r"^[A-Za-z0-9_.:\-]+$"
 SELECTORS = ("codes", "messages", "http_status", "min_latency_ms", "statuses")
-SelectorKind = Literal["codes", "messages", "http_status", "min_latency_ms", "statuses"]
 
 
 class _Strict(BaseModel):
@@ -26,49 +44,6 @@ class PackInfo(_Strict):
     channel: str | None = None
     order: int = 100
     """Packs with a lower order come first among message rules of the same scope."""
-
-
-class ChannelDef(_Strict):
-    id: str = Field(pattern=r"^[a-z0-9_\-]+$")
-    title: str = ""
-    aliases: list[str] = []
-    success_codes: list[str] = []
-    inherits: list[str] = []
-
-
-class ReasonDef(_Strict):
-    id: str = Field(pattern=r"^[a-z_]+\.[a-z0-9_]+$")
-    title: LocalizedText
-    description: LocalizedText
-    retryable: Retryable
-    hint: LocalizedText
-    action: LocalizedText
-
-    @property
-    def category(self) -> Category:
-        return Category(self.id.split(".", 1)[0])
-
-    @field_validator("id")
-    @classmethod
-    def _known_category(cls, value: str) -> str:
-        prefix = value.split(".", 1)[0]
-        if prefix not in {c.value for c in Category}:
-            raise ValueError(
-                f"category {prefix!r} is not one of {', '.join(c.value for c in Category)}"
-            )
-        return value
-
-
-def parse_status_range(text: str) -> tuple[int, int]:
-    """``"503"`` -> (503, 503); ``"500-599"`` -> (500, 599)."""
-    low, _, high = text.partition("-")
-    try:
-        start, end = int(low), int(high or low)
-    except ValueError:
-        raise ValueError(f"HTTP status {text!r} is not a number or a range like 500-599") from None
-    if not 100 <= start <= end <= 599:
-        raise ValueError(f"HTTP status range {text!r} is outside 100-599")
-    return start, end
 
 
 class RuleDef(_Strict):
@@ -143,31 +118,3 @@ class RuleFile(_Strict):
     rules: list[RuleDef] = []
     status: StatusVocabulary | None = None
     success_codes: list[str] = []
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """A rule resolved against its reason and pack: everything a diagnosis needs, in one place."""
-
-    id: str
-    reason: str
-    category: Category
-    title: LocalizedText
-    retryable: Retryable
-    hint: LocalizedText
-    action: LocalizedText
-    selector: SelectorKind
-    channel: str | None
-    fallback: bool
-    source: str
-    pack: str
-    origin: str
-    """The file the rule came from."""
-    user: bool
-    """True for rules from user files (they take precedence over shipped ones)."""
-    codes: tuple[str, ...] = ()
-    messages: tuple[str, ...] = ()
-    http_status: tuple[tuple[int, int], ...] = ()
-    min_latency_ms: float | None = None
-    statuses: tuple[str, ...] = ()
-    definition: RuleDef | None = field(default=None, compare=False, repr=False)

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import MISSING, fields
 from typing import Any
 
 import tomli_w
 
 from txdiag.rulebook.loader import NO_MATCH_REASON, Rulebook
-from txdiag.rulebook.model import Rule
+from txdiag.rulebook.resolved import ChannelDef, ReasonDef, Rule
 
 EXPORT_PACK = "export"
 
 
-def rule_table(rule: Rule) -> dict[str, Any]:
+def rule_table(rule: Rule, rulebook: Rulebook) -> dict[str, Any]:
     """A rule as it would be written in a rule file, its channel made explicit."""
-    if rule.definition is None:
+    definition = rulebook.definition(rule)
+    if definition is None:
         raise ValueError(f"rule {rule.id!r} has no definition to export")
-    data = rule.definition.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    data = definition.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
     data["id"] = rule.id
     data["reason"] = rule.reason
     if rule.channel:
@@ -47,12 +49,32 @@ def export_rulebook(rulebook: Rulebook, *, channel: str | None = None) -> dict[s
         "pack": {"id": EXPORT_PACK, "title": "Exported rulebook",
                  "source": "txdiag rules export" + (f" --channel {channel}" if channel else "")},
         "status": status_words,
-        "channels": [c.model_dump(mode="json", exclude_defaults=True) for c in channels],
-        "reasons": [r.model_dump(mode="json") for r in rulebook.reasons.values()
-                    if r.id in reasons],
-        "rules": [rule_table(r) for r in rules],
+        "channels": [channel_table(c) for c in channels],
+        "reasons": [reason_table(r) for r in rulebook.reasons.values() if r.id in reasons],
+        "rules": [rule_table(r, rulebook) for r in rules],
     }
     return {k: v for k, v in data.items() if v not in ([], {})}
+
+
+def channel_table(channel: ChannelDef) -> dict[str, Any]:
+    """A channel as it would be written in a rule file (fields left at their default out)."""
+    data: dict[str, Any] = {}
+    for f in fields(channel):
+        value = getattr(channel, f.name)
+        default = f.default_factory() if f.default_factory is not MISSING else f.default
+        if value != default:
+            data[f.name] = list(value) if isinstance(value, list) else value
+    return data
+
+
+def reason_table(reason: ReasonDef) -> dict[str, Any]:
+    """A reason as it would be written in a rule file."""
+    def text(name: str) -> dict[str, str]:
+        value = getattr(reason, name)
+        return {"en": value.en, "zh": value.zh}
+
+    return {"id": reason.id, "title": text("title"), "description": text("description"),
+            "retryable": reason.retryable.value, "hint": text("hint"), "action": text("action")}
 
 
 def dumps_rulebook(data: dict[str, Any]) -> str:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from txdiag.cli import options as opt
 from txdiag.cli.base import app, examples, json_errors
 from txdiag.cli.common import InputSettings, reads_inputs
-from txdiag.cli.session import Outcome, Session
 from txdiag.exitcodes import ExitCode
-from txdiag.models import Category
-from txdiag.pipeline import Observation
 from txdiag.render import OutputFormat
-from txdiag.timeline import Timeline, parse_duration
+
+if TYPE_CHECKING:
+    # The commands' machinery loads when one runs: registering them (every process) stays
+    # cheap.
+    from txdiag.cli.session import Outcome, Session
+    from txdiag.pipeline import Observation
+    from txdiag.render.writers import FindingWriter
+    from txdiag.vocabulary import Category
 
 SummaryBucket = Annotated[
     str | None,
@@ -50,8 +54,10 @@ def diagnose(
 ) -> None:
     """One row per failed transaction: time, id, channel, code, message, category, reason, hint."""
     json_errors(fmt is OutputFormat.JSON)
+    from txdiag.cli.session import Session
+    from txdiag.render.writers import finding_writer
+
     session = Session.open(inputs, settings, lang)
-    from txdiag.render.writers import FindingWriter, finding_writer
 
     term = session.terminal
     wanted: set[Category] | None = set(category) if category else None
@@ -72,7 +78,7 @@ def diagnose(
             return True
         if limit is not None and shown >= limit:
             return True  # keep reading: the totals cover the whole input
-        output().write(session.pipeline.finding(obs))
+        output().write_observation(obs, session.pipeline)
         shown += 1
         return True
 
@@ -101,9 +107,12 @@ def summary(
     """Totals, failures by category, top reasons, top codes per channel, failures over time
     and spikes."""
     json_errors(fmt is OutputFormat.JSON)
+    from txdiag.cli.session import Session
+    from txdiag.render.reports import write_summary
+    from txdiag.timeline import Timeline, parse_duration
+
     timeline = Timeline(parse_duration(bucket, "--bucket") if bucket else None)
     session = Session.open(inputs, settings, lang)
-    from txdiag.render.reports import write_summary
 
     # No per-record callback: the summary and the timeline take the fast path (txdiag.fold).
     outcome = session.stream(timeline=timeline)

@@ -7,24 +7,21 @@ and read why (``--format json``: docs/output.md).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from txdiag.cli import options as opt
 from txdiag.cli.base import app, examples, json_errors
 from txdiag.cli.common import InputSettings, reads_inputs
-from txdiag.cli.session import Outcome, Session
 from txdiag.exitcodes import ExitCode
-from txdiag.gate import (
-    Gate,
-    GateResult,
-    Verdict,
-    parse_thresholds,
-)
-from txdiag.pipeline import Observation
 from txdiag.render import OutputFormat
-from txdiag.timeline import parse_duration
+
+if TYPE_CHECKING:
+    # The command's machinery loads when it runs: registering it (every process) stays cheap.
+    from txdiag.cli.session import Outcome
+    from txdiag.gate import GateResult
+    from txdiag.pipeline import Observation
 
 WINDOW_MIN_RECORDS = 20
 """Default --min-records with --window: a quiet window cannot trip a rate limit."""
@@ -83,6 +80,10 @@ def check(
     """Judge failure rates and counts against limits: exit 0 within them, 1 breached, 5 when
     there is nothing to judge."""
     json_errors(fmt is OutputFormat.JSON)
+    from txdiag.cli.session import Session
+    from txdiag.gate import Gate, parse_thresholds
+    from txdiag.timeline import parse_duration
+
     # Bad thresholds are usage errors before anything is read.
     thresholds = parse_thresholds(max_rate or (), max_count or (), min_success_rate)
     window_seconds = parse_duration(window, "--window") if window else None
@@ -125,6 +126,8 @@ def check(
 
 def exit_code(result: GateResult, outcome: Outcome) -> ExitCode:
     """An input error outranks the verdict (the data is incomplete), Ctrl-C outranks all."""
+    from txdiag.gate import Verdict
+
     if outcome.interrupted:
         from txdiag.cli.app import was_terminated  # at run time: app imports this module
 

@@ -12,8 +12,8 @@ import typer
 
 from txdiag.cli import options as opt
 from txdiag.cli.base import app, examples
-from txdiag.config import CONFIG_ENV, builtin_profiles, config_path, load_config
 from txdiag.errors import ConfigError, UsageError
+from txdiag.locations import CONFIG_ENV, config_path
 from txdiag.safety import is_secret_name, redact_url, visible
 
 config_app = typer.Typer(help="Write a starter config file, or show the effective settings.",
@@ -131,6 +131,8 @@ def show(
     """Print the effective settings: the file's, the environment's, and the built-in profiles."""
     if fmt not in {"toml", "json"}:
         raise UsageError(f"--format {fmt!r}: expected toml or json")
+    from txdiag.config import builtin_profiles, load_config
+
     settings, source = load_config(config)
     data = settings.model_dump(mode="json", exclude_none=True)
     effective: dict[str, Any] = {

@@ -1,4 +1,8 @@
-"""``explain``: what one code or message means, for a support agent on a call."""
+"""``explain``: what one code or message means, for a support agent on a call.
+
+It starts fast: only what a lookup needs is imported (no pydantic unless a config or rule file
+is read, no httpx, Rich for the table format only).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,7 @@ import typer
 
 from txdiag.cli import options as opt
 from txdiag.cli.base import app, argument_text, examples, json_errors
-from txdiag.cli.session import load_rules, resolve_lang
 from txdiag.cli.terminal import Terminal
-from txdiag.config import load_config
 from txdiag.render import OutputFormat
 
 
@@ -30,23 +32,19 @@ def explain(
     """Explain one code or message: category, reason, and what to tell the customer."""
     json_errors(fmt is OutputFormat.JSON)
     from txdiag.classify import Classifier
-    from txdiag.render.common import Presenter
-    from txdiag.render.reports import write_explanation
+    from txdiag.cli.configured import load_rules, read_config, resolve_lang
+    from txdiag.explain import explain_query
+    from txdiag.render.explain import write_explanation
+    from txdiag.render.present import Presenter
 
     terminal = Terminal.from_env(mask=not no_mask)
     if no_mask:
         terminal.say("masking is OFF (--no-mask): output shows personal data as it is")
-    settings, config_file = load_config(config)
+    settings, config_file = read_config(config)
     rulebook = load_rules(settings, config_file, rules or ())
     canonical = rulebook.canonical_channel(channel) if channel else None
     query = argument_text(query)
-    text = query.strip()
-    # A text without spaces is tried as a code first, then as a message: precedence decides.
-    diagnosis = Classifier(rulebook).classify(
-        channel=canonical,
-        codes=(("query", text),) if text and not any(c.isspace() for c in text) else (),
-        message=text or None,
-    )
+    explanation = explain_query(Classifier(rulebook), query, canonical)
     presenter = Presenter(mask=not no_mask, lang=resolve_lang(lang, settings))
-    write_explanation(fmt, terminal.stdout, query, canonical, diagnosis, presenter,
+    write_explanation(fmt, terminal.stdout, query, canonical, explanation, presenter,
                       color=terminal.color)

@@ -13,9 +13,8 @@ import typer
 from txdiag.cli import options as opt
 from txdiag.cli.base import app, examples, json_errors
 from txdiag.cli.common import InputSettings
-from txdiag.cli.session import http_options, load_rules, resolve_api, resolve_lang
+from txdiag.cli.configured import load_rules, resolve_lang
 from txdiag.cli.terminal import Terminal
-from txdiag.config import build_field_map, load_config, resolve_profile
 from txdiag.errors import ApiError, UsageError
 from txdiag.render import OutputFormat
 
@@ -75,6 +74,8 @@ def lookup(
 ) -> None:
     """Fetch one transaction from the API: status, diagnosis, what to tell the customer."""
     json_errors(fmt is OutputFormat.JSON)
+    from txdiag.cli.session import http_options, resolve_api
+    from txdiag.config import build_field_map, load_config, resolve_profile
     from txdiag.http.lookup import expand_template
     from txdiag.pipeline import Pipeline
     from txdiag.render.common import Presenter
@@ -281,8 +282,8 @@ def render_lookup(out: TextIO, result: LookupResult, p: Presenter, *, width: int
     from rich.text import Text
 
     from txdiag.models import format_time
-    from txdiag.render.table import LABELS as EXPLAIN_LABELS
-    from txdiag.render.table import RETRY_TEXT, category_text, make_console
+    from txdiag.render.console import LABELS as EXPLAIN_LABELS
+    from txdiag.render.console import RETRY_TEXT, category_text, make_console
     from txdiag.render.writers import shorten
 
     console = make_console(out, width=width, color=color)

@@ -9,16 +9,15 @@ import typer
 from txdiag.cli import options as opt
 from txdiag.cli.base import app, argument_text, examples, json_errors
 from txdiag.cli.common import InputSettings, reads_inputs
-from txdiag.cli.session import Session, load_rules
+from txdiag.cli.configured import load_rules, read_config
 from txdiag.cli.terminal import Terminal
-from txdiag.config import load_config
 from txdiag.errors import UsageError
 from txdiag.exitcodes import ExitCode
-from txdiag.models import Category
 from txdiag.render import OutputFormat
-from txdiag.render.common import Presenter
+from txdiag.render.present import Presenter
 from txdiag.rulebook import NO_MATCH_REASON, Rulebook, read_rule_file
 from txdiag.rulebook import load_rulebook as load_with
+from txdiag.vocabulary import Category
 
 rules_app = typer.Typer(help="Inspect, test, validate, export and draft rules.",
                         no_args_is_help=True)
@@ -26,8 +25,9 @@ app.add_typer(rules_app, name="rules")
 
 
 def _rulebook(rules: list[Path] | None, config: Path | None) -> tuple[Rulebook, str | None]:
-    settings, config_file = load_config(config)
-    return load_rules(settings, config_file, rules or ()), settings.defaults.lang
+    settings, config_file = read_config(config)
+    return (load_rules(settings, config_file, rules or ()),
+            settings.defaults.lang if settings is not None else None)
 
 
 @rules_app.command("list", epilog=examples("txdiag rules list --channel wechatpay",
@@ -176,6 +176,7 @@ def suggest(
     settings: InputSettings,
 ) -> None:
     """Draft rules (TOML) for the failures no rule explains; fill in each reason, then validate."""
+    from txdiag.cli.session import Session
     from txdiag.mining import TemplateMiner
     from txdiag.pipeline import Observation
     from txdiag.rulebook.tools import suggest_rules, suggestions_from

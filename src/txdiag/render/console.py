@@ -1,0 +1,68 @@
+"""Rich set up the way txdiag prints, and the words of the explain view.
+
+Rich is imported here and in :mod:`txdiag.render.table`, nowhere in the core, so machine
+formats never pay for it; this module needs nothing else, so ``explain`` loads only it.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+CATEGORY_STYLE = {
+    "balance": "yellow",
+    "network": "cyan",
+    "card_binding": "magenta",
+    "risk_control": "red",
+    "system": "bold red",
+    "unknown": "dim",
+}
+
+
+def make_console(out: TextIO, *, width: int | None = None, color: bool = False) -> Console:
+    return Console(
+        file=out,
+        width=width,
+        color_system="auto" if color else None,
+        no_color=not color,
+        force_terminal=color or None,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        soft_wrap=False,
+    )
+
+
+def category_text(category: str) -> Text:
+    return Text(category, style=CATEGORY_STYLE.get(category, ""))
+
+
+LABELS = {
+    "en": {
+        "category": "Category", "reason": "Reason", "retryable": "Retry",
+        "hint": "Tell the customer", "action": "Engineering", "evidence": "Evidence",
+        "no_match": "no rule matched: the code and message are shown as they are",
+    },
+    "zh": {
+        "category": "类别", "reason": "原因", "retryable": "能否重试",
+        "hint": "告诉客户", "action": "技术处理", "evidence": "依据",
+        "no_match": "没有规则匹配：按原样展示错误码和信息",
+    },
+}
+
+RETRY_TEXT = {
+    "en": {
+        "yes": "a retry may succeed",
+        "no": "a retry will fail the same way",
+        "after_fix": "retry only after the cause is fixed",
+        "query_first": "outcome unknown: query the order before any retry",
+    },
+    "zh": {
+        "yes": "重试可能成功",
+        "no": "重试会以同样原因失败",
+        "after_fix": "需先解决问题再重试",
+        "query_first": "结果未知：重试前务必先查询订单状态",
+    },
+}

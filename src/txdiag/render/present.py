@@ -1,0 +1,164 @@
+"""The output policy every renderer applies, and what the lightest outputs need.
+
+All output funnels through :class:`Presenter`: personal data is masked (unless the user turned
+it off), and for text formats control characters are made visible so log content can neither
+forge rows nor drive the terminal. No pydantic and no Rich here: ``explain`` renders with this
+alone (:mod:`txdiag.render.common` has the rest and re-exports it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
+
+from txdiag.safety import mask_text, visible
+from txdiag.vocabulary import Category, Lang, LocalizedText, Retryable
+
+SCHEMA_VERSION = 1
+
+# JSON escapes C0 itself; these are the characters it lets through that a terminal may act
+# on, and the line/paragraph separators that split a JSON Lines row for str.splitlines().
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def json_escape_unsafe(text: str) -> str:
+    """Escape DEL, C1 and bidi controls in serialized JSON (JSON allows them raw; we do not)."""
+    if not _JSON_UNSAFE.search(text):
+        return text
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def dumps(value: Any, *, indent: int | None = None) -> str:
+    """JSON with UTF-8 text kept readable and terminal-unsafe characters escaped.
+
+    Compact unless ``indent`` is given.
+    """
+    separators = (",", ": ") if indent else (",", ":")
+    return json_escape_unsafe(
+        json.dumps(value, ensure_ascii=False, separators=separators, indent=indent)
+    )
+
+
+def md_cell(text: str) -> str:
+    """A Markdown table cell: pipes escaped (text is already visible, so no newlines)."""
+    return text.replace("\\", "\\\\").replace("|", "\\|") if text else " "
+
+
+def share(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+@lru_cache(maxsize=65536)
+def _masked(text: str) -> str:
+    return mask_text(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Presenter:
+    """Applies the output policy to untrusted text."""
+
+    mask: bool = True
+    lang: Lang = "en"
+
+    def data(self, value: str | None) -> str | None:
+        """For machine formats: masked, otherwise as is (the serializer escapes)."""
+        if value is None or not self.mask:
+            return value
+        return _masked(value)
+
+    def number(self, value: float | None) -> float | str | None:
+        """A number stays a number, unless it is personal data (a card in a mis-mapped field)."""
+        if value is None or not self.mask:
+            return value
+        text = str(value)
+        masked = _masked(text)
+        return value if masked == text else masked
+
+    def text(self, value: str | None) -> str:
+        """For text formats: masked and visible (never a raw control character)."""
+        if value is None:
+            return ""
+        return visible(_masked(value) if self.mask else value)
+
+
+# What a diagnosis is to a renderer: :class:`txdiag.models.Diagnosis` (a pydantic model), or
+# :class:`txdiag.explain.Explanation` (plain, for ``explain``), read alike.
+
+
+class CodeLike(Protocol):
+    @property
+    def field(self) -> str: ...
+
+    @property
+    def value(self) -> str: ...
+
+
+class EvidenceLike(Protocol):
+    @property
+    def rule_id(self) -> str | None: ...
+
+    @property
+    def level(self) -> str: ...
+
+    @property
+    def field(self) -> str | None: ...
+
+    @property
+    def value(self) -> str | None: ...
+
+    @property
+    def pattern(self) -> str | None: ...
+
+    @property
+    def rule_source(self) -> str | None: ...
+
+    @property
+    def codes(self) -> Sequence[CodeLike]: ...
+
+
+class DiagnosisLike(Protocol):
+    @property
+    def category(self) -> Category: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def title(self) -> LocalizedText: ...
+
+    @property
+    def retryable(self) -> Retryable: ...
+
+    @property
+    def hint(self) -> LocalizedText: ...
+
+    @property
+    def action(self) -> LocalizedText: ...
+
+    @property
+    def evidence(self) -> EvidenceLike: ...
+
+
+def diagnosis_dict(diagnosis: DiagnosisLike, p: Presenter) -> dict[str, Any]:
+    ev = diagnosis.evidence
+    return {
+        "category": diagnosis.category.value,
+        "reason": diagnosis.reason,
+        "title": diagnosis.title.get(p.lang),
+        "retryable": diagnosis.retryable.value,
+        "hint": diagnosis.hint.get(p.lang),
+        "action": diagnosis.action.get(p.lang),
+        "evidence": {
+            "rule_id": ev.rule_id,
+            "level": ev.level,
+            "field": ev.field,
+            "value": p.data(ev.value),
+            "pattern": ev.pattern,
+            "rule_source": ev.rule_source,
+            "codes": [{"field": c.field, "value": p.data(c.value)} for c in ev.codes],
+        },
+    }

@@ -1,0 +1,122 @@
+"""What the classifier works with: reasons, channels and resolved rules, as plain dataclasses.
+
+No pydantic here, so that a rulebook read back from its snapshot (:mod:`txdiag.rulebook.loader`)
+loads no validation machinery. Reasons and channels are also entries of a rule file: there
+pydantic validates them (:class:`~txdiag.rulebook.model.RuleFile`) with the checks declared on
+their fields, whose pydantic schema is built only then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+
+from txdiag.vocabulary import Category, LocalizedText, Retryable
+
+if TYPE_CHECKING:
+    from txdiag.rulebook.model import RuleDef
+
+SelectorKind = Literal["codes", "messages", "http_status", "min_latency_ms", "statuses"]
+REASON_ID_PATTERN = r"^[a-z_]+\.[a-z0-9_]+$"
+CHANNEL_ID_PATTERN = r"^[a-z0-9_\-]+$"
+
+
+class Checked:
+    """Field metadata: a string checked against ``pattern``, then by ``after`` (which raises
+    ``ValueError``), when pydantic validates a rule file; errors read as for a pydantic model's
+    ``Field(pattern=...)`` and ``field_validator``."""
+
+    def __init__(self, pattern: str, after: Callable[[str], str] | None = None) -> None:
+        self.pattern = pattern
+        self.after = after
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        schema = core_schema.str_schema(pattern=self.pattern)
+        if self.after is None:
+            return schema
+        return core_schema.no_info_after_validator_function(self.after, schema)
+
+
+def _known_category(value: str) -> str:
+    prefix = value.split(".", 1)[0]
+    if prefix not in {c.value for c in Category}:
+        raise ValueError(
+            f"category {prefix!r} is not one of {', '.join(c.value for c in Category)}"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class ChannelDef:
+    """A payment channel: its id, the names logs use for it, and its success codes."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
+
+    id: Annotated[str, Checked(CHANNEL_ID_PATTERN)]
+    title: str = ""
+    aliases: list[str] = field(default_factory=list)
+    success_codes: list[str] = field(default_factory=list)
+    inherits: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReasonDef:
+    """A reason for a failure (``category.name``), with what to tell and what to do."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
+
+    id: Annotated[str, Checked(REASON_ID_PATTERN, _known_category)]
+    title: LocalizedText
+    description: LocalizedText
+    retryable: Retryable
+    hint: LocalizedText
+    action: LocalizedText
+
+    @property
+    def category(self) -> Category:
+        return Category(self.id.split(".", 1)[0])
+
+
+def parse_status_range(text: str) -> tuple[int, int]:
+    """``"503"`` -> (503, 503); ``"500-599"`` -> (500, 599)."""
+    low, _, high = text.partition("-")
+    try:
+        start, end = int(low), int(high or low)
+    except ValueError:
+        raise ValueError(f"HTTP status {text!r} is not a number or a range like 500-599") from None
+    if not 100 <= start <= end <= 599:
+        raise ValueError(f"HTTP status range {text!r} is outside 100-599")
+    return start, end
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A rule resolved against its reason and pack: everything a diagnosis needs, in one place."""
+
+    id: str
+    reason: str
+    category: Category
+    title: LocalizedText
+    retryable: Retryable
+    hint: LocalizedText
+    action: LocalizedText
+    selector: SelectorKind
+    channel: str | None
+    fallback: bool
+    source: str
+    pack: str
+    origin: str
+    """The file the rule came from."""
+    user: bool
+    """True for rules from user files (they take precedence over shipped ones)."""
+    codes: tuple[str, ...] = ()
+    messages: tuple[str, ...] = ()
+    http_status: tuple[tuple[int, int], ...] = ()
+    min_latency_ms: float | None = None
+    statuses: tuple[str, ...] = ()
+    definition: RuleDef | None = field(default=None, compare=False, repr=False)
+    """The rule as its file wrote it (``None`` in a rulebook read back from its snapshot:
+    :meth:`~txdiag.rulebook.loader.Rulebook.definition` finds it)."""
