@@ -20,9 +20,10 @@ from txdiag.rulebook import Rulebook, load_rulebook, loader, read_rule_file, shi
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "accuracy_corpus.csv"
 
-# What a lookup must not load: the pydantic models of records, diagnoses, rule files and the
-# config file, the record pipeline, and the HTTP client.
-HEAVY = ("httpx", "msgspec", "txdiag.models", "txdiag.config", "txdiag.rulebook.model",
+# What a lookup must not load: pydantic at all (typer 0.29 and later import it: the pin in
+# pyproject.toml), the models of records, diagnoses, rule files and the config file, the
+# record pipeline, and the HTTP client.
+HEAVY = ("pydantic", "httpx", "msgspec", "txdiag.models", "txdiag.config", "txdiag.rulebook.model",
          "txdiag.pipeline", "txdiag.normalize", "txdiag.aggregate", "txdiag.timeline",
          "txdiag.http.client", "txdiag.render.common", "txdiag.render.table")
 
