@@ -1,13 +1,4 @@
-"""``watch``: follow a growing log like ``tail -F``, with a live summary and spike flags.
-
-On a terminal the summary is redrawn in place; otherwise (a pipe, a file, ``TERM=dumb``) one
-plain status line is printed per interval in which something new arrived. Ctrl-C (or SIGTERM)
-stops: the final summary is printed in ``--format`` and the exit is 130 (143). ``--once``
-reads what is there and exits 0, for scripts.
-
-Memory stays flat however long it runs: the summary is a fold, and the time view keeps the
-latest 240 buckets (``--bucket`` wide), dropping older ones.
-"""
+"""``watch``: its options and examples; how it follows a log is in :mod:`txdiag.cli.watching`."""
 
 from __future__ import annotations
 
