@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from txdiag.mining import TemplateMiner, cached_template
-from txdiag.models import Category, Diagnosis
 from txdiag.pipeline import Event, Observation
 from txdiag.readers import ReadStats, Unreadable
 from txdiag.rulebook import NO_MATCH_REASON
+from txdiag.vocabulary import Category
+
+if TYPE_CHECKING:
+    from txdiag.models import Diagnosis
 
 UNREADABLE_EXAMPLES = 5
 NO_CHANNEL = "(none)"

@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from decimal import Decimal, InvalidOperation
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from txdiag.models import CodeValue, Record, SourceRef
 from txdiag.rulebook import Rulebook
 from txdiag.timeparse import parse_timestamp
+
+if TYPE_CHECKING:
+    from txdiag.models import Record, SourceRef
 
 NORMALIZED_FIELDS = (
     "txn_id",
@@ -561,6 +563,8 @@ class Normalizer:
         ``Decimal``, whole numbers), so the model is built without validating it again:
         ``diagnose`` builds one per failure shown.
         """
+        from txdiag.models import CodeValue, Record  # pydantic: only once rows are shown
+
         timestamp = parse_timestamp(ex.timestamp, self.assume_tz)
         construct = CodeValue.model_construct
         return Record.model_construct(

@@ -13,18 +13,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from txdiag.classify import Classifier
 from txdiag.errors import InputError
 from txdiag.formats import Template, read_records
 from txdiag.http.options import HttpOptions
-from txdiag.models import Diagnosis, Finding, SourceRef
 from txdiag.normalize import Extracted, FieldMap, Normalizer
 from txdiag.readers import InputFormat, RawItem, ReadStats, Unreadable, UnreadableCause
 from txdiag.rulebook import Rulebook
 from txdiag.sources import DEFAULT_MAX_LINE_BYTES, OpenedInput, open_input
 from txdiag.timeparse import parse_timestamp
+
+if TYPE_CHECKING:
+    from txdiag.models import Diagnosis, Finding
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +210,8 @@ class Pipeline:
 
     def finding(self, observation: Observation) -> Finding:
         """The validated :class:`Finding` of a failed observation (built only when shown)."""
+        from txdiag.models import Finding, SourceRef  # pydantic: only once rows are shown
+
         if observation.diagnosis is None:
             raise ValueError("a successful record has no finding")
         record = self.normalizer.to_record(

@@ -49,9 +49,9 @@ from statistics import median
 from typing import Literal
 
 from txdiag.errors import UsageError
-from txdiag.models import Category
 from txdiag.pipeline import Observation
 from txdiag.timeparse import parse_timestamp
+from txdiag.vocabulary import Category
 
 CATEGORIES: tuple[str, ...] = tuple(c.value for c in Category)
 

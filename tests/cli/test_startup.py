@@ -171,3 +171,15 @@ def test_reasons_and_channels_are_checked_as_before(tmp_path: Path, body: str,
     with pytest.raises(RulebookError) as raised:
         read_rule_file(path)
     assert expected in raised.value.message
+
+
+def test_summary_builds_no_pydantic_record_model(tmp_path: Path) -> None:
+    # The summary folds records without Record, Diagnosis or Finding models (issue 7):
+    # importing them alone costs about a tenth of a second.
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"channel":"iso8583","status":"failed","resp_code":"51"}\n'
+                   '{"channel":"alipay","status":"success"}\n', encoding="utf-8")
+    report = loaded_by("summary", str(log), "--format", "json", tmp_path=tmp_path)
+    assert report["code"] == 0
+    assert '"failures": 1' in str(report["stdout"])
+    assert "txdiag.models" not in set(report["modules"])  # type: ignore[arg-type]

@@ -28,7 +28,6 @@ from txdiag.errors import TxdiagError, UsageError
 from txdiag.exitcodes import ExitCode
 from txdiag.follow import Follower, FollowStream
 from txdiag.formats import read_records
-from txdiag.models import format_time
 from txdiag.pipeline import Observation, is_url
 from txdiag.readers import ReadStats
 from txdiag.render import OutputFormat
@@ -36,6 +35,7 @@ from txdiag.render.common import Presenter, share
 from txdiag.safety import visible
 from txdiag.sources import SAMPLE_SIZE, OpenedInput
 from txdiag.timeline import Spike, Timeline, describe_width, detect_spikes, parse_duration
+from txdiag.vocabulary import format_time
 
 DEFAULT_BUCKET = 60
 CHECK_CLOCK_EVERY = 256

@@ -10,12 +10,12 @@ from typing import Any, TextIO
 from txdiag.aggregate import Summary
 from txdiag.exitcodes import ExitCode
 from txdiag.gate import Breach, CheckResult, GateResult, Kind, Threshold, Verdict, Window
-from txdiag.models import format_time
 from txdiag.readers import ReadStats
 from txdiag.render import OutputFormat
 from txdiag.render.common import SCHEMA_VERSION, Presenter, inputs_list, share, totals_dict
 from txdiag.safety import visible
 from txdiag.timeline import describe_width
+from txdiag.vocabulary import format_time
 
 SHOWN_BREACHES = 3
 """Breached windows listed per threshold in the table verdict (JSON has up to 200)."""

@@ -7,10 +7,9 @@ The output policy (:class:`Presenter`) and the diagnosis' part of every output a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from txdiag.aggregate import Summary
-from txdiag.models import Finding, format_time
 from txdiag.readers import ReadStats
 from txdiag.render.present import (
     SCHEMA_VERSION,
@@ -27,6 +26,10 @@ from txdiag.timeline import (
     describe_width,
     detection_width,
 )
+from txdiag.vocabulary import format_time
+
+if TYPE_CHECKING:
+    from txdiag.models import Finding
 
 __all__ = [
     "SCHEMA_VERSION",

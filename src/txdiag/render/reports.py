@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from txdiag.aggregate import Summary
-from txdiag.models import format_time
 from txdiag.readers import ReadStats
 from txdiag.render import OutputFormat
 from txdiag.render.common import Presenter, share, summary_dict
 from txdiag.render.writers import dumps, md_cell
 from txdiag.safety import neutralize_csv_cell, visible
 from txdiag.timeline import Spike, SpikeParams, Timeline, detect_spikes
+from txdiag.vocabulary import format_time
 
 
 def write_summary(fmt: OutputFormat, out: TextIO, summary: Summary, inputs: Sequence[ReadStats],

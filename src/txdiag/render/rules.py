@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from txdiag.classify import Candidate
-from txdiag.models import Lang
 from txdiag.render import OutputFormat
 from txdiag.render.common import SCHEMA_VERSION, Presenter
 from txdiag.render.writers import dumps, md_cell
 from txdiag.rulebook import Rule, Rulebook
 from txdiag.safety import neutralize_csv_cell
+from txdiag.vocabulary import Lang
 
 LEVEL_TEXT = {
     "channel_code": "1 channel-specific code",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich import box
 from rich.console import Console
@@ -15,13 +15,16 @@ from rich.table import Table
 from rich.text import Text
 
 from txdiag.aggregate import Summary
-from txdiag.models import Finding, format_time
 from txdiag.readers import ReadStats
 from txdiag.render.common import Presenter, share
 from txdiag.render.console import CATEGORY_STYLE, category_text, make_console
 from txdiag.render.writers import WritesFindings, shorten
 from txdiag.safety import visible
 from txdiag.timeline import CATEGORIES, Spike, Timeline, describe_width
+from txdiag.vocabulary import format_time
+
+if TYPE_CHECKING:
+    from txdiag.models import Finding
 
 BATCH_ROWS = 200
 WIDE_TABLE = 100

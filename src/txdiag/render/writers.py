@@ -10,7 +10,6 @@ from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from txdiag.aggregate import Summary
-from txdiag.models import Diagnosis, Finding, format_time
 from txdiag.normalize import _decimal, _int, _text
 from txdiag.readers import ReadStats
 from txdiag.render import OutputFormat
@@ -25,8 +24,10 @@ from txdiag.render.present import (
 )
 from txdiag.safety import neutralize_csv_cell
 from txdiag.timeparse import parse_timestamp
+from txdiag.vocabulary import format_time
 
 if TYPE_CHECKING:
+    from txdiag.models import Diagnosis, Finding
     from txdiag.pipeline import Observation, Pipeline
 
 MESSAGE_WIDTH = 60

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from txdiag.models import Category
 from txdiag.rulebook import Rule, Rulebook, load_rulebook
+from txdiag.vocabulary import Category
 
 CATEGORY_INTRO = {
     Category.BALANCE: "The customer's money or credit line cannot cover the payment.",
