@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from txdiag.models import Category, LocalizedText, Retryable
 from txdiag.patterns import compile_pattern
+from txdiag.safety import quoted
 
 ID_PATTERN = r"^[A-Za-z0-9_.:\-]+$"
 SELECTORS = ("codes", "messages", "http_status", "min_latency_ms", "statuses")
@@ -65,9 +66,11 @@ def parse_status_range(text: str) -> tuple[int, int]:
     try:
         start, end = int(low), int(high or low)
     except ValueError:
-        raise ValueError(f"HTTP status {text!r} is not a number or a range like 500-599") from None
+        raise ValueError(
+            f"HTTP status {quoted(text)} is not a number or a range like 500-599"
+        ) from None
     if not 100 <= start <= end <= 599:
-        raise ValueError(f"HTTP status range {text!r} is outside 100-599")
+        raise ValueError(f"HTTP status range {quoted(text)} is outside 100-599")
     return start, end
 
 

@@ -10,6 +10,7 @@ import tomli_w
 
 from txdiag.rulebook.loader import NO_MATCH_REASON, Rulebook
 from txdiag.rulebook.model import Rule
+from txdiag.safety import quoted
 
 EXPORT_PACK = "export"
 
@@ -17,7 +18,7 @@ EXPORT_PACK = "export"
 def rule_table(rule: Rule) -> dict[str, Any]:
     """A rule as it would be written in a rule file, its channel made explicit."""
     if rule.definition is None:
-        raise ValueError(f"rule {rule.id!r} has no definition to export")
+        raise ValueError(f"rule {quoted(rule.id)} has no definition to export")
     data = rule.definition.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
     data["id"] = rule.id
     data["reason"] = rule.reason
