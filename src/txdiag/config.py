@@ -21,6 +21,7 @@ from txdiag.locations import CONFIG_ENV as CONFIG_ENV
 from txdiag.locations import config_path
 from txdiag.locations import user_config_dir as user_config_dir
 from txdiag.normalize import NORMALIZED_FIELDS, FieldMap
+from txdiag.safety import quoted, shown
 
 StatusKind = Literal["success", "failure", "pending"]
 
@@ -67,7 +68,8 @@ class Profile(_Strict):
     def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
         unknown = set(value) - set(NORMALIZED_FIELDS)
         if unknown:
-            raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
+            names = ", ".join(quoted(name) for name in sorted(unknown))
+            raise ValueError(f"unknown field(s): {names}")
         return value
 
     def paths(self) -> dict[str, list[str]]:
@@ -132,28 +134,34 @@ def load_config(explicit: Path | None = None) -> tuple[Config, Path | None]:
             raw = tomllib.load(handle)
     except FileNotFoundError:
         if named:
-            raise ConfigError(f"{path}: config file not found",
+            raise ConfigError(f"{shown(path)}: config file not found",
                               hint="create one with `txdiag config init`") from None
         return Config(), None
     except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a config file") from None
+        raise ConfigError(f"{shown(path)}: is a directory, not a config file") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{shown(path)}: not valid TOML: {shown(exc)}") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        raise ConfigError(f"{shown(path)}: cannot read: {exc.strerror}") from None
     return parse_config(raw, str(path)), path
 
 
 def parse_config(raw: Mapping[str, Any], name: str) -> Config:
+    """Validate a parsed config file; any problem is a one-line :class:`ConfigError`.
+
+    The error names the file and where in it (``profiles.NAME.constants``), never the offending
+    value. Profile, API and template names and unknown keys are the user's own words, so they
+    are written masked and with control characters visible, like every value an error quotes.
+    """
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
         error = exc.errors(include_input=False, include_url=False)[0]
-        where = ".".join(str(part) for part in error["loc"])
+        where = ".".join(shown(part) for part in error["loc"])
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown setting (check the spelling)"
-        raise ConfigError(f"{name}: {where}: {message}") from None
+        raise ConfigError(f"{shown(name)}: {where}: {message}") from None
 
 
 def builtin_profiles() -> dict[str, Profile]:
@@ -170,7 +178,8 @@ def resolve_profile(name: str | None, config: Config) -> Profile | None:
     if name in builtin:
         return builtin[name]
     known = sorted({*builtin, *config.profiles})
-    raise UsageError(f"unknown profile {name!r}", hint=f"known profiles: {', '.join(known)}")
+    raise UsageError(f"unknown profile {quoted(name)}",
+                     hint=f"known profiles: {', '.join(map(shown, known))}")
 
 
 def parse_field_maps(maps: Sequence[str]) -> dict[str, list[str]]:
@@ -181,10 +190,10 @@ def parse_field_maps(maps: Sequence[str]) -> dict[str, list[str]]:
         field, path = field.strip(), path.strip()
         if not sep or not path:
             raise UsageError(
-                f"--map {item!r}: expected FIELD=PATH, e.g. error_code=data.result.code"
+                f"--map {quoted(item)}: expected FIELD=PATH, e.g. error_code=data.result.code"
             )
         if field not in NORMALIZED_FIELDS:
-            raise UsageError(f"--map {item!r}: unknown field {field!r}",
+            raise UsageError(f"--map {quoted(item)}: unknown field {quoted(field)}",
                              hint="fields: " + ", ".join(NORMALIZED_FIELDS))
         result.setdefault(field, []).append(path)
     return result

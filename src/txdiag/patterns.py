@@ -17,6 +17,8 @@ from typing import Any
 
 import re2
 
+from txdiag.safety import quoted, shown
+
 MAX_MEM = 64 << 20
 """RE2's memory budget per compiled pattern set; a set needing more is refused at load."""
 MAX_PATTERN_CHARS = 2000
@@ -55,7 +57,9 @@ def compile_pattern(pattern: str, *, case_sensitive: bool = False) -> Any:
     try:
         return re2.compile(pattern, _SENSITIVE if case_sensitive else _INSENSITIVE)
     except re2.error as exc:
-        raise ValueError(f"pattern {pattern!r} is not valid RE2 syntax: {_describe(exc)} "
+        # RE2's detail quotes the pattern from the error on: masked and visible like the rest
+        raise ValueError(f"pattern {quoted(pattern)} is not valid RE2 syntax: "
+                         f"{shown(_describe(exc))} "
                          "(look-around and back-references are not supported)") from None
 
 

@@ -445,7 +445,7 @@ def _fingerprint(event: Event) -> tuple[object, ...]:
 @pytest.mark.parametrize(
     ("name", "fmt", "records", "unreadable"),
     [
-        ("pii_everywhere.jsonl", InputFormat.AUTO, 6, 0),
+        ("pii_everywhere.jsonl", InputFormat.AUTO, 7, 0),
         ("controls_in_fields.jsonl", InputFormat.AUTO, 5, 2),
         ("csv_injection.csv", InputFormat.AUTO, 4, 1),
         ("logfmt_escapes.log", InputFormat.LOGFMT, 4, 0),

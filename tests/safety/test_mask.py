@@ -485,9 +485,12 @@ def mobiles(draw: st.DrawFn) -> tuple[str, str]:
 
 
 # Left/right context: any text (Chinese, JSON-ish, digits, letters ...) that ends/starts with a
-# character that is not an ASCII letter or digit, since glued identifiers are out of scope.
+# character that is not an ASCII letter or digit (or "*"), since glued identifiers are out of
+# scope: every C0/C1 control and every other ASCII punctuation character is a boundary.
 BOUNDARY = st.sampled_from(
     [" ", "：", "的", "=", '"', "'", ":", "(", ")", "\n", "，", "。", ",", "/", "_", "<", ">"]
+    + list("!#$%&+-.;?@[\\]^`{|}~")
+    + [chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))]
 )
 FILLER = st.text(
     st.characters(codec="utf-8")  # utf-8: no lone surrogates

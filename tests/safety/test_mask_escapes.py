@@ -39,6 +39,18 @@ ID_MASKED = "110105********002X"
         (f"\x1b[{ID} x", f"\x1b[{ID_MASKED} x"),  # X: a CSI final byte and a check character
         (f"\\x1b[{ID}", f"\\x1b[{ID_MASKED}"),
         (f"\x9b{CARD} x", f"\x9b{CARD_MASKED} x"),
+        # a grouped number whose first group is a parameter of an unfinished CSI sequence: the
+        # blank or dash after it is an intermediate byte, not the end of the number
+        ("\x9b<130 0000 0000 ", "\x9b<130****0000 "),
+        ("\x1b[130-0000-0000", "\x1b[130****0000"),
+        ("\x9b1;6222 0212 3456 7890 128 x", f"\x9b1;{CARD_MASKED} x"),
+        ("\\x1b[=6222-0212-3456-7890-128", f"\\x1b[={CARD_MASKED}"),
+        ("^[[?110105 19491231 002X", f"^[[?{ID_MASKED}"),
+        # "\0" before a digit: a written-out NUL and a number, or a backslash and a number
+        # that starts with 0 (the 0086 prefix); masked both ways
+        ("\\008613000000000", "\\0086130****0000"),
+        ("C:\\logs\\008613900000000.log", "C:\\logs\\0086139****0000.log"),
+        (f"\\0{MOBILE}", f"\\0{MOBILE_MASKED}"),
         # a final byte that is a digit is shown: "\x1b 1" + "3000000000" reads as a mobile
         # number; and with the sequence removed, "\x1b 1" + "13812345678" is one
         ("\x1b 13000000000 ", "\x1b 130****0000 "),
@@ -73,6 +85,40 @@ ID_MASKED = "110105********002X"
 def test_masks_next_to_escapes(text: str, expected: str) -> None:
     assert mask_text(text) == expected
     assert mask_text(expected) == expected
+
+
+# Every character that is no ASCII letter or digit and no "*" (those glue a number into a longer
+# token) is a boundary: C0 and C1 controls, DEL and ASCII punctuation, alone or after the start
+# of an escape sequence (raw 7-bit, 8-bit, written out) that it may continue.
+NEIGHBOURS = [chr(c) for c in (*range(0x00, 0x30), *range(0x3A, 0x41), *range(0x5B, 0x61),
+                               *range(0x7B, 0xA0)) if chr(c) != "*"]
+INTRODUCERS = ["", "\x1b", "\x1b[", "\x9b", "\x9b1;", "\\x1b[", "\\x9b", "^[[", "\\n"]
+GROUPED = [
+    ("13000000000", "130 0000 0000"),
+    ("13812345678", "+86-138-1234-5678"),
+    ("13000000000", "008613000000000"),
+    ("13812345678", "0086 138 1234 5678"),
+    (CARD, "6222 0212 3456 7890 128"),
+    (CARD, "6222-0212-3456-7890-128"),
+    ("4111111111111111", "4111 1111 1111 1111"),
+    (ID, "110105 19491231 002X"),
+    (ID, "110105-19491231-002X"),
+]
+
+
+@pytest.mark.parametrize(("digits", "written"), GROUPED, ids=[w for _, w in GROUPED])
+def test_any_punctuation_or_control_is_a_boundary(digits: str, written: str) -> None:
+    """Next to any boundary character, after any escape start, a grouped number is masked."""
+    def on_screen(out: str) -> list[str]:
+        on_a_terminal = re.sub(f"[{BIDI_CONTROLS}{ZERO_WIDTH}]", "", strip_ansi(out))
+        return [re.sub(r"[\s\-]+", "", view) for view in (visible(out), on_a_terminal)]
+
+    for intro in INTRODUCERS:
+        for ch in NEIGHBOURS:
+            for text in (f"{intro}{ch}{written} .", f". {written}{ch}{intro}"):
+                out = mask_text(text)
+                assert all(digits not in view for view in on_screen(out)), (text, out)
+                assert mask_text(out) == out, (text, out)
 
 
 @pytest.mark.parametrize(

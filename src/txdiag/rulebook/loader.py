@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from txdiag import __version__
 from txdiag.errors import RulebookError
 from txdiag.rulebook.resolved import ChannelDef, ReasonDef, Rule, parse_status_range
+from txdiag.safety import quoted, shown
 from txdiag.vocabulary import LocalizedText, Retryable
 
 if TYPE_CHECKING:
@@ -43,7 +44,11 @@ class LoadedFile:
 
 
 def read_rule_file(path: Path | str, *, user: bool = True, text: str | None = None) -> LoadedFile:
-    """Parse and validate one rule file; any problem is a one-line :class:`RulebookError`."""
+    """Parse and validate one rule file; any problem is a one-line :class:`RulebookError`.
+
+    The error text is safe to print as it is: the file name, rule ids and values it quotes are
+    masked (:func:`~txdiag.safety.mask_text`) and their control characters made visible.
+    """
     import tomllib
 
     from pydantic import ValidationError
@@ -59,7 +64,7 @@ def read_rule_file(path: Path | str, *, user: bool = True, text: str | None = No
         else:
             raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RulebookError(f"{name}: not valid TOML: {exc}") from None
+        raise RulebookError(f"{shown(name)}: not valid TOML: {shown(exc)}") from None
     try:
         content = RuleFile.model_validate(raw)
     except ValidationError as exc:
@@ -118,18 +123,19 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
-        raise RulebookError(f"{path}: rule file not found") from None
+        raise RulebookError(f"{shown(path)}: rule file not found") from None
     except IsADirectoryError:
-        raise RulebookError(f"{path}: is a directory, not a rule file") from None
+        raise RulebookError(f"{shown(path)}: is a directory, not a rule file") from None
     except OSError as exc:
-        raise RulebookError(f"{path}: cannot read rule file: {exc.strerror}") from None
+        raise RulebookError(f"{shown(path)}: cannot read rule file: {exc.strerror}") from None
 
 
 def _describe(name: str, raw: Mapping[str, Any], exc: ValidationError) -> str:
     """The first validation error as ``FILE: rule 'ID' field 'F': what is wrong``.
 
-    Only pydantic's message is used, never the offending input value, so a rule file cannot
-    smuggle text into the terminal through an error.
+    Only pydantic's message is used, never the offending input value. The file name, the rule
+    id (the locator) and the field name (an unknown key is one) are written masked and visible,
+    so a rule file cannot smuggle personal data or control characters into an error.
     """
     error = exc.errors(include_input=False, include_url=False)[0]
     loc = list(error["loc"])
@@ -141,10 +147,10 @@ def _describe(name: str, raw: Mapping[str, Any], exc: ValidationError) -> str:
         if isinstance(entries, list) and index < len(entries) and isinstance(entries[index], dict):
             entry_id = entries[index].get("id")
         kind = section.rstrip("s")
-        where = f"{kind} {entry_id!r}" if isinstance(entry_id, str) else f"{kind} #{index + 1}"
+        where = f"{kind} " + (quoted(entry_id) if isinstance(entry_id, str) else f"#{index + 1}")
         loc = loc[2:]
     field = ".".join(str(part) for part in loc)
-    parts = [name + ":", where, f"field {field!r}:" if field else ""]
+    parts = [shown(name) + ":", where, f"field {quoted(field)}:" if field else ""]
     prefix = " ".join(p for p in parts if p)
     if not field and where:
         prefix += ":"
@@ -356,11 +362,15 @@ class Rulebook:
         content = loaded.content
         for reason in content.reasons:
             if reason.id in self.reasons and not loaded.user:
-                raise RulebookError(f"{loaded.path}: reason {reason.id!r} is defined twice")
+                raise RulebookError(
+                    f"{shown(loaded.path)}: reason {quoted(reason.id)} is defined twice"
+                )
             self.reasons[reason.id] = reason
         for channel in content.channels:
             if channel.id in self.channels and not loaded.user:
-                raise RulebookError(f"{loaded.path}: channel {channel.id!r} is defined twice")
+                raise RulebookError(
+                    f"{shown(loaded.path)}: channel {quoted(channel.id)} is defined twice"
+                )
             self.channels[channel.id] = channel
             self._aliases[channel.id] = channel.id
             for alias in channel.aliases:
@@ -379,14 +389,16 @@ class Rulebook:
             for definition in loaded.content.rules:
                 rule = self._resolve(definition, loaded, pack.id, pack.channel)
                 if rule.id in resolved and not loaded.user:
-                    raise RulebookError(f"{loaded.path}: rule {rule.id!r} is defined twice")
+                    raise RulebookError(
+                        f"{shown(loaded.path)}: rule {quoted(rule.id)} is defined twice"
+                    )
                 # A user rule with a shipped rule's id replaces it.
                 resolved[rule.id] = rule
         for channel in self.channels.values():
             for parent in channel.inherits:
                 if parent not in self.channels:
                     raise RulebookError(
-                        f"channel {channel.id!r} inherits unknown channel {parent!r}"
+                        f"channel {quoted(channel.id)} inherits unknown channel {quoted(parent)}"
                     )
         self._check_code_clashes(resolved.values())
         # User rules first; otherwise load order (pack order, then file order). Everywhere the
@@ -405,15 +417,17 @@ class Rulebook:
                 other = seen.setdefault(key, rule)
                 if other is not rule:
                     raise RulebookError(
-                        f"{rule.origin}: rule {rule.id!r} claims code {code!r}"
-                        f" of channel {rule.channel or '(any)'!r}, already claimed by {other.id!r}"
+                        f"{shown(rule.origin)}: rule {quoted(rule.id)} claims code {quoted(code)}"
+                        f" of channel {quoted(rule.channel or '(any)')}, already claimed by "
+                        f"{quoted(other.id)}"
                     )
 
     def _resolve(self, d: RuleDef, loaded: LoadedFile, pack: str, pack_channel: str | None) -> Rule:
         reason = self.reasons.get(d.reason)
         if reason is None:
             raise RulebookError(
-                f"{loaded.path}: rule {d.id!r} field 'reason': unknown reason {d.reason!r}",
+                f"{shown(loaded.path)}: rule {quoted(d.id)} field 'reason': "
+                f"unknown reason {quoted(d.reason)}",
                 hint="define it in a [[reasons]] entry or use one listed by `txdiag rules list`",
             )
         channel = d.channel if d.channel is not None else pack_channel

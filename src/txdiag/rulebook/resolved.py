@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
+from txdiag.safety import quoted
 from txdiag.vocabulary import Category, LocalizedText, Retryable
 
 if TYPE_CHECKING:
@@ -86,9 +87,11 @@ def parse_status_range(text: str) -> tuple[int, int]:
     try:
         start, end = int(low), int(high or low)
     except ValueError:
-        raise ValueError(f"HTTP status {text!r} is not a number or a range like 500-599") from None
+        raise ValueError(
+            f"HTTP status {quoted(text)} is not a number or a range like 500-599"
+        ) from None
     if not 100 <= start <= end <= 599:
-        raise ValueError(f"HTTP status range {text!r} is outside 100-599")
+        raise ValueError(f"HTTP status range {quoted(text)} is outside 100-599")
     return start, end
 
 

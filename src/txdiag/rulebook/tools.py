@@ -11,6 +11,7 @@ import tomli_w
 
 from txdiag.rulebook.loader import NO_MATCH_REASON, Rulebook
 from txdiag.rulebook.resolved import ChannelDef, ReasonDef, Rule
+from txdiag.safety import quoted
 
 EXPORT_PACK = "export"
 
@@ -19,7 +20,7 @@ def rule_table(rule: Rule, rulebook: Rulebook) -> dict[str, Any]:
     """A rule as it would be written in a rule file, its channel made explicit."""
     definition = rulebook.definition(rule)
     if definition is None:
-        raise ValueError(f"rule {rule.id!r} has no definition to export")
+        raise ValueError(f"rule {quoted(rule.id)} has no definition to export")
     data = definition.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
     data["id"] = rule.id
     data["reason"] = rule.reason

@@ -12,6 +12,7 @@ from txdiag.safety.mask import (
     mask_value,
     redact_url,
 )
+from txdiag.safety.quote import quoted, shown
 from txdiag.safety.terminal import neutralize_csv_cell, strip_ansi, visible
 
 __all__ = [
@@ -21,7 +22,9 @@ __all__ = [
     "mask_text",
     "mask_value",
     "neutralize_csv_cell",
+    "quoted",
     "redact_url",
+    "shown",
     "strip_ansi",
     "visible",
 ]

@@ -615,9 +615,10 @@ def _mask_personal(text: str) -> str:
 # Escape sequences end in letters and digits too: ``\x1b[1m4111111111111111`` (a highlighted
 # card), and, written out as text, ``\n4111...`` or ``\u001b[31m4111...`` (double-encoded JSON,
 # Python reprs, our own visible() output in an error message). Those letters are not part of the
-# number, so the text is cut between an escape and a digit that follows it, and around the
-# parameters of a CSI sequence and before a final byte that is a digit (visible() shows them,
-# so they count as text), and each piece is masked alone.
+# number, so the text is cut between an escape ending in such a character and a digit that
+# follows it, and around the parameters of a CSI sequence and before a final byte that is a
+# digit (visible() shows them, so they count as text), and each piece is masked alone. Nowhere
+# else: a cut after a blank or "-" would split a grouped number (``\x9b<130 0000 0000``).
 # Raw escape sequences are also invisible on a terminal, and so are zero-width and bidi
 # characters, so a number or secret split by them (``4111\x1b[0m111111111111``,
 # ``138\u200b12345678``, ``password=\x1b[1mhunter2``) is looked for in the text with them
@@ -636,14 +637,24 @@ _ESCAPES_RE = re.compile(
     re.VERBOSE,
 )
 _INVISIBLE = re.compile(f"[\x1b\x90\x98\x9b\x9d\x9e\x9f{BIDI_CONTROLS}{ZERO_WIDTH}]")
+_WRITTEN_NUL_BEFORE_DIGIT = re.compile(r"\\0(?=[0-9])")
+"""``\\0`` before a digit reads two ways: a written-out NUL and a number (``\\013812345678``),
+or a backslash and a number that starts with 0 (``C:\\logs\\008613812345678``, the ``0086``
+prefix). Such text is masked both ways, one after the other."""
 _INVISIBLE_CHARS = re.compile(f"[{BIDI_CONTROLS}{ZERO_WIDTH}]")
 _MAX_ROUNDS: Final = 4
 
 
-def _cut_points(text: str) -> list[int]:
-    """Where an escape sequence ends and a digit begins, and around CSI parameters."""
+def _cut_points(text: str, *, written_nul: bool = True) -> list[int]:
+    """Where an escape sequence ends and a digit begins, and around CSI parameters.
+
+    With ``written_nul=False`` a ``\\0`` before a digit is read as a backslash and the digit
+    (see :data:`_WRITTEN_NUL_BEFORE_DIGIT`).
+    """
     cuts: list[int] = []
     for m in _ESCAPES_RE.finditer(text):
+        if not written_nul and m.group() == "\\0" and "0" <= text[m.end() : m.end() + 1] <= "9":
+            continue
         if m.group("intro"):  # "\\x9b" written out ends in a letter
             cuts.append(m.end("intro"))
         final = m.group("final")
@@ -652,10 +663,21 @@ def _cut_points(text: str) -> list[int]:
         if "0" <= (m.group("efinal") or "x") <= "9":  # "\x1b 1", "\x1b7": a digit is shown
             cuts.append(m.start("efinal"))
             continue
+        # Only where the sequence ends in a character that would glue to the digit after it
+        # (``\n4111``, ``\x1b[1m4111``). A CSI left without a final byte ends in a parameter
+        # or an intermediate byte, and a blank or "-" there is the separator of a grouped
+        # number whose first group is the parameter (``\x9b<130 0000 0000``): cutting would
+        # split the number into pieces that each look harmless.
         end = m.end()
-        if end < len(text) and "0" <= text[end] <= "9":
+        if end < len(text) and "0" <= text[end] <= "9" and _glued(text, end - 1):
             cuts.append(end)
     return cuts
+
+
+def _mask_pieces(text: str, cuts: list[int]) -> str:
+    """Mask the pieces of ``text`` between the cut points, each alone."""
+    bounds = [0, *cuts, len(text)]
+    return "".join(_mask_personal(text[a:b]) for a, b in zip(bounds, bounds[1:], strict=False))
 
 
 def _mask_round(text: str) -> tuple[str, bool]:
@@ -665,8 +687,9 @@ def _mask_round(text: str) -> tuple[str, bool]:
     raw = _INVISIBLE.search(text) is not None
     if not cuts and not raw:
         return _mask_personal(text), True
-    bounds = [0, *cuts, len(text)]
-    masked = "".join(_mask_personal(text[a:b]) for a, b in zip(bounds, bounds[1:], strict=False))
+    masked = _mask_pieces(text, cuts)
+    if _WRITTEN_NUL_BEFORE_DIGIT.search(masked) is not None:
+        masked = _mask_pieces(masked, _cut_points(masked, written_nul=False))
     if raw:
         stripped = _INVISIBLE_CHARS.sub("", strip_ansi(masked))
         again = mask_text(stripped)  # nothing invisible left: this does not come back here
