@@ -12,17 +12,12 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
+from txdiag.diagnosis import CodeValue, Diagnosis, Evidence
 from txdiag.patterns import PatternSet
 from txdiag.rulebook import NO_MATCH_REASON, ReasonDef, Rule, Rulebook
 from txdiag.safety import strip_ansi
 from txdiag.vocabulary import Category, MatchLevel
-
-if TYPE_CHECKING:
-    # pydantic (the Diagnosis models) loads only when a diagnosis is built: looking up the
-    # rule that decides (explain, the summary's fold) needs none.
-    from txdiag.models import Diagnosis
 
 # Long stack traces hold their cause near the end ("Caused by: ..."), so match over a generous
 # prefix and the tail rather than cutting at the start only.
@@ -336,8 +331,6 @@ class Classifier:
 
     @staticmethod
     def _diagnosis(candidate: Candidate, codes: Codes) -> Diagnosis:
-        from txdiag.models import CodeValue, Diagnosis, Evidence
-
         rule = candidate.rule
         return Diagnosis(
             category=rule.category,
@@ -358,8 +351,6 @@ class Classifier:
         )
 
     def _unknown(self, codes: Codes, message: str | None) -> Diagnosis:
-        from txdiag.models import CodeValue, Diagnosis, Evidence
-
         reason = self._no_match
         field, value = codes[0] if codes else ("error_message", message)
         return Diagnosis(

@@ -1,9 +1,10 @@
 """Typed result objects shared by the library, the renderers and the CLI.
 
 These are the public shapes: a normalized :class:`Record`, the :class:`Diagnosis` of a failed
-record, and :class:`Finding`, the pair of them. They are pydantic models so that they validate,
-serialize to JSON and document themselves; the hot path avoids building them per record and
-creates them only for rows that are shown (see :mod:`txdiag.normalize`).
+record, and :class:`Finding`, the pair of them. Records and findings are pydantic models so
+that they validate, serialize to JSON and document themselves; the hot path avoids building
+them per record and creates them only for rows that are shown (see :mod:`txdiag.normalize`).
+The diagnosis is a plain dataclass (:mod:`txdiag.diagnosis`), re-exported here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from txdiag.diagnosis import CodeValue, Diagnosis, Evidence
 from txdiag.vocabulary import (
     LANGS,
     Category,
@@ -49,46 +51,6 @@ class SourceRef(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}"
-
-
-class CodeValue(BaseModel):
-    """One error code found in a record, with the field it came from."""
-
-    model_config = ConfigDict(frozen=True)
-
-    field: str
-    value: str
-
-
-class Evidence(BaseModel):
-    """What decided a diagnosis: the rule, the precedence level, and the field and value matched."""
-
-    model_config = ConfigDict(frozen=True)
-
-    rule_id: str | None
-    level: MatchLevel
-    field: str | None
-    value: str | None
-    pattern: str | None = None
-    rule_source: str | None = None
-    codes: tuple[CodeValue, ...] = ()
-    """Every code the record carried, most specific first (all are kept, one decides)."""
-
-
-class Diagnosis(BaseModel):
-    """The classification of one failure."""
-
-    model_config = ConfigDict(frozen=True)
-
-    category: Category
-    reason: str
-    title: LocalizedText
-    retryable: Retryable
-    hint: LocalizedText
-    """What a support agent tells the customer."""
-    action: LocalizedText
-    """What an engineer should do."""
-    evidence: Evidence
 
 
 class Record(BaseModel):

@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
+from txdiag.diagnosis import CodeValue
 from txdiag.rulebook import Rulebook
 from txdiag.timeparse import parse_timestamp
 
@@ -563,10 +564,9 @@ class Normalizer:
         ``Decimal``, whole numbers), so the model is built without validating it again:
         ``diagnose`` builds one per failure shown.
         """
-        from txdiag.models import CodeValue, Record  # pydantic: only once rows are shown
+        from txdiag.models import Record  # pydantic: only once rows are shown
 
         timestamp = parse_timestamp(ex.timestamp, self.assume_tz)
-        construct = CodeValue.model_construct
         return Record.model_construct(
             txn_id=ex.txn_id,
             timestamp=timestamp,
@@ -574,7 +574,7 @@ class Normalizer:
             status=ex.status,
             channel=ex.channel,
             error_code=ex.error_code,
-            error_codes=tuple(construct(field=f, value=v) for f, v in ex.codes),
+            error_codes=tuple(CodeValue(f, v) for f, v in ex.codes),
             error_message=ex.message,
             http_status=ex.http_status,
             latency_ms=ex.latency_ms,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import bz2
 import contextlib
 import copy
+import dataclasses
 import gzip
 import json
 import lzma
@@ -438,7 +439,7 @@ def test_nasty_corpus_reads_in_every_format(path: Path, fmt: InputFormat) -> Non
 def _fingerprint(event: Event) -> tuple[object, ...]:
     if isinstance(event, Unreadable):
         return ("unreadable", event.line, event.cause, event.detail)
-    diagnosis = event.diagnosis.model_dump() if event.diagnosis is not None else None
+    diagnosis = dataclasses.asdict(event.diagnosis) if event.diagnosis is not None else None
     return ("record", event.line, diagnosis)
 
 

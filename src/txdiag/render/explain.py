@@ -7,12 +7,11 @@ only, and nothing here needs pydantic.
 from __future__ import annotations
 
 import csv
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from txdiag.render import OutputFormat
 from txdiag.render.present import (
     SCHEMA_VERSION,
-    DiagnosisLike,
     Presenter,
     diagnosis_dict,
     dumps,
@@ -20,9 +19,12 @@ from txdiag.render.present import (
 )
 from txdiag.safety import neutralize_csv_cell
 
+if TYPE_CHECKING:
+    from txdiag.diagnosis import Diagnosis
+
 
 def write_explanation(fmt: OutputFormat, out: TextIO, query: str, channel: str | None,
-                      diagnosis: DiagnosisLike, p: Presenter, *, width: int | None = None,
+                      diagnosis: Diagnosis, p: Presenter, *, width: int | None = None,
                       color: bool = False) -> None:
     if fmt is OutputFormat.TABLE:
         render_explanation(out, query, channel, diagnosis, p, width=width, color=color)
@@ -49,7 +51,7 @@ def write_explanation(fmt: OutputFormat, out: TextIO, query: str, channel: str |
     out.flush()
 
 
-def render_explanation(out: TextIO, query: str, channel: str | None, diagnosis: DiagnosisLike,
+def render_explanation(out: TextIO, query: str, channel: str | None, diagnosis: Diagnosis,
                        p: Presenter, *, width: int | None = None, color: bool = False) -> None:
     """The support agent's view of one code or message."""
     from rich.panel import Panel

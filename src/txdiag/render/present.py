@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from txdiag.safety import mask_text, visible
-from txdiag.vocabulary import Category, Lang, LocalizedText, Retryable
+from txdiag.vocabulary import Lang
+
+if TYPE_CHECKING:
+    from txdiag.diagnosis import Diagnosis
 
 SCHEMA_VERSION = 1
 
@@ -85,65 +87,7 @@ class Presenter:
         return visible(_masked(value) if self.mask else value)
 
 
-# What a diagnosis is to a renderer: :class:`txdiag.models.Diagnosis` (a pydantic model), or
-# :class:`txdiag.explain.Explanation` (plain, for ``explain``), read alike.
-
-
-class CodeLike(Protocol):
-    @property
-    def field(self) -> str: ...
-
-    @property
-    def value(self) -> str: ...
-
-
-class EvidenceLike(Protocol):
-    @property
-    def rule_id(self) -> str | None: ...
-
-    @property
-    def level(self) -> str: ...
-
-    @property
-    def field(self) -> str | None: ...
-
-    @property
-    def value(self) -> str | None: ...
-
-    @property
-    def pattern(self) -> str | None: ...
-
-    @property
-    def rule_source(self) -> str | None: ...
-
-    @property
-    def codes(self) -> Sequence[CodeLike]: ...
-
-
-class DiagnosisLike(Protocol):
-    @property
-    def category(self) -> Category: ...
-
-    @property
-    def reason(self) -> str: ...
-
-    @property
-    def title(self) -> LocalizedText: ...
-
-    @property
-    def retryable(self) -> Retryable: ...
-
-    @property
-    def hint(self) -> LocalizedText: ...
-
-    @property
-    def action(self) -> LocalizedText: ...
-
-    @property
-    def evidence(self) -> EvidenceLike: ...
-
-
-def diagnosis_dict(diagnosis: DiagnosisLike, p: Presenter) -> dict[str, Any]:
+def diagnosis_dict(diagnosis: Diagnosis, p: Presenter) -> dict[str, Any]:
     ev = diagnosis.evidence
     return {
         "category": diagnosis.category.value,

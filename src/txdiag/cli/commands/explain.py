@@ -44,7 +44,7 @@ def explain(
     rulebook = load_rules(settings, config_file, rules or ())
     canonical = rulebook.canonical_channel(channel) if channel else None
     query = argument_text(query)
-    explanation = explain_query(Classifier(rulebook), query, canonical)
+    diagnosis = explain_query(Classifier(rulebook), query, canonical)
     presenter = Presenter(mask=not no_mask, lang=resolve_lang(lang, settings))
-    write_explanation(fmt, terminal.stdout, query, canonical, explanation, presenter,
+    write_explanation(fmt, terminal.stdout, query, canonical, diagnosis, presenter,
                       color=terminal.color)
