@@ -11,9 +11,7 @@ import gzip
 import io
 import lzma
 import os
-import queue
 import sys
-import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -96,65 +94,30 @@ class _Prefixed(io.RawIOBase):
         super().close()
 
 
-class _ReadAhead(io.RawIOBase):
-    """A stream read block by block in a background thread, a few blocks ahead.
+class _Decompressing(io.RawIOBase):
+    """A decompressing stream read one decompression step at a time; a truncated or corrupt
+    stream is an :class:`InputError` raised after the bytes decoded before the damage.
 
-    An error met by the thread (a truncated or corrupt compressed stream) is raised here after
-    the blocks read before it, so those records are still read and counted.
+    Decompression runs in this thread: a reader thread ahead of it was measured slower for
+    gzip and xz (the two threads contend for the GIL between steps) and no faster for bz2
+    (docs/performance.md).
     """
 
-    DEPTH = 4
-
-    def __init__(self, stream: BinaryIO, name: str, compression: str | None) -> None:
+    def __init__(self, stream: BinaryIO, name: str, compression: str) -> None:
         self._stream = stream
-        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(self.DEPTH)
-        self._pending = memoryview(b"")
-        self._finished = False
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(name, compression),
-                                        name="txdiag-read-ahead", daemon=True)
-        self._thread.start()
-
-    def _run(self, name: str, compression: str | None) -> None:
-        item: bytes | BaseException
-        while not self._stop.is_set():
-            try:
-                item = read_block(self._stream, BLOCK_SIZE, name, compression)
-            except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
-                item = exc
-            while not self._stop.is_set():
-                try:
-                    self._queue.put(item, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
-            if not isinstance(item, bytes) or not item:
-                return
+        self._name = name
+        self._compression = compression
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        if not self._pending:
-            if self._finished:
-                return 0
-            item = self._queue.get()
-            if isinstance(item, BaseException):
-                self._finished = True
-                raise item
-            if not item:
-                self._finished = True
-                return 0
-            self._pending = memoryview(item)
-        count = min(len(buffer), len(self._pending))
-        buffer[:count] = self._pending[:count]
-        self._pending = self._pending[count:]
-        return count
+        data = read_block(self._stream, len(buffer), self._name, self._compression)
+        buffer[: len(data)] = data
+        return len(data)
 
     def close(self) -> None:
         if not self.closed:
-            self._stop.set()
-            self._thread.join(timeout=5)
             self._stream.close()
         super().close()
 
@@ -200,8 +163,7 @@ def open_input(name: str) -> OpenedInput:
     elif compression == "xz":
         stream = lzma.LZMAFile(stream, mode="rb")  # type: ignore[assignment]  # noqa: SIM115
     if compression is not None:
-        # Decompression releases the GIL: a thread inflates while this one reads records.
-        stream = io.BufferedReader(_ReadAhead(stream, display, compression), BLOCK_SIZE)
+        stream = io.BufferedReader(_Decompressing(stream, display, compression), BLOCK_SIZE)
     sample, error = _sniff(stream, display, compression)
     stream = io.BufferedReader(_Prefixed(sample, stream, error), BLOCK_SIZE)
     size = os.fstat(raw.fileno()).st_size if name != "-" else None
