@@ -144,3 +144,14 @@ def test_escape_sequences_never_glue_personal_data_past_masking(glued: str) -> N
         for secret in ("5146236886744370515", "4111111111111111", "6222021234567890128",
                        "13812345678"):
             assert secret not in text and secret[-8:] not in text
+
+
+@pytest.mark.parametrize("message", ["\x1b 113812345678\u200ba", "card 4111111111111111\x1b[0mx"])
+def test_numbers_exposed_by_removing_escapes_are_masked(message: str) -> None:
+    # Removing an escape sequence can glue a number to a letter (masked before) or leave it
+    # standing alone beside a zero-width character (masked after): both are masked.
+    miner = TemplateMiner()
+    miner.add("baitiao", None, message)
+    (_, _, template, _, example), = miner.top(1)
+    for shown in (template, example):
+        assert "13812345678" not in shown and "4111111111111111" not in shown

@@ -49,12 +49,14 @@ def unknown_of(verdict: Verdict | None, message: str | None) -> Unknown | None:
     return cached_template(message), message or ""
 
 
-def target_of(obs: Observation) -> Target:
+def target_of(obs: Observation, *, templates: bool = True) -> Target:
+    """Where an observation goes in the summary (``templates``: with the template of a failure
+    no rule explains)."""
     diagnosis = obs.diagnosis
     fields = obs.fields
     verdict = None if diagnosis is None else verdict_of(diagnosis)
     return (fields.channel or NO_CHANNEL, verdict, fields.error_code or NO_CODE,
-            unknown_of(verdict, fields.message))
+            unknown_of(verdict, fields.message) if templates else None)
 
 
 @dataclass
@@ -79,6 +81,9 @@ class Summary:
     unreadable_by_cause: Counter[str] = field(default_factory=Counter)
     unreadable_examples: list[Unreadable] = field(default_factory=list)
     retryable: Counter[str] = field(default_factory=Counter)
+    mine_templates: bool = True
+    """Whether failures no rule explains are grouped by message template (``summary`` and
+    ``watch`` show them; commands that do not, such as ``diagnose``, skip the work)."""
     mask_examples: bool = True
     """Examples of unknown-failure templates masked as they are kept (False for --no-mask)."""
     max_templates: int = MAX_TEMPLATES
@@ -95,7 +100,7 @@ class Summary:
         self.add_observation(event)
 
     def add_observation(self, obs: Observation) -> None:
-        channel, verdict, code, unknown = target_of(obs)
+        channel, verdict, code, unknown = target_of(obs, templates=self.mine_templates)
         self.add_outcome(channel, verdict, code, 1, unknown)
 
     def add_outcome(self, channel: str, verdict: Verdict | None, code: str,
@@ -122,7 +127,7 @@ class Summary:
         if reasons is None:
             reasons = self.code_reasons[(channel, code)] = Counter()
         reasons[reason] += count
-        if unknown is not None:
+        if unknown is not None and self.mine_templates:
             self.templates.add_template(channel, code, unknown[0], unknown[1], count)
 
     def add_unreadable(self, event: Unreadable) -> None:

@@ -95,7 +95,7 @@ class _Observed(tuple[Any, ...]):
     """A target that came from an observation: a key of its own in the ordered fold.
 
     It starts with a marker no decoded value can be, so it never equals a key made of a
-    record's values (a tuple of three fields could otherwise look like a target).
+    record's values (a tuple of four fields could otherwise look like a target).
     """
 
     __slots__ = ()
@@ -333,7 +333,8 @@ class SummaryFold:
             rule = decided.rule
             verdict = (rule.category.value, rule.reason, rule.retryable.value)
         # A failure no rule explains: its message template, once per key (not per record).
-        return (channel, verdict, code, unknown_of(verdict, message)), sensitive
+        unknown = unknown_of(verdict, message) if self.summary.mine_templates else None
+        return (channel, verdict, code, unknown), sensitive
 
     def _band_latencies(self, keys: list[Hashable], records: Sequence[Any],
                         latency_of: Callable[[Any], Any],

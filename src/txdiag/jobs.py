@@ -285,7 +285,8 @@ def _add_timeline(timeline: Timeline,
 
 def _summary_options(summary: Summary) -> dict[str, Any]:
     """What a worker's summary must share with the parent's for their merge to be exact."""
-    return {"mask_examples": summary.mask_examples, "max_templates": summary.max_templates}
+    return {"mine_templates": summary.mine_templates, "mask_examples": summary.mask_examples,
+            "max_templates": summary.max_templates}
 
 
 def _work(recipe: _Recipe | None, path: str, name: str, encoding: str, start: int, end: int,

@@ -46,10 +46,12 @@ def _id_or_code(match: re.Match[str]) -> str:
 
 
 def _masked_plain(message: str) -> str:
-    """Masked, then without escape sequences. Not the other way round: removing a sequence may
-    glue a card number to a letter (``card 4111...1111\x1b[0mx``), and masking leaves digits
-    glued to a letter alone (they are ids); it finds numbers next to escape sequences."""
-    return strip_ansi(mask_text(message))
+    """Masked, without escape sequences, and masked again. Masking first, because removing a
+    sequence may glue a card number to a letter (``card 4111...1111\x1b[0mx``), and masking
+    leaves digits glued to a letter alone (they are ids); again after, because removing one
+    may also leave a number standing alone that masking did not take for one beside it
+    (``\x1b 113812345678\u200ba``: zero-width characters stay). Masking is idempotent."""
+    return mask_text(strip_ansi(mask_text(message)))
 
 
 def template_of(message: str) -> str:

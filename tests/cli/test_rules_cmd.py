@@ -182,3 +182,20 @@ def test_template_pattern_escapes_and_matches() -> None:
     compiled = compile_pattern(pattern)
     assert compiled.search("ERR_4711 order T20261111000123 failed (x) at 12.50 CNY")
     assert not compiled.search("ERR_4712 order T1 failed (x) at 1 CNY")
+
+
+def test_suggest_shows_log_text_with_control_characters_visible(tmp_path: Path) -> None:
+    # A message carrying CR, BEL and a bidi override: the draft's comment lines must neither
+    # drive the terminal nor stop being TOML.
+    log = tmp_path / "log.jsonl"
+    message = "vault said no\r\u202e\u0007 again"
+    log.write_text("".join(json.dumps({"channel": "baitiao", "status": "failed",
+                                       "err_msg": message}) + "\n" for _ in range(3)),
+                   encoding="utf-8")
+    result = run("rules", "suggest", str(log), "--min-count", "2")
+    assert result.exit_code == 0
+    assert not {"\r", "\u202e", "\u0007"} & set(result.stdout)
+    import tomllib
+
+    rules = tomllib.loads(result.stdout)["rules"]
+    assert len(rules) == 1

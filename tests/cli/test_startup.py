@@ -183,3 +183,13 @@ def test_summary_builds_no_pydantic_record_model(tmp_path: Path) -> None:
     assert report["code"] == 0
     assert '"failures": 1' in str(report["stdout"])
     assert "txdiag.models" not in set(report["modules"])  # type: ignore[arg-type]
+
+
+def test_only_the_shipped_rulebook_has_a_snapshot(tmp_path: Path) -> None:
+    # A snapshot keeps no rule file: one of a rulebook with user rules would give back the
+    # shipped definitions for `rules export`. It is refused instead.
+    user = tmp_path / "mine.toml"
+    user.write_text('[pack]\nid = "mine"\ntitle = "Mine"\n\n[[rules]]\nid = "mine.one"\n'
+                    'reason = "system.busy"\ncodes = ["X1"]\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="shipped rulebook"):
+        load_rulebook([user]).snapshot()

@@ -158,3 +158,19 @@ def test_markup_and_escapes_print_literally(tmp_path: Path, mask: list[str],
         assert row["example"] == f"{MARKUP} odd \x1b[31mstate\x1b[0m 42 bell\x07"
     else:
         assert "\x1b" not in row["example"] and MARKUP in row["example"]
+
+
+def test_a_summary_that_shows_no_templates_mines_none(rulebook: Rulebook,
+                                                      tmp_path: Path) -> None:
+    # diagnose and check keep a summary for their totals but never show templates: they skip
+    # the templating of every unexplained message, on the plain path and the fast one.
+    path = sample(tmp_path)
+    for mine in (True, False):
+        plain = Summary(mine_templates=mine)
+        for event in Pipeline(rulebook).run([str(path)]):
+            plain.add(event)
+        folded = Summary(mine_templates=mine)
+        SummaryFold(Pipeline(rulebook), folded).run([str(path)])
+        for summary in (plain, folded):
+            assert summary.failures > 0
+            assert bool(summary.templates.failures) is mine

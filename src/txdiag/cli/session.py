@@ -147,15 +147,18 @@ class Session:
                    settings.jobs)
 
     def stream(self, on_observation: Callable[[Observation], bool] | None = None, *,
-               timeline: Timeline | None = None) -> Outcome:
+               timeline: Timeline | None = None, templates: bool = False) -> Outcome:
         """Feed every event to the summary, and observations to ``on_observation``.
 
         ``on_observation`` returns False to stop early. Without it, only the summary (and
         ``timeline``, when given) is wanted, and the inputs are folded by the fast path of
-        :mod:`txdiag.fold`, with the same result. An input error or Ctrl-C stops the stream;
-        what was read before is kept, and the caller renders it before exiting.
+        :mod:`txdiag.fold`, with the same result. ``templates``: the summary groups failures
+        no rule explains by message template (for a command that shows them). An input error
+        or Ctrl-C stops the stream; what was read before is kept, and the caller renders it
+        before exiting.
         """
-        outcome = Outcome(Summary(mask_examples=self.presenter.mask), self.pipeline.inputs)
+        summary = Summary(mine_templates=templates, mask_examples=self.presenter.mask)
+        outcome = Outcome(summary, self.pipeline.inputs)
         show_progress = self.terminal.stderr_is_tty and not self.quiet
         try:
             with Progress(self.pipeline, self.terminal.stderr, show_progress) as progress:

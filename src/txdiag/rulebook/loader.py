@@ -281,7 +281,12 @@ class Rulebook:
     # -- the snapshot ------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
-        """Everything the rulebook knows as plain JSON data; :meth:`from_snapshot` reads it."""
+        """Everything the shipped rulebook knows as plain JSON data; :meth:`from_snapshot`
+        reads it. Only the shipped rulebook has one: a snapshot keeps no rule file, and the
+        definitions (``rules export``) are read again from the shipped files."""
+        if self._files is not None and self._files != _shipped_files():
+            raise ValueError("only the shipped rulebook has a snapshot (user rule files are "
+                             "validated on every run)")
 
         def text(value: LocalizedText) -> dict[str, str]:
             return {"en": value.en, "zh": value.zh}
@@ -320,8 +325,9 @@ class Rulebook:
 
     @classmethod
     def from_snapshot(cls, data: Mapping[str, Any]) -> Rulebook:
-        """The rulebook a :meth:`snapshot` was taken of, without validating anything again
-        (its rule files are validated if :attr:`files` or :meth:`definition` is asked for)."""
+        """The shipped rulebook a :meth:`snapshot` was taken of, without validating anything
+        again (its rule files are validated if :attr:`files` or :meth:`definition` is asked
+        for). The data is trusted: it comes from txdiag's own cache directory."""
         book = cls.__new__(cls)
         book._files = None
         book.reasons = {

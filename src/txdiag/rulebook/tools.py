@@ -9,9 +9,10 @@ from typing import Any
 
 import tomli_w
 
+from txdiag.render.present import json_escape_unsafe
 from txdiag.rulebook.loader import NO_MATCH_REASON, Rulebook
 from txdiag.rulebook.resolved import ChannelDef, ReasonDef, Rule
-from txdiag.safety import quoted
+from txdiag.safety import quoted, visible
 
 EXPORT_PACK = "export"
 
@@ -124,8 +125,12 @@ def suggest_rules(suggestions: Iterable[Suggestion]) -> str:
         rule["source"] = "txdiag rules suggest: unclassified failures seen in logs"
         comment = [f"# {item.count} failures; template: {item.template}",
                    f"# example: {item.example}"]
-        body = tomli_w.dumps({"rules": [rule]}).strip()
-        lines += ["", *(c.replace("\n", " ") for c in comment), body]
+        # TOML lets DEL, C1 and bidi controls stand raw in strings; a terminal may act on
+        # them, so they are written as \uXXXX escapes (the same escape in JSON and TOML).
+        body = json_escape_unsafe(tomli_w.dumps({"rules": [rule]}).strip())
+        # Log text in a comment line: control characters made visible (a raw CR, BEL or bidi
+        # control would drive the terminal, and TOML refuses them in comments).
+        lines += ["", *(visible(c.replace("\n", " ")) for c in comment), body]
     return "\n".join(lines) + "\n"
 
 

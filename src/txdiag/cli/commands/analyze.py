@@ -115,7 +115,7 @@ def summary(
     session = Session.open(inputs, settings, lang)
 
     # No per-record callback: the summary and the timeline take the fast path (txdiag.fold).
-    outcome = session.stream(timeline=timeline)
+    outcome = session.stream(timeline=timeline, templates=True)
     if not outcome.failed_before_reading:
         write_summary(fmt, session.terminal.stdout, outcome.summary, outcome.inputs,
                       session.presenter, color=session.terminal.color, top=top,
