@@ -149,6 +149,13 @@ class TemplateMiner:
     def capped(self) -> bool:
         return self.overflow > 0
 
+    def cap_note(self) -> str:
+        """What reaching the cap means, for the text outputs (empty when it was not reached)."""
+        if not self.capped:
+            return ""
+        return (f"Template cap reached ({self.max_templates:,} kept): {self.overflow:,} "
+                "failures with a new template are not grouped")
+
     @property
     def failures(self) -> int:
         """Every failure added, grouped or not."""

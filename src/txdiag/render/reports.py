@@ -113,6 +113,5 @@ def _summary_markdown(out: TextIO, summary: Summary, data: dict[str, object],
             out.write(f"| {md_cell(p.text(template))} | {md_cell(p.text(where))} "
                       f"| {md_cell(p.text(what))} | {times:,} | {md_cell(p.text(example))} |\n")
         if miner.capped:
-            out.write(f"\nTemplate cap reached ({miner.max_templates:,} kept): "
-                      f"{miner.overflow:,} failures with a new template are not grouped.\n")
+            out.write(f"\n{miner.cap_note()}.\n")
 

@@ -204,9 +204,7 @@ def _print_templates(console: Console, s: Summary, p: Presenter, top: int) -> No
         table.add_row(f"{count:,}", Text(p.text(channel)), Text(p.text(code)), cell)
     console.print(table)
     if miner.capped:
-        console.print(Text(f"Template cap reached ({miner.max_templates:,} kept): "
-                           f"{miner.overflow:,} failures with a new template are not grouped",
-                           style="yellow"))
+        console.print(Text(miner.cap_note(), style="yellow"))
 
 
 def _print_inputs(console: Console, inputs: Sequence[ReadStats], p: Presenter) -> None:

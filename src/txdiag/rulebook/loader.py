@@ -108,12 +108,21 @@ def _parse_shipped(text: str) -> dict[str, Any]:
         encoded = json.dumps(raw, ensure_ascii=False)  # TOML dates would not survive: skip
     except (TypeError, ValueError):
         return raw
-    with contextlib.suppress(OSError):
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(encoded, encoding="utf-8")
-        os.replace(partial, cached)
+    _write_cache(cached, encoded)
     return raw
+
+
+def _write_cache(path: Path, text: str) -> None:
+    """Write a cache file whole or not at all (a reader never sees half of one, and writers
+    racing each other each replace it whole); a cache that cannot be written is ignored."""
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -228,12 +237,7 @@ def _shipped_rulebook() -> Rulebook:
             return Rulebook.from_snapshot(data)
     rulebook = Rulebook(_shipped_files())
     data = rulebook.snapshot()
-    with contextlib.suppress(OSError):
-        cached = cache_dir() / _snapshot_name()
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        os.replace(partial, cached)
+    _write_cache(cache_dir() / _snapshot_name(), json.dumps(data, ensure_ascii=False))
     _shipped_snapshot.cache_clear()
     return rulebook
 
