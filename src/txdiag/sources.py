@@ -13,7 +13,7 @@ import lzma
 import os
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -65,13 +65,14 @@ class _Prefixed(io.RawIOBase):
     raised only once the bytes before it have been consumed, so they are still read.
     """
 
-    def __init__(self, prefix: bytes, rest: BinaryIO, error: Exception | None = None) -> None:
+    def __init__(self, prefix: bytes, rest: BinaryIO, error: Exception | None = None, *,
+                 read: Callable[[int], bytes] | None = None) -> None:
         self._prefix = memoryview(prefix)
         self._rest = rest
         self._error = error
         read1 = getattr(rest, "read1", None)
         # One decompression step at a time: a failing read() would drop what it had decoded.
-        self._read = read1 if callable(read1) else rest.read
+        self._read = read or (read1 if callable(read1) else rest.read)
 
     def readable(self) -> bool:
         return True
@@ -91,34 +92,6 @@ class _Prefixed(io.RawIOBase):
 
     def close(self) -> None:
         self._rest.close()
-        super().close()
-
-
-class _Decompressing(io.RawIOBase):
-    """A decompressing stream read one decompression step at a time; a truncated or corrupt
-    stream is an :class:`InputError` raised after the bytes decoded before the damage.
-
-    Decompression runs in this thread: a reader thread ahead of it was measured slower for
-    gzip and xz (the two threads contend for the GIL between steps) and no faster for bz2
-    (docs/performance.md).
-    """
-
-    def __init__(self, stream: BinaryIO, name: str, compression: str) -> None:
-        self._stream = stream
-        self._name = name
-        self._compression = compression
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = read_block(self._stream, len(buffer), self._name, self._compression)
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._stream.close()
         super().close()
 
 
@@ -163,7 +136,13 @@ def open_input(name: str) -> OpenedInput:
     elif compression == "xz":
         stream = lzma.LZMAFile(stream, mode="rb")  # type: ignore[assignment]  # noqa: SIM115
     if compression is not None:
-        stream = io.BufferedReader(_Decompressing(stream, display, compression), BLOCK_SIZE)
+        # Decompressed in this thread, one step per block, damage raised as an InputError
+        # after the bytes before it. A reader thread decompressing ahead was measured slower
+        # for gzip and xz (the threads contend for the GIL between steps) and no faster for
+        # bz2 (docs/performance.md).
+        decompressing = stream
+        stream = io.BufferedReader(_Prefixed(b"", decompressing, read=lambda size: read_block(
+            decompressing, size, display, compression)), BLOCK_SIZE)
     sample, error = _sniff(stream, display, compression)
     stream = io.BufferedReader(_Prefixed(sample, stream, error), BLOCK_SIZE)
     size = os.fstat(raw.fileno()).st_size if name != "-" else None
