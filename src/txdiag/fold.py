@@ -61,11 +61,12 @@ from txdiag.readers import (
     Unreadable,
     UnreadableCause,
     _decode_lines,
+    chunk_lines,
     decode_deeper,
     is_utf8,
     jsonl_chunk_lines,
 )
-from txdiag.sources import OpenedInput, iter_chunks, split_chunk
+from txdiag.sources import OpenedInput, iter_chunks
 from txdiag.timeparse import parse_timestamp
 
 if TYPE_CHECKING:
@@ -565,25 +566,16 @@ class SummaryFold:
 def _delimited_items(rows: DelimitedRows, data: bytes, first_line: int, stats: ReadStats,
                      max_line_bytes: int, state: list[bool]) -> Iterator[RawItem]:
     """A CSV/TSV chunk line by line through the plain reader's rows (lazily, for --strict)."""
-    number = first_line
-    for raw in split_chunk(data, keep_cr=True):
-        if len(raw) > max_line_bytes:
-            stats.lines.too_long += 1
+    for number, raw in chunk_lines(data, first_line, stats, max_line_bytes, state):
+        if raw is None:
             yield from rows.push(number, None, None)
-            number += 1
             continue
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        if state[0]:
-            raw = raw.removeprefix(BOM)
-            state[0] = False
         try:
             text = raw.decode(stats.encoding)
         except UnicodeDecodeError:
             yield from rows.push(number, None, raw)
         else:
             yield from rows.push(number, text, None)
-        number += 1
 
 
 class _DelimitedFold:

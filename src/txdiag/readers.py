@@ -231,31 +231,43 @@ def read_jsonl(opened: OpenedInput, stats: ReadStats, max_line_bytes: int) -> It
         first = state[0]
 
 
-def jsonl_chunk_lines(data: bytes, first_line: int, stats: ReadStats, max_line_bytes: int,
-                      state: list[bool]) -> Iterator[RawItem]:
-    """A chunk of JSON Lines one line at a time through ``json.loads`` (the plain path).
+def chunk_lines(data: bytes, first_line: int, stats: ReadStats, max_line_bytes: int,
+                state: list[bool]) -> Iterator[tuple[int, bytes | None]]:
+    """The lines of a chunk and their numbers, without CR and without a BOM opening the input;
+    None for a line over ``max_line_bytes`` (counted in ``stats.lines.too_long``).
 
     ``state[0]`` says whether a BOM may still open the input; it is cleared after the first
-    line. A generator, so that under --strict the first unreadable item stops reading there.
+    line that is read. Lazy, so that under --strict reading stops where the caller stops.
     """
-    name = stats.name
     number = first_line
     for raw in split_chunk(data, keep_cr=True):
         if len(raw) > max_line_bytes:
             stats.lines.too_long += 1
+            yield number, None
+        else:
+            if raw.endswith(b"\r"):
+                raw = raw[:-1]
+            if state[0]:
+                raw = raw.removeprefix(BOM)
+                state[0] = False
+            yield number, raw
+        number += 1
+
+
+def jsonl_chunk_lines(data: bytes, first_line: int, stats: ReadStats, max_line_bytes: int,
+                      state: list[bool]) -> Iterator[RawItem]:
+    """A chunk of JSON Lines one line at a time through ``json.loads`` (the plain path); see
+    :func:`chunk_lines` for ``state``. A generator, so that under --strict the first
+    unreadable item stops reading there."""
+    name = stats.name
+    for number, raw in chunk_lines(data, first_line, stats, max_line_bytes, state):
+        if raw is None:
             yield Unreadable(name, number, UnreadableCause.LINE_TOO_LONG,
                              f"longer than {max_line_bytes} bytes")
-            number += 1
             continue
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        if state[0]:
-            raw = raw.removeprefix(BOM)
-            state[0] = False
         item = _jsonl_line(name, number, raw, stats)
         if item is not None:
             yield item
-        number += 1
 
 
 def _jsonl_line(name: str, number: int, raw: bytes, stats: ReadStats) -> RawItem | None:
