@@ -23,10 +23,11 @@ as they parse a finished one. This module does not import Typer or Rich.
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
+
+from txdiag.sources import Prefixed
 
 CHUNK_SIZE = 1 << 16
 
@@ -173,40 +174,23 @@ class Follower:
                 pending, skipping = b"", True
 
 
-class FollowStream(io.RawIOBase):
+class FollowStream(Prefixed):
     """A follower as a binary stream: a read waits (through ``wait``) until there is data.
 
     ``wait`` is called each time the follower has nothing new; it should sleep a little and
     return True to poll again, or False to end the stream (the reader then sees end of file).
     It is the place to redraw a live view: every line handed out before it was called has been
-    read by then.
+    read by then. ``prefix``: bytes polled already (to sniff the format), handed out first.
     """
 
     def __init__(self, follower: Follower, wait: Callable[[], bool], *,
                  prefix: bytes = b"") -> None:
-        super().__init__()
+        super().__init__(prefix, follower, read=self._poll)
         self.follower = follower
         self.wait = wait
-        self._prefix = prefix
-        """Bytes polled already (to sniff the format), handed out first."""
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        if self._prefix:
-            count = min(len(buffer), len(self._prefix))
-            buffer[:count] = self._prefix[:count]
-            self._prefix = self._prefix[count:]
-            return count
+    def _poll(self, size: int) -> bytes:
         while True:
-            data = self.follower.poll(len(buffer))
-            if data:
-                buffer[: len(data)] = data
-                return len(data)
-            if not self.wait():
-                return 0
-
-    def close(self) -> None:
-        self.follower.close()
-        super().close()
+            data = self.follower.poll(size)
+            if data or not self.wait():
+                return data

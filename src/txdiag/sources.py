@@ -15,7 +15,7 @@ import sys
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from txdiag.errors import InputError
 
@@ -58,21 +58,29 @@ class OpenedInput:
             self.stream.close()
 
 
-class _Prefixed(io.RawIOBase):
+class SupportsClose(Protocol):
+    def close(self) -> None: ...
+
+
+class Prefixed(io.RawIOBase):
     """Replays bytes already read for sniffing, then continues with the stream.
 
-    ``error`` is a failure met while sniffing (a stream truncated within its first bytes): it is
-    raised only once the bytes before it have been consumed, so they are still read.
+    ``read`` is the step that continues (``rest``'s ``read1``, else its ``read``, by default);
+    closing closes ``rest``. ``error`` is a failure met while sniffing (a stream truncated
+    within its first bytes): it is raised only once the bytes before it have been consumed, so
+    they are still read.
     """
 
-    def __init__(self, prefix: bytes, rest: BinaryIO, error: Exception | None = None, *,
+    def __init__(self, prefix: bytes, rest: SupportsClose, error: Exception | None = None, *,
                  read: Callable[[int], bytes] | None = None) -> None:
         self._prefix = memoryview(prefix)
         self._rest = rest
         self._error = error
-        read1 = getattr(rest, "read1", None)
-        # One decompression step at a time: a failing read() would drop what it had decoded.
-        self._read = read or (read1 if callable(read1) else rest.read)
+        if read is None:
+            read1 = getattr(rest, "read1", None)
+            # One decompression step at a time: a failing read() would drop what it had decoded.
+            read = read1 if callable(read1) else getattr(rest, "read")  # noqa: B009
+        self._read = read
 
     def readable(self) -> bool:
         return True
@@ -128,7 +136,7 @@ def open_input(name: str) -> OpenedInput:
             raise InputError(f"{name}: cannot open: {exc.strerror}") from None
     magic = _read_exact(raw, 6, display)
     compression = next((kind for prefix, kind in _MAGIC if magic.startswith(prefix)), None)
-    stream: BinaryIO = io.BufferedReader(_Prefixed(magic, raw), BLOCK_SIZE)
+    stream: BinaryIO = io.BufferedReader(Prefixed(magic, raw), BLOCK_SIZE)
     if compression == "gzip":
         stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
     elif compression == "bz2":
@@ -141,10 +149,10 @@ def open_input(name: str) -> OpenedInput:
         # for gzip and xz (the threads contend for the GIL between steps) and no faster for
         # bz2 (docs/performance.md).
         decompressing = stream
-        stream = io.BufferedReader(_Prefixed(b"", decompressing, read=lambda size: read_block(
+        stream = io.BufferedReader(Prefixed(b"", decompressing, read=lambda size: read_block(
             decompressing, size, display, compression)), BLOCK_SIZE)
     sample, error = _sniff(stream, display, compression)
-    stream = io.BufferedReader(_Prefixed(sample, stream, error), BLOCK_SIZE)
+    stream = io.BufferedReader(Prefixed(sample, stream, error), BLOCK_SIZE)
     size = os.fstat(raw.fileno()).st_size if name != "-" else None
     return OpenedInput(display, stream, compression, sample, None if name == "-" else raw, size)
 
