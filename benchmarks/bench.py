@@ -34,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,20 +113,7 @@ def best_of(repeat: int, command: list[str], **kwargs: Path) -> tuple[float, int
 def jq_program() -> str:
     """Success or failure by status, then the channel's code, a channel-independent code, and
     the message patterns in rulebook order, as the rulebook says; counts per reason."""
-    sys.path.insert(0, str(HERE.parent / "src"))
-    from txdiag.rulebook import load_rulebook
-
-    rulebook = load_rulebook()
-    codes: dict[str, str] = {}
-    messages: list[list[str]] = []
-    for rule in rulebook.rules:
-        if rule.selector == "codes" and not rule.fallback:
-            for code in rule.codes:
-                codes.setdefault(f"{rule.channel or ''}:{code}", rule.reason)
-        elif rule.selector == "messages":
-            messages.extend([pattern, rule.reason] for pattern in rule.messages
-                            if _onig_ok(pattern))
-    failure = sorted(k for k, v in rulebook.status_words().items() if v != "success")
+    codes, messages, failure = baseline_rules(_onig_ok)
     return (
         f"def codes: {json.dumps(codes, ensure_ascii=False)};\n"
         f"def pats: {json.dumps(messages, ensure_ascii=False)};\n"
@@ -233,6 +221,25 @@ print(sum(counts.values()), len(counts))
 
 
 def plain_loop_inputs() -> Path:
+    path = DATA / "plain_loop_rules.json"
+    path.write_text(json.dumps(baseline_rules(_python_re_ok), ensure_ascii=False),
+                    encoding="utf-8")
+    return path
+
+
+def _python_re_ok(pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True
+
+
+def baseline_rules(usable: Callable[[str], bool]
+                   ) -> tuple[dict[str, str], list[list[str]], list[str]]:
+    """What the baselines classify with, from the rulebook: the codes by ``channel:code``
+    (``:code`` for any channel), the message patterns ``usable`` by their regex engine with
+    their reasons, in rulebook order, and the status words that mean failure."""
     sys.path.insert(0, str(HERE.parent / "src"))
     from txdiag.rulebook import load_rulebook
 
@@ -244,16 +251,10 @@ def plain_loop_inputs() -> Path:
             for code in rule.codes:
                 codes.setdefault(f"{rule.channel or ''}:{code}", rule.reason)
         elif rule.selector == "messages":
-            for pattern in rule.messages:
-                try:
-                    re.compile(pattern)
-                except re.error:
-                    continue
-                patterns.append([pattern, rule.reason])
+            patterns.extend([pattern, rule.reason] for pattern in rule.messages
+                            if usable(pattern))
     failure = sorted(k for k, v in rulebook.status_words().items() if v != "success")
-    path = DATA / "plain_loop_rules.json"
-    path.write_text(json.dumps([codes, patterns, failure], ensure_ascii=False), encoding="utf-8")
-    return path
+    return codes, patterns, failure
 
 
 # -- cases ---------------------------------------------------------------------------------
