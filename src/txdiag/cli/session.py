@@ -140,8 +140,7 @@ class Session:
             status_values=profile.status_values() if profile else None,
             window=window,
         )
-        if settings.no_mask:
-            terminal.say("masking is OFF (--no-mask): output shows personal data as it is")
+        terminal.say_if_unmasked()
         presenter = Presenter(mask=not settings.no_mask, lang=resolve_lang(lang, config))
         return cls(terminal, config, rulebook, pipeline, presenter, settings.quiet, names,
                    settings.jobs)

@@ -54,6 +54,11 @@ class Terminal:
         self.stderr.write(f"txdiag: {message}\n")
         self.stderr.flush()
 
+    def say_if_unmasked(self) -> None:
+        """Under --no-mask, say so on stderr: the output will show personal data."""
+        if not self.mask:
+            self.say("masking is OFF (--no-mask): output shows personal data as it is")
+
     def error(self, message: str, hint: str | None, exit_code: int, *, as_json: bool) -> None:
         message, hint = self.safe(message), self.safe(hint) if hint else None
         if as_json:

@@ -38,8 +38,7 @@ def explain(
     from txdiag.render.present import Presenter
 
     terminal = Terminal.from_env(mask=not no_mask)
-    if no_mask:
-        terminal.say("masking is OFF (--no-mask): output shows personal data as it is")
+    terminal.say_if_unmasked()
     settings, config_file = read_config(config)
     rulebook = load_rules(settings, config_file, rules or ())
     canonical = rulebook.canonical_channel(channel) if channel else None

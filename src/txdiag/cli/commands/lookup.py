@@ -113,8 +113,7 @@ def lookup(
         status_values=chosen.status_values() if chosen else None,
     )
     presenter = Presenter(mask=not no_mask, lang=resolve_lang(lang, settings))
-    if no_mask:
-        terminal.say("masking is OFF (--no-mask): output shows personal data as it is")
+    terminal.say_if_unmasked()
 
     result = fetch(pipeline, txn_id.strip(), target, http, terminal)
     write_lookup(fmt, terminal.stdout, result, presenter, color=terminal.color)
