@@ -7,15 +7,25 @@ messages, which is what real traffic is made of, cost one dictionary lookup.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from txdiag.concepts import (
+    ConceptMatcher,
+    TextFolding,
+    combination_pattern,
+    combination_text,
+    evidence_text,
+    negation_probe,
+)
 from txdiag.diagnosis import CodeValue, Diagnosis, Evidence
 from txdiag.patterns import PatternSet
 from txdiag.rulebook import NO_MATCH_REASON, ReasonDef, Rule, Rulebook
+from txdiag.rulebook.resolved import ConceptDef
 from txdiag.safety import strip_ansi
 from txdiag.vocabulary import Category, MatchLevel
 
@@ -29,12 +39,15 @@ MEMO_SIZE = 4096
 DIAGNOSIS_MEMO_SIZE = 4096
 """Diagnoses kept (each a few validated objects, built only for what is shown)."""
 
-_BEFORE_MESSAGE = frozenset({"channel_code", "code", "inferred_code", "status"})
+_BEFORE_MESSAGE = frozenset({"channel_code", "code", "status"})
 """Precedence levels above the message patterns."""
 # Precedence levels decided before latency: when one of them decides, latency cannot matter.
 _BEFORE_LATENCY = frozenset(
-    {"channel_code", "code", "inferred_code", "status", "message", "http_status"}
+    {"channel_code", "code", "inferred_code", "status", "message", "code_text", "http_status"}
 )
+
+_WORD = re.compile(r"[A-Za-z]{2}")
+_NAMED = re.compile(r"[A-Za-z]")
 
 Codes = tuple[tuple[str, str], ...]
 """(field, value) pairs, most specific first, as found in the record."""
@@ -54,33 +67,68 @@ class Candidate:
 class _MessageScope:
     """The message rules of one scope (a channel, or channel-independent) in precedence order.
 
-    All patterns of the scope are tested in one RE2 pass; the first rule in order that matches
-    wins, wherever in the text its match is. The patterns compile on first use, so looking up
-    a code (``explain 51``) never pays for them.
+    Patterns and concept combinations of the scope are tested in one RE2 pass; the first rule
+    in order that matches wins, wherever in the text its match is. The patterns compile on
+    first use, so looking up a code (``explain 51``) never pays for them.
+
+    When the scope has negatable concepts, the pass also runs a negation probe (the last
+    pattern); only a text that trips it has its concept matches checked term by term.
     """
 
-    def __init__(self, rules: Sequence[Rule]) -> None:
-        self.entries: list[tuple[Rule, str]] = [
-            (rule, pattern) for rule in rules for pattern in rule.messages
-        ]
+    def __init__(self, rules: Sequence[Rule], concepts: ConceptMatcher) -> None:
+        self.entries: list[tuple[Rule, str, tuple[str, ...] | None]] = []
+        used: dict[str, ConceptDef] = {}
+        for rule in rules:
+            self.entries.extend((rule, pattern, None) for pattern in rule.messages)
+            for combination in rule.concepts:
+                defs = [concepts.concepts[c] for c in combination]
+                used.update((c.id, c) for c in defs)
+                self.entries.append((rule, combination_pattern(defs), combination))
+        self._concepts = concepts
+        self._probe = negation_probe(used.values())
         self._patterns: PatternSet | None = None
 
     @property
     def patterns(self) -> PatternSet:
         if self._patterns is None:
-            self._patterns = PatternSet([pattern for _, pattern in self.entries])
+            probe = [self._probe] if self._probe is not None else []
+            self._patterns = PatternSet([pattern for _, pattern, _ in self.entries] + probe)
         return self._patterns
 
+    def _found(self, text: str) -> Iterator[int]:
+        """Indices of the entries that match, in order; with a negation in the text, concept
+        entries only where their terms hold without it."""
+        found = self.patterns.indices(text)
+        negated = bool(found) and self._probe is not None and found[-1] == len(self.entries)
+        for index in found:
+            if index == len(self.entries):
+                return
+            combination = self.entries[index][2]
+            if (negated and combination is not None
+                    and self._concepts.terms_in(text, combination) is None):
+                continue
+            yield index
+
     def matches(self, message: str) -> Iterator[tuple[Rule, str, str]]:
-        """Matching rules in order: the first costs one RE2 pass, the rest only if asked for."""
-        for index, matched in self.patterns.all(message):
-            rule, pattern = self.entries[index]
-            yield rule, pattern, matched
+        """Matching rules in order, each with its pattern (for a concept rule, the
+        combination) and what it matched (the deciding terms)."""
+        each = self.patterns.compiled
+        for index in self._found(message):
+            rule, pattern, combination = self.entries[index]
+            if combination is None:
+                found = each(index).search(message)
+                yield rule, pattern, found.group(0) if found is not None else ""
+                continue
+            terms = self._concepts.terms_in(message, combination) or []
+            yield rule, combination_text(combination), evidence_text(terms)
 
     def first(self, message: str) -> tuple[Rule, str] | None:
         """The first matching rule and its pattern, without the text it matched."""
-        index = self.patterns.first_index(message)
-        return None if index is None else self.entries[index]
+        index = next(self._found(message), None)
+        if index is None:
+            return None
+        rule, pattern, combination = self.entries[index]
+        return rule, pattern if combination is None else combination_text(combination)
 
 
 class Classifier:
@@ -96,6 +144,7 @@ class Classifier:
         by_code_channel: dict[str, list[Rule]] = defaultdict(list)
         channel_messages: dict[str, list[Rule]] = defaultdict(list)
         generic_messages: list[Rule] = []
+        fallback_messages: list[Rule] = []
         latency: list[Rule] = []
         for rule in rulebook.rules:
             if rule.selector == "codes":
@@ -110,8 +159,10 @@ class Classifier:
             elif rule.selector == "statuses":
                 for status in rule.statuses:
                     self._statuses.setdefault((rule.channel, status), rule)
-            elif rule.selector == "messages":
-                if rule.channel is None:
+            elif rule.selector in ("messages", "concepts"):
+                if rule.fallback:
+                    fallback_messages.append(rule)
+                elif rule.channel is None:
                     generic_messages.append(rule)
                 else:
                     channel_messages[rule.channel].append(rule)
@@ -120,15 +171,23 @@ class Classifier:
             else:
                 latency.append(rule)
         # A code known only to channel packs still decides for a record without a (known)
-        # channel when every channel agrees on its reason; an ambiguous code decides nothing.
+        # channel when every channel agrees on its reason; an ambiguous code decides nothing,
+        # and neither does a number only one channel knows: 2009 of an unknown channel is not
+        # Braintree's 2009 (numbers are reused by every channel; a name such as NOTENOUGH is not).
         self._inferred: dict[str, Rule] = {
             code: rules[0]
             for code, rules in by_code_channel.items()
             if len({rule.reason for rule in rules}) == 1
+            and (len(rules) > 1 or _NAMED.search(code) is not None)
         }
         self._known_channels = {ch for ch, _ in self._channel_codes} | set(channel_messages)
-        self._channel_scopes = {ch: _MessageScope(rules) for ch, rules in channel_messages.items()}
-        self._generic_scope = _MessageScope(generic_messages)
+        matcher = ConceptMatcher(rulebook.concepts)
+        self._channel_scopes = {
+            ch: _MessageScope(rules, matcher) for ch, rules in channel_messages.items()
+        }
+        self._generic_scope = _MessageScope(generic_messages, matcher)
+        self._fallback_scope = _MessageScope(fallback_messages, matcher)
+        self._fold_text = TextFolding(rulebook.char_folds)
         # Highest threshold first: the most severe latency rule a record reaches decides.
         self._latency = sorted(latency, key=lambda r: r.min_latency_ms or 0.0)
         self._latency_thresholds = [r.min_latency_ms or 0.0 for r in self._latency]
@@ -184,7 +243,10 @@ class Classifier:
         if rest is not None and rest.level in _BEFORE_MESSAGE:
             return rest
         by_message = self._first(channel, (), message, None, 0, None)
-        return by_message if by_message is not None else rest
+        if by_message is None or (rest is not None and by_message.level != "message"):
+            # (a message that names no cause decides below everything else)
+            return rest
+        return by_message
 
     def _lineage(self, channel: str) -> tuple[str, ...]:
         if len(self._lineages) >= MEMO_SIZE:
@@ -275,32 +337,30 @@ class Classifier:
             rule = self._codes.get(code)
             if rule is not None:
                 yield Candidate(rule, "code", field, code)
-        if channel is None or channel not in self._known_channels:
-            for field, code in upper:
-                rule = self._inferred.get(code)
-                if rule is not None:
-                    yield Candidate(rule, "inferred_code", field, code)
         # 3. status.
         if status:
             for owner in (*lineage, None):
                 rule = self._statuses.get((owner, status))
                 if rule is not None:
                     yield Candidate(rule, "status", "status", status)
-        # 4. message patterns: the channel's own first, then channel-independent ones.
+        # 4. message patterns and concepts: the channel's own first, then channel-independent
+        # ones.
         if message:
-            text = _prepare_message(message)
-            scopes = [self._channel_scopes.get(name) for name in lineage]
-            for scope in (*scopes, self._generic_scope):
-                if scope is None:
-                    continue
-                if not matched_text:
-                    found = scope.first(text)
-                    if found is not None:
-                        yield Candidate(found[0], "message", "error_message", "", found[1])
-                    continue
-                for rule, pattern, matched in scope.matches(text):
-                    yield Candidate(rule, "message", "error_message", matched, pattern)
-        # 5. HTTP status, then latency (the most severe threshold reached first).
+            yield from self._text_candidates("message", "error_message", message, lineage,
+                                             matched_text)
+        # 5. a code of another channel's table, for a record without a (known) channel: only
+        # below the message, which says what happened where this only guesses it; then the
+        # words of a code (CARD_EXPIRED, USER_BALANCE_NOT_ENOUGH) read as text.
+        if channel is None or channel not in self._known_channels:
+            for field, code in upper:
+                rule = self._inferred.get(code)
+                if rule is not None:
+                    yield Candidate(rule, "inferred_code", field, code)
+        for field, value in codes:
+            if _has_words(value):
+                yield from self._text_candidates("code_text", field, value, lineage,
+                                                 matched_text)
+        # 6. HTTP status, then latency (the most severe threshold reached first).
         if http_status is not None:
             for rule in self._http:
                 if any(low <= http_status <= high for low, high in rule.http_status):
@@ -308,12 +368,36 @@ class Classifier:
         for band in range(latency_band, 0, -1):
             rule = self._latency[band - 1]
             yield Candidate(rule, "latency", "latency_ms", f">= {rule.min_latency_ms:g} ms")
-        # 6. generic codes that decide only when nothing more specific did.
+        # 7. generic codes, then messages that name no cause ("transaction failed"): they
+        # decide only when nothing more specific did.
         for field, code in upper:
             for owner in (*lineage, None):
                 rule = self._fallback.get((owner, code))
                 if rule is not None:
                     yield Candidate(rule, "fallback_code", field, code)
+        if message:
+            yield from self._text_candidates("fallback_message", "error_message", message, (),
+                                             matched_text, scopes=(self._fallback_scope,))
+
+    def _text_candidates(self, level: MatchLevel, field: str, text: str,
+                         lineage: tuple[str, ...], matched_text: bool,
+                         scopes: tuple[_MessageScope, ...] | None = None) -> Iterator[Candidate]:
+        """The message rules that match ``text``: the channel's scopes, then the generic one
+        (or the ``scopes`` given). Without ``matched_text``, only the first of each scope, and
+        no matched text."""
+        text = self._fold_text(_prepare_message(text))
+        if scopes is None:
+            scopes = (*(self._channel_scopes.get(name) for name in lineage), self._generic_scope)
+        for scope in scopes:
+            if scope is None:
+                continue
+            if not matched_text:
+                found = scope.first(text)
+                if found is not None:
+                    yield Candidate(found[0], level, field, "", found[1])
+                continue
+            for rule, pattern, matched in scope.matches(text):
+                yield Candidate(rule, level, field, matched, pattern)
 
     def all_candidates(
         self,
@@ -328,6 +412,25 @@ class Classifier:
         """Like :meth:`classify`, but every matching rule in precedence order (not memoized)."""
         band, status_key = self._bands(latency_ms, status)
         return list(self.candidates(channel, codes, message, http_status, band, status_key))
+
+    def code_meanings(self, code: str) -> list[Candidate]:
+        """The rule each channel has for ``code`` (its own, or a fallback), one per channel,
+        in rulebook order: what the code may mean when the channel is not known."""
+        key = strip_ansi(code).strip().upper()
+        found: dict[str, Candidate] = {}
+        for (channel, value), rule in (*self._channel_codes.items(), *self._fallback.items()):
+            if value == key and channel is not None and channel not in found:
+                level: MatchLevel = "fallback_code" if rule.fallback else "channel_code"
+                found[channel] = Candidate(rule, level, "code", key)
+        return list(found.values())
+
+    def diagnosis_of(self, candidate: Candidate, codes: Codes, *,
+                     level: MatchLevel | None = None) -> Diagnosis:
+        """The diagnosis a candidate gives (at ``level`` when it decides at another one)."""
+        if level is not None:
+            candidate = Candidate(candidate.rule, level, candidate.field, candidate.value,
+                                  candidate.pattern)
+        return self._diagnosis(candidate, codes)
 
     @staticmethod
     def _diagnosis(candidate: Candidate, codes: Codes) -> Diagnosis:
@@ -368,6 +471,11 @@ class Classifier:
                 codes=tuple(CodeValue(field=f, value=v) for f, v in codes),
             ),
         )
+
+
+def _has_words(code: str) -> bool:
+    """Whether a code holds a word (two letters running), not only digits and signs."""
+    return _WORD.search(code) is not None
 
 
 def _prepare_message(message: str) -> str:

@@ -17,12 +17,14 @@ from txdiag.vocabulary import Lang
 LEVEL_TEXT = {
     "channel_code": "1 channel-specific code",
     "code": "2 channel-independent code",
-    "inferred_code": "2 code known to one meaning on other channels",
     "status": "3 status",
-    "message": "4 message pattern",
-    "http_status": "5 HTTP status",
-    "latency": "5 latency",
-    "fallback_code": "6 generic (fallback) code",
+    "message": "4 message pattern or concepts",
+    "inferred_code": "5 code known to one meaning on other channels",
+    "code_text": "5 the words of a code, read as a message",
+    "http_status": "6 HTTP status",
+    "latency": "6 latency",
+    "fallback_code": "7 generic (fallback) code",
+    "fallback_message": "7 message that names no cause (fallback)",
 }
 
 

@@ -11,7 +11,7 @@ import tomli_w
 
 from txdiag.render.present import json_escape_unsafe
 from txdiag.rulebook.loader import NO_MATCH_REASON, Rulebook
-from txdiag.rulebook.resolved import ChannelDef, ReasonDef, Rule
+from txdiag.rulebook.resolved import ChannelDef, ConceptDef, ReasonDef, Rule
 from txdiag.safety import quoted, visible
 
 EXPORT_PACK = "export"
@@ -45,6 +45,7 @@ def export_rulebook(rulebook: Rulebook, *, channel: str | None = None) -> dict[s
     status_words: dict[str, list[str]] = {"success": [], "failure": [], "pending": []}
     for word, kind in rulebook.status_words().items():
         status_words[kind].append(word)
+    used = {c for rule in rules for combination in rule.concepts for c in combination}
     data: dict[str, Any] = {
         # Top-level keys before any table: TOML would otherwise file them under it.
         "success_codes": sorted(rulebook.global_success_codes()),
@@ -53,6 +54,8 @@ def export_rulebook(rulebook: Rulebook, *, channel: str | None = None) -> dict[s
         "status": status_words,
         "channels": [channel_table(c) for c in channels],
         "reasons": [reason_table(r) for r in rulebook.reasons.values() if r.id in reasons],
+        "concepts": [concept_table(c) for c in rulebook.concepts.values() if c.id in used],
+        "char_folds": dict(rulebook.char_folds),
         "rules": [rule_table(r, rulebook) for r in rules],
     }
     return {k: v for k, v in data.items() if v not in ([], {})}
@@ -60,9 +63,18 @@ def export_rulebook(rulebook: Rulebook, *, channel: str | None = None) -> dict[s
 
 def channel_table(channel: ChannelDef) -> dict[str, Any]:
     """A channel as it would be written in a rule file (fields left at their default out)."""
+    return _entry_table(channel)
+
+
+def concept_table(concept: ConceptDef) -> dict[str, Any]:
+    """A concept as it would be written in a rule file (fields left at their default out)."""
+    return _entry_table(concept)
+
+
+def _entry_table(entry: ChannelDef | ConceptDef) -> dict[str, Any]:
     data: dict[str, Any] = {}
-    for f in fields(channel):
-        value = getattr(channel, f.name)
+    for f in fields(entry):
+        value = getattr(entry, f.name)
         default = f.default_factory() if f.default_factory is not MISSING else f.default
         if value != default:
             data[f.name] = list(value) if isinstance(value, list) else value
