@@ -7,8 +7,9 @@ messages, which is what real traffic is made of, cost one dictionary lookup.
 
 from __future__ import annotations
 
+import heapq
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -16,16 +17,14 @@ from functools import lru_cache
 
 from txdiag.concepts import (
     ConceptMatcher,
+    ConceptRules,
     TextFolding,
-    combination_pattern,
     combination_text,
     evidence_text,
-    negation_probe,
 )
 from txdiag.diagnosis import CodeValue, Diagnosis, Evidence
 from txdiag.patterns import PatternSet
 from txdiag.rulebook import NO_MATCH_REASON, ReasonDef, Rule, Rulebook
-from txdiag.rulebook.resolved import ConceptDef
 from txdiag.safety import strip_ansi
 from txdiag.vocabulary import Category, MatchLevel
 
@@ -67,68 +66,74 @@ class Candidate:
 class _MessageScope:
     """The message rules of one scope (a channel, or channel-independent) in precedence order.
 
-    Patterns and concept combinations of the scope are tested in one RE2 pass; the first rule
-    in order that matches wins, wherever in the text its match is. The patterns compile on
-    first use, so looking up a code (``explain 51``) never pays for them.
-
-    When the scope has negatable concepts, the pass also runs a negation probe (the last
-    pattern); only a text that trips it has its concept matches checked term by term.
+    Patterns are tested in one RE2 pass and concepts in another (:class:`ConceptRules`); the
+    first rule in order that matches wins, wherever in the text its match is. Fallback rules
+    come last. The patterns compile on first use, so looking up a code (``explain 51``) never
+    pays for them.
     """
 
-    def __init__(self, rules: Sequence[Rule], concepts: ConceptMatcher) -> None:
+    def __init__(self, rules: Sequence[Rule], matcher: ConceptMatcher) -> None:
         self.entries: list[tuple[Rule, str, tuple[str, ...] | None]] = []
-        used: dict[str, ConceptDef] = {}
-        for rule in rules:
-            self.entries.extend((rule, pattern, None) for pattern in rule.messages)
+        regex: list[tuple[int, str]] = []
+        concepts: list[tuple[int, tuple[str, ...]]] = []
+        # Fallback rules last: the same passes find them too, and they decide only where no
+        # other rule of the scope matched (and then at the fallback level).
+        for rule in sorted(rules, key=lambda r: r.fallback):
+            for pattern in rule.messages:
+                regex.append((len(self.entries), pattern))
+                self.entries.append((rule, pattern, None))
             for combination in rule.concepts:
-                defs = [concepts.concepts[c] for c in combination]
-                used.update((c.id, c) for c in defs)
-                self.entries.append((rule, combination_pattern(defs), combination))
-        self._concepts = concepts
-        self._probe = negation_probe(used.values())
+                concepts.append((len(self.entries), combination))
+                self.entries.append((rule, combination_text(combination), combination))
+        self._regex_positions = [position for position, _ in regex]
+        self._regex_patterns = [pattern for _, pattern in regex]
+        self._concepts = ConceptRules(concepts, matcher)
         self._patterns: PatternSet | None = None
 
     @property
     def patterns(self) -> PatternSet:
+        """The patterns, then the concepts' (one RE2 pass finds both)."""
         if self._patterns is None:
-            probe = [self._probe] if self._probe is not None else []
-            self._patterns = PatternSet([pattern for _, pattern, _ in self.entries] + probe)
+            self._patterns = PatternSet(self._regex_patterns + self._concepts.patterns)
         return self._patterns
 
+    def _concepts_in(self, text: str) -> list[int]:
+        offset = len(self._regex_patterns)
+        return [i - offset for i in self.patterns.indices(text) if i >= offset]
+
     def _found(self, text: str) -> Iterator[int]:
-        """Indices of the entries that match, in order; with a negation in the text, concept
-        entries only where their terms hold without it."""
+        """Positions of the entries that match, in order."""
         found = self.patterns.indices(text)
-        negated = bool(found) and self._probe is not None and found[-1] == len(self.entries)
-        for index in found:
-            if index == len(self.entries):
-                return
-            combination = self.entries[index][2]
-            if (negated and combination is not None
-                    and self._concepts.terms_in(text, combination) is None):
-                continue
-            yield index
+        offset = len(self._regex_patterns)
+        cut = bisect_left(found, offset)
+        by_pattern = [self._regex_positions[i] for i in found[:cut]]
+        by_concept = self._concepts.holding(text, [i - offset for i in found[cut:]],
+                                            self._concepts_in)
+        return heapq.merge(by_pattern, by_concept)
 
     def matches(self, message: str) -> Iterator[tuple[Rule, str, str]]:
         """Matching rules in order, each with its pattern (for a concept rule, the
         combination) and what it matched (the deciding terms)."""
-        each = self.patterns.compiled
-        for index in self._found(message):
-            rule, pattern, combination = self.entries[index]
+        for position in self._found(message):
+            rule, pattern, combination = self.entries[position]
             if combination is None:
-                found = each(index).search(message)
+                index = self._regex_positions.index(position)
+                found = self.patterns.compiled(index).search(message)
                 yield rule, pattern, found.group(0) if found is not None else ""
                 continue
-            terms = self._concepts.terms_in(message, combination) or []
-            yield rule, combination_text(combination), evidence_text(terms)
+            terms = self._concepts.matcher.terms_in(message, combination) or []
+            yield rule, pattern, evidence_text(terms)
+
+    def forget(self) -> None:
+        self._concepts.forget()
 
     def first(self, message: str) -> tuple[Rule, str] | None:
         """The first matching rule and its pattern, without the text it matched."""
-        index = next(self._found(message), None)
-        if index is None:
+        position = next(self._found(message), None)
+        if position is None:
             return None
-        rule, pattern, combination = self.entries[index]
-        return rule, pattern if combination is None else combination_text(combination)
+        rule, pattern, _ = self.entries[position]
+        return rule, pattern
 
 
 class Classifier:
@@ -144,7 +149,6 @@ class Classifier:
         by_code_channel: dict[str, list[Rule]] = defaultdict(list)
         channel_messages: dict[str, list[Rule]] = defaultdict(list)
         generic_messages: list[Rule] = []
-        fallback_messages: list[Rule] = []
         latency: list[Rule] = []
         for rule in rulebook.rules:
             if rule.selector == "codes":
@@ -160,9 +164,7 @@ class Classifier:
                 for status in rule.statuses:
                     self._statuses.setdefault((rule.channel, status), rule)
             elif rule.selector in ("messages", "concepts"):
-                if rule.fallback:
-                    fallback_messages.append(rule)
-                elif rule.channel is None:
+                if rule.channel is None:
                     generic_messages.append(rule)
                 else:
                     channel_messages[rule.channel].append(rule)
@@ -186,7 +188,6 @@ class Classifier:
             ch: _MessageScope(rules, matcher) for ch, rules in channel_messages.items()
         }
         self._generic_scope = _MessageScope(generic_messages, matcher)
-        self._fallback_scope = _MessageScope(fallback_messages, matcher)
         self._fold_text = TextFolding(rulebook.char_folds)
         # Highest threshold first: the most severe latency rule a record reaches decides.
         self._latency = sorted(latency, key=lambda r: r.min_latency_ms or 0.0)
@@ -232,7 +233,9 @@ class Classifier:
     ) -> Candidate | None:
         """The rule that decides (None: no rule, ``unknown.no_match``), without building the
         :class:`Diagnosis`: what aggregation needs. A message candidate's ``value`` (the text
-        matched, for the evidence) is left empty."""
+        matched, for the evidence) is left empty. The message is remembered by its
+        :func:`message_key`, so messages that differ only in an order number cost one
+        lookup."""
         band, status_key = self._bands(latency_ms, status)
         if not message:
             return self._first(channel, codes, None, http_status, band, status_key)
@@ -242,7 +245,7 @@ class Classifier:
         rest = self._first(channel, codes, None, http_status, band, status_key)
         if rest is not None and rest.level in _BEFORE_MESSAGE:
             return rest
-        by_message = self._first(channel, (), message, None, 0, None)
+        by_message = self._first(channel, (), message_key(message), None, 0, None)
         if by_message is None or (rest is not None and by_message.level != "message"):
             # (a message that names no cause decides below everything else)
             return rest
@@ -270,6 +273,14 @@ class Classifier:
 
     def cache_info(self) -> str:
         return str(self._first.cache_info())
+
+    def forget(self) -> None:
+        """Drop every remembered decision (the compiled patterns stay): each input is then
+        worked out afresh, as the first time it is seen."""
+        self._first.cache_clear()
+        self._memo.cache_clear()
+        for scope in (*self._channel_scopes.values(), self._generic_scope):
+            scope.forget()
 
     def _first_candidate(
         self,
@@ -344,10 +355,12 @@ class Classifier:
                 if rule is not None:
                     yield Candidate(rule, "status", "status", status)
         # 4. message patterns and concepts: the channel's own first, then channel-independent
-        # ones.
+        # ones. Rules that name no cause ("transaction failed") are found in the same pass but
+        # decide only at level 7.
+        deferred: list[Candidate] = []
         if message:
             yield from self._text_candidates("message", "error_message", message, lineage,
-                                             matched_text)
+                                             matched_text, deferred)
         # 5. a code of another channel's table, for a record without a (known) channel: only
         # below the message, which says what happened where this only guesses it; then the
         # words of a code (CARD_EXPIRED, USER_BALANCE_NOT_ENOUGH) read as text.
@@ -359,7 +372,7 @@ class Classifier:
         for field, value in codes:
             if _has_words(value):
                 yield from self._text_candidates("code_text", field, value, lineage,
-                                                 matched_text)
+                                                 matched_text, deferred)
         # 6. HTTP status, then latency (the most severe threshold reached first).
         if http_status is not None:
             for rule in self._http:
@@ -375,29 +388,32 @@ class Classifier:
                 rule = self._fallback.get((owner, code))
                 if rule is not None:
                     yield Candidate(rule, "fallback_code", field, code)
-        if message:
-            yield from self._text_candidates("fallback_message", "error_message", message, (),
-                                             matched_text, scopes=(self._fallback_scope,))
+        for candidate in deferred:
+            yield Candidate(candidate.rule, "fallback_message", candidate.field, candidate.value,
+                            candidate.pattern)
 
     def _text_candidates(self, level: MatchLevel, field: str, text: str,
                          lineage: tuple[str, ...], matched_text: bool,
-                         scopes: tuple[_MessageScope, ...] | None = None) -> Iterator[Candidate]:
-        """The message rules that match ``text``: the channel's scopes, then the generic one
-        (or the ``scopes`` given). Without ``matched_text``, only the first of each scope, and
-        no matched text."""
+                         deferred: list[Candidate]) -> Iterator[Candidate]:
+        """The message rules that match ``text``: the channel's scopes, then the generic one;
+        those of fallback rules go to ``deferred``. Without ``matched_text``, only the first of
+        each scope, and no matched text."""
         text = self._fold_text(_prepare_message(text))
-        if scopes is None:
-            scopes = (*(self._channel_scopes.get(name) for name in lineage), self._generic_scope)
-        for scope in scopes:
+        for scope in (*(self._channel_scopes.get(name) for name in lineage), self._generic_scope):
             if scope is None:
                 continue
-            if not matched_text:
-                found = scope.first(text)
-                if found is not None:
-                    yield Candidate(found[0], level, field, "", found[1])
-                continue
-            for rule, pattern, matched in scope.matches(text):
-                yield Candidate(rule, level, field, matched, pattern)
+            if matched_text:
+                found = [Candidate(rule, level, field, matched, pattern)
+                         for rule, pattern, matched in scope.matches(text)]
+            else:
+                first = scope.first(text)
+                found = [] if first is None else [Candidate(first[0], level, field, "",
+                                                            first[1])]
+            for candidate in found:
+                if candidate.rule.fallback:
+                    deferred.append(candidate)
+                else:
+                    yield candidate
 
     def all_candidates(
         self,
@@ -471,6 +487,20 @@ class Classifier:
                 codes=tuple(CodeValue(field=f, value=v) for f, v in codes),
             ),
         )
+
+
+_VOLATILE = re.compile(
+    r"\d{5,}"                                                        # order, card, phone numbers
+    r"|\b[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b"       # UUIDs
+    r"|\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{16,}\b"                        # hex trace ids
+)
+
+
+def message_key(message: str) -> str:
+    """The message with what differs from record to record (runs of five digits or more, UUIDs,
+    long hex ids) made the same: what the decision is remembered by. Rules see such runs as
+    ``00000``, which every pattern that expects digits there still matches."""
+    return _VOLATILE.sub("00000", message)
 
 
 def _has_words(code: str) -> bool:

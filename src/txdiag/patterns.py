@@ -97,9 +97,8 @@ class PatternSet:
         return sorted(found) if found else []
 
     def compiled(self, index: int) -> Any:
-        """Pattern ``index`` compiled on its own (to find what it matched). It was checked
-        when it was added to the set; a generated one (a concept combination) may be longer
-        than a pattern a rule file may hold."""
+        """Pattern ``index`` compiled on its own (to find what it matched); it was checked when
+        the set was made."""
         regex = self._each.get(index)
         if regex is None:
             regex = self._each[index] = re2.compile(self.patterns[index], _INSENSITIVE)

@@ -63,7 +63,8 @@ def write_explanation(fmt: OutputFormat, out: TextIO, query: str, channel: str |
         for key in ("category", "reason", "title", "retryable", "hint", "action"):
             out.write(f"- **{key}**: {md_cell(p.text(str(data[key])))}\n")
         if explanation.meanings:
-            out.write("\n| channel | category | reason | retryable | hint |\n|---|---|---|---|---|\n")
+            out.write("\n| channel | category | reason | retryable | hint |\n"
+                      "|---|---|---|---|---|\n")
             for meaning in data["meanings"]:
                 cells = (meaning[k] for k in ("channel", "category", "reason", "retryable",
                                               "hint"))

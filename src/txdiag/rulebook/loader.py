@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from txdiag import __version__
-from txdiag.errors import RulebookError
 from txdiag.concepts import parse_combination
+from txdiag.errors import RulebookError
 from txdiag.rulebook.resolved import ChannelDef, ConceptDef, ReasonDef, Rule, parse_status_range
 from txdiag.safety import quoted, shown
 from txdiag.vocabulary import LocalizedText, Retryable
@@ -325,7 +325,8 @@ class Rulebook:
                 for c in self.channels.values()
             ],
             "concepts": [
-                {"id": c.id, "terms": c.terms, "title": c.title, "negatable": c.negatable}
+                {"id": c.id, "terms": c.terms, "title": c.title, "negatable": c.negatable,
+                 "exclude": c.exclude}
                 for c in self.concepts.values()
             ],
             "char_folds": self.char_folds,
@@ -354,7 +355,8 @@ class Rulebook:
             for c in data["channels"]
         }
         book.concepts = {
-            c["id"]: ConceptDef(c["id"], list(c["terms"]), c["title"], c["negatable"])
+            c["id"]: ConceptDef(c["id"], list(c["terms"]), c["title"], c["negatable"],
+                                list(c["exclude"]))
             for c in data["concepts"]
         }
         book.char_folds = dict(data["char_folds"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from txdiag.patterns import compile_pattern
 from txdiag.concepts import parse_combination
+from txdiag.patterns import compile_pattern
 from txdiag.rulebook.resolved import (
     ChannelDef,
     ConceptDef,

@@ -82,6 +82,9 @@ class ConceptDef:
     negatable: bool = False
     """A predicate that a negation word before it turns around (``not expired``, 未过期): such
     an occurrence does not count."""
+    exclude: list[str] = field(default_factory=list)
+    """Longer words a term is part of without meaning the concept (银行 in 银行卡, 不通 in
+    不通过): an occurrence inside one of them does not count."""
 
 
 @dataclass(frozen=True)
