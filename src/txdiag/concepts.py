@@ -134,6 +134,20 @@ class ConceptMatcher:
                 return found
         return None
 
+    def present(self, text: str) -> list[str]:
+        """The concepts with a term that counts anywhere in ``text``, in the order of their
+        first term there; one whose term lies inside another's (手机号 in 预留手机号) is left
+        out."""
+        spans = []
+        for concept_id in self.concepts:
+            terms, _ = self._regexes(concept_id)
+            first = terms.search(text)
+            if first is not None and self._term(text, concept_id) is not None:
+                spans.append((first.start(), first.end(), concept_id))
+        return [concept_id for start, end, concept_id in sorted(spans)
+                if not any(s <= start and end <= e and (s, e) != (start, end)
+                           for s, e, _ in spans)]
+
     def _term(self, clause: str, concept_id: str) -> str | None:
         negatable = self.concepts[concept_id].negatable
         terms, excluded = self._regexes(concept_id)

@@ -191,7 +191,7 @@ def suggest(
 
     outcome = session.stream(collect)
     groups = suggestions_from(miner.top(top), min_count)
-    text = suggest_rules(groups)
+    text = suggest_rules(groups, session.rulebook)
     if not outcome.failed_before_reading:
         if output is None:
             typer.echo(text, nl=False)
