@@ -250,3 +250,21 @@ def test_explain_lists_a_codes_meanings_per_channel(rulebook: Rulebook) -> None:
     assert not agreed.ambiguous
     assert (agreed.diagnosis.reason, agreed.diagnosis.evidence.level) == (
         "balance.insufficient_funds", "inferred_code")
+
+
+def test_the_fast_path_decides_as_the_full_one_on_every_corpus_row(rulebook: Rulebook) -> None:
+    from txdiag.accuracy import read_corpus
+
+    corpus = sorted((Path(__file__).parent / "data" / "corpus").glob("*.csv"))
+    classifier = Classifier(rulebook)
+    checked = 0
+    for row in read_corpus(corpus):
+        channel = rulebook.canonical_channel(row.channel) if row.channel else None
+        kwargs = {"channel": channel, "codes": (("code", row.code),) if row.code else (),
+                  "message": row.message or None, "http_status": row.http_status}
+        decided = classifier.decide(**kwargs)  # type: ignore[arg-type]
+        diagnosis = classifier.classify(**kwargs)  # type: ignore[arg-type]
+        assert (decided.rule.id if decided else None) == diagnosis.evidence.rule_id, row.where
+        assert (decided.level if decided else "none") == diagnosis.evidence.level, row.where
+        checked += 1
+    assert checked >= 1500

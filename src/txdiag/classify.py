@@ -38,12 +38,14 @@ MEMO_SIZE = 4096
 DIAGNOSIS_MEMO_SIZE = 4096
 """Diagnoses kept (each a few validated objects, built only for what is shown)."""
 
-_BEFORE_MESSAGE = frozenset({"channel_code", "code", "status"})
-"""Precedence levels above the message patterns."""
-# Precedence levels decided before latency: when one of them decides, latency cannot matter.
-_BEFORE_LATENCY = frozenset(
-    {"channel_code", "code", "inferred_code", "status", "message", "code_text", "http_status"}
+PRECEDENCE: tuple[MatchLevel, ...] = (
+    "channel_code", "code", "status", "message", "inferred_code", "code_text", "http_status",
+    "latency", "fallback_code", "fallback_message",
 )
+"""The precedence levels in order (docs/rules.md); :meth:`Classifier.candidates` yields them so."""
+_RANK = {level: rank for rank, level in enumerate(PRECEDENCE)}
+# Precedence levels decided before latency: when one of them decides, latency cannot matter.
+_BEFORE_LATENCY = frozenset(PRECEDENCE[:PRECEDENCE.index("latency")])
 
 _WORD = re.compile(r"[A-Za-z]{2}")
 _NAMED = re.compile(r"[A-Za-z]")
@@ -66,10 +68,10 @@ class Candidate:
 class _MessageScope:
     """The message rules of one scope (a channel, or channel-independent) in precedence order.
 
-    Patterns are tested in one RE2 pass and concepts in another (:class:`ConceptRules`); the
-    first rule in order that matches wins, wherever in the text its match is. Fallback rules
-    come last. The patterns compile on first use, so looking up a code (``explain 51``) never
-    pays for them.
+    One RE2 pass tests the patterns and finds the concepts (:class:`ConceptRules`); the first
+    rule in order that matches wins, wherever in the text its match is. Fallback rules come
+    last. The patterns compile on first use, so looking up a code (``explain 51``) never pays
+    for them.
     """
 
     def __init__(self, rules: Sequence[Rule], matcher: ConceptMatcher) -> None:
@@ -243,10 +245,11 @@ class Classifier:
         # (an order number in the text): levels 1-3 and 5-6 are worked out once, and the
         # message level, between them, on its own; the order is the one candidates() states.
         rest = self._first(channel, codes, None, http_status, band, status_key)
-        if rest is not None and rest.level in _BEFORE_MESSAGE:
+        if rest is not None and _RANK[rest.level] < _RANK["message"]:
             return rest
         by_message = self._first(channel, (), message_key(message), None, 0, None)
-        if by_message is None or (rest is not None and by_message.level != "message"):
+        if by_message is None or (rest is not None
+                                  and _RANK[rest.level] < _RANK[by_message.level]):
             # (a message that names no cause decides below everything else)
             return rest
         return by_message

@@ -7,20 +7,20 @@ combination matches where one term of every concept occurs in the same clause, w
 between them and in any order. Concepts are shared by every rule and every channel, so a new
 synonym is one word in one list.
 
-Matching costs one RE2 pass over the text with a set of one pattern per concept (its terms, all
-literal), which says which concepts occur; a combination matches where all its concepts occur in
-one clause (a text with clause breaks and more than one concept is looked at clause by clause).
-Which rules hold is then a few set comparisons: the cost of a distinct message does not grow
-with the number of concept rules.
+Matching costs no extra pass over the text: the scope's single RE2 pass carries one pattern
+per concept (its terms, all literal) beside the message patterns, and says which concepts occur;
+which combinations that makes hold is a few set comparisons, remembered per set of concepts
+found (:class:`ConceptRules`). A combination of two or more concepts must hold within one clause:
+a text with clause breaks is looked at clause by clause when such a combination comes up.
 
 Negation (``not expired``, 未过期): a concept marked ``negatable`` does not count where a negation
 word stands right before it; nor does a term inside one of its concept's ``exclude`` words (银行
-in 银行卡). The scope's RE2 pass carries one more pattern, a probe that finds either; only a
-message that trips it is checked term by term.
+in 银行卡). The same pass carries probes for both; only a message that trips one has the
+combinations it can undo checked term by term (:class:`ConceptMatcher`).
 
-Text is normalized before any rule sees it (:class:`TextFolding`): full-width letters, digits and
-punctuation become ASCII (NFKC), and the rulebook's character folds turn traditional characters
-into the simplified ones the terms are written in (餘額 -> 余额).
+Text is normalized before any rule sees it (:class:`TextFolding`): full-width letters and digits
+become ASCII (NFKC), the rulebook's character folds turn traditional characters into the
+simplified ones the terms are written in (餘額 -> 余额), and CamelCase names become words.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 MEMO_SIZE = 4096
 """Sets of concepts whose holding combinations are remembered, per scope."""
 MAX_CONCEPTS = 4
-"""Concepts in one combination: its pattern holds every order of them (4! = 24)."""
+"""Concepts in one combination (a rule that needs more is better split)."""
 JOIN = "+"
 
 _BREAKS = ",，。;；!！?？\n\r|"
@@ -61,22 +61,27 @@ _ASCII_WORD_EDGE = re.compile(r"[A-Za-z0-9]")
 def parse_combination(text: str) -> tuple[str, ...]:
     """``"reserved_phone + mismatch"`` -> ``("reserved_phone", "mismatch")``; ``ValueError``
     naming the problem for an empty part, a bad id, a repeat or too many concepts."""
+    from txdiag.safety import quoted  # (error texts from a rule file: masked, made visible)
+
     parts = tuple(part.strip() for part in text.split(JOIN))
     if not all(parts):
-        raise ValueError(f"concept combination {text!r} has an empty part")
+        raise ValueError(f"concept combination {quoted(text)} has an empty part")
     for part in parts:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", part):
-            raise ValueError(f"concept combination {text!r}: {part!r} is not a concept id")
+            raise ValueError(f"concept combination {quoted(text)}: {quoted(part)} is not a "
+                             "concept id")
     if len(set(parts)) != len(parts):
-        raise ValueError(f"concept combination {text!r} names a concept twice")
+        raise ValueError(f"concept combination {quoted(text)} names a concept twice")
     if len(parts) > MAX_CONCEPTS:
-        raise ValueError(f"concept combination {text!r} has more than {MAX_CONCEPTS} concepts")
+        raise ValueError(f"concept combination {quoted(text)} has more than {MAX_CONCEPTS} "
+                         "concepts")
     return parts
 
 
 _EDGE = r"(?:\b|_)"
 """A word's edge: RE2's ``\b`` counts ``_`` as a letter, and codes write words with it
-(``ERR_CONNECTION_TIMED_OUT``); such an ``_`` is taken into the match (:func:`term_text`)."""
+(``ERR_CONNECTION_TIMED_OUT``); such an ``_`` is taken into the match, and left out of the
+term the evidence shows."""
 
 
 def term_pattern(term: str) -> str:
