@@ -144,8 +144,33 @@ def test_fast_and_full_paths_agree(small: Classifier) -> None:
 
 def test_message_key_drops_what_changes_per_record() -> None:
     assert message_key("余额不足 order=2024111100001 trace=5f2a9c81e0b34d7a") == (
-        "余额不足 order=00000 trace=00000")
-    assert message_key("HTTP 504 at 12:30") == "HTTP 504 at 12:30"
+        "余额不足 order=00000000 trace=00000000")
+    # Codes inside a text (errcode 40001, ERR_4711) and short numbers stay as they are.
+    assert message_key("HTTP 504 errcode=40001 at 12:30") == "HTTP 504 errcode=40001 at 12:30"
+
+
+def test_a_long_number_reads_alike_on_both_paths(rulebook: Rulebook) -> None:
+    # A shipped pattern allows at most 8 characters between 连接 and 网关: an order number
+    # there must not make summary (decide) and diagnose (classify) disagree.
+    classifier = Classifier(rulebook)
+    for message in ("连接支付123456789网关超时", "连接支付网关超时 order 12345678901234"):
+        decided = classifier.decide(message=message)
+        assert decided is not None
+        assert decided.rule.id == classifier.classify(message=message).evidence.rule_id
+
+
+@pytest.mark.parametrize(("message", "reason"), [
+    ("java.lang.NullPointerException", "system.internal_error"),
+    ("NoHttpResponseException", "network.connection_reset"),
+    ("OutOfMemoryError", "system.internal_error"),
+    ("java.net.ConnectException", "network.connection_refused"),
+    ("ConnectionPoolTimeoutException", "network.connect_timeout"),
+    ("InsufficientFunds", "balance.insufficient_funds"),
+])
+def test_exception_names_keep_their_patterns(rulebook: Rulebook, message: str,
+                                             reason: str) -> None:
+    # CamelCase is read as words by concepts only; patterns see the name as written.
+    assert Classifier(rulebook).classify(message=message).reason == reason
 
 
 @pytest.mark.parametrize(("text", "error"), [
@@ -172,11 +197,36 @@ def test_folding_is_paid_only_by_texts_that_need_it() -> None:
     assert fold(plain) is plain
     assert fold("餘額") == "余額"
     assert fold("ＡＢＣ１２") == "ABC12"
+    dash = TextFolding({"-": "x", "額": "额"})
+    assert dash("余-額") == "余x额"
+    assert dash(plain) is plain  # (a "-" key must not turn into a character range)
+
+
+def test_rule_files_with_too_much_for_re2_are_refused_by_validate(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from txdiag.cli.app import app  # (the command, as a user runs it)
+
+    terms = ", ".join(f'"w{i:05d}xq{i * 7}"' for i in range(1000))
+    body = "".join(f'[[concepts]]\nid = "c{k}"\nterms = [{terms}]\n'
+                   f'[[rules]]\nid = "r{k}"\nreason = "system.busy"\nconcepts = ["c{k}"]\n'
+                   for k in range(80))
+    path = tmp_path / "big.toml"
+    path.write_text('[pack]\nid = "big"\n' + body, encoding="utf-8")
+    result = CliRunner().invoke(app, ["rules", "validate", str(path)])
+    assert result.exit_code == 2
+    assert "need more memory than RE2 allows" in result.output
+    assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize(("body", "error"), [
     ('[[concepts]]\nid = "x"\nterms = []\n', "at least one term"),
-    ('[[concepts]]\nid = "x"\nterms = [" "]\n', "at least one term"),
+    ('[[concepts]]\nid = "x"\nterms = [" "]\n', "a term is blank"),
+    ('[[concepts]]\nid = "x"\nterms = ["a"]\nexclude = [" "]\n', "'exclude': a term is blank"),
+    ('[[concepts]]\nid = "x"\nterms = ["a,b"]\n', "could never match"),
+    ('[[concepts]]\nid = "x"\nterms = ["a\\u001b[31m"]\n', "could never match"),
+    ('[[concepts]]\nid = "x"\nterms = ["a"]\n[[concepts]]\nid = "x"\nterms = ["b"]\n',
+     "defined twice"),
     ('[[rules]]\nid = "r"\nreason = "system.busy"\nconcepts = ["nope"]\n', "unknown concept"),
     ('[char_folds]\n"ab" = "c"\n', "one character"),
     ('[[rules]]\nid = "r"\nreason = "system.busy"\nhttp_status = ["500"]\nfallback = true\n',
@@ -240,14 +290,14 @@ def test_a_code_of_an_unknown_channel_does_not_beat_the_message(rulebook: Rulebo
 def test_explain_lists_a_codes_meanings_per_channel(rulebook: Rulebook) -> None:
     classifier = Classifier(rulebook)
     answer = explain(classifier, "05")
-    assert answer.ambiguous
+    assert answer.diagnosis.reason == "unknown.no_match"
     channels = {m.channel: m.diagnosis.reason for m in answer.meanings}
     assert channels["iso8583"] == "risk_control.issuer_declined"
     assert len(set(channels.values())) > 1
     one = explain(classifier, "05", "iso8583")
     assert one.meanings == () and one.diagnosis.reason == "risk_control.issuer_declined"
     agreed = explain(classifier, "51")
-    assert not agreed.ambiguous
+    assert agreed.meanings == ()
     assert (agreed.diagnosis.reason, agreed.diagnosis.evidence.level) == (
         "balance.insufficient_funds", "inferred_code")
 

@@ -20,19 +20,28 @@ from __future__ import annotations
 
 import csv
 import zlib
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from txdiag.classify import Classifier
 from txdiag.rulebook import NO_MATCH_REASON
 from txdiag.vocabulary import Category
 
+if TYPE_CHECKING:
+    from txdiag.classify import Classifier
+
 COLUMNS = ("channel", "code", "message", "http_status", "expected_category", "expected_reason",
            "accepted", "lang", "source")
-Split = Literal["dev", "test", "all"]
+class Split(StrEnum):
+    """The halves of a corpus, by source."""
+
+    DEV = "dev"
+    TEST = "test"
+    ALL = "all"
+
+
 Outcome = Literal["right", "unknown", "wrong"]
 FAULTS = tuple(c.value for c in Category if c is not Category.UNKNOWN)
 NOT_A_CAUSE = frozenset({NO_MATCH_REASON, "unknown.generic_failure"})
@@ -68,31 +77,48 @@ def split_of(source: str) -> Literal["dev", "test"]:
     return "test" if zlib.crc32(source.strip().encode("utf-8")) % 2 else "dev"
 
 
+MAX_FIELD = 1 << 20
+"""The longest field a corpus row may hold (csv's default is 128 KiB)."""
+
+
 def read_corpus(paths: Iterable[Path]) -> Iterator[CorpusRow]:
     """Rows of every corpus file; ``ValueError`` naming the file and line of a bad row."""
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD))
     for path in paths:
-        with path.open(encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            missing = set(COLUMNS) - set(reader.fieldnames or ())
-            if missing:
-                raise ValueError(f"{path}: missing columns {', '.join(sorted(missing))}")
-            for row in reader:
-                where = f"{path.name}:{reader.line_num}"
-                reason = (row["expected_reason"] or "").strip()
-                if "." not in reason or not (row["source"] or "").strip():
-                    raise ValueError(f"{where}: a row needs expected_reason and source")
-                status = (row["http_status"] or "").strip()
-                yield CorpusRow(
-                    channel=(row["channel"] or "").strip(),
-                    code=(row["code"] or "").strip(),
-                    message=row["message"] or "",
-                    http_status=int(status) if status.isdigit() else None,
-                    expected_reason=reason,
-                    accepted=tuple((row["accepted"] or "").split()),
-                    lang=(row["lang"] or "").strip(),
-                    source=row["source"].strip(),
-                    where=where,
-                )
+        where = str(path)
+        try:
+            with path.open(encoding="utf-8", newline="") as handle:
+                reader = csv.DictReader(handle)
+                missing = set(COLUMNS) - set(reader.fieldnames or ())
+                if missing:
+                    raise ValueError(f"{path}: missing columns {', '.join(sorted(missing))}")
+                for row in reader:
+                    where = f"{path}:{reader.line_num}"
+                    yield _corpus_row(row, where)
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{where}: not UTF-8 ({exc.reason})") from None
+        except csv.Error as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        except OSError as exc:
+            raise ValueError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _corpus_row(row: dict[str, str | None], where: str) -> CorpusRow:
+    def cell(name: str) -> str:
+        return (row.get(name) or "").strip()
+
+    reason = cell("expected_reason")
+    if "." not in reason or not cell("source"):
+        raise ValueError(f"{where}: a row needs expected_reason and source")
+    status = cell("http_status")
+    if status and not (status.isascii() and status.isdigit()):
+        raise ValueError(f"{where}: http_status {status[:20]!r} is not a number")
+    return CorpusRow(
+        channel=cell("channel"), code=cell("code"), message=row.get("message") or "",
+        http_status=int(status) if status else None, expected_reason=reason,
+        accepted=tuple(cell("accepted").split()), lang=cell("lang"), source=cell("source"),
+        where=where,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +164,6 @@ class Report:
     """The figures of one half (or all) of a corpus."""
 
     scored: Sequence[Scored]
-    by_lang: dict[str, Counter[str]] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -202,6 +227,6 @@ class Report:
         return out
 
 
-def evaluate(classifier: Classifier, paths: Iterable[Path], split: Split = "all") -> Report:
-    rows = [r for r in read_corpus(paths) if split == "all" or r.split == split]
+def evaluate(classifier: Classifier, paths: Iterable[Path], split: Split = Split.ALL) -> Report:
+    rows = [r for r in read_corpus(paths) if split is Split.ALL or r.split == split.value]
     return Report(score(classifier, rows))

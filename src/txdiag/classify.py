@@ -11,7 +11,7 @@ import heapq
 import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -19,10 +19,12 @@ from txdiag.concepts import (
     ConceptMatcher,
     ConceptRules,
     TextFolding,
+    camel_words,
     combination_text,
     evidence_text,
 )
 from txdiag.diagnosis import CodeValue, Diagnosis, Evidence
+from txdiag.errors import RulebookError
 from txdiag.patterns import PatternSet
 from txdiag.rulebook import NO_MATCH_REASON, ReasonDef, Rule, Rulebook
 from txdiag.safety import strip_ansi
@@ -88,6 +90,7 @@ class _MessageScope:
                 concepts.append((len(self.entries), combination))
                 self.entries.append((rule, combination_text(combination), combination))
         self._regex_positions = [position for position, _ in regex]
+        self._regex_index = {position: index for index, (position, _) in enumerate(regex)}
         self._regex_patterns = [pattern for _, pattern in regex]
         self._concepts = ConceptRules(concepts, matcher)
         self._patterns: PatternSet | None = None
@@ -96,7 +99,11 @@ class _MessageScope:
     def patterns(self) -> PatternSet:
         """The patterns, then the concepts' (one RE2 pass finds both)."""
         if self._patterns is None:
-            self._patterns = PatternSet(self._regex_patterns + self._concepts.patterns)
+            try:
+                self._patterns = PatternSet(self._regex_patterns + self._concepts.patterns)
+            except ValueError as exc:
+                raise RulebookError(str(exc), hint="`txdiag rules validate FILE` checks a "
+                                    "rule file for this") from None
         return self._patterns
 
     def _concepts_in(self, text: str) -> list[int]:
@@ -109,8 +116,13 @@ class _MessageScope:
         offset = len(self._regex_patterns)
         cut = bisect_left(found, offset)
         by_pattern = [self._regex_positions[i] for i in found[:cut]]
-        by_concept = self._concepts.holding(text, [i - offset for i in found[cut:]],
-                                            self._concepts_in)
+        words = camel_words(text)
+        if words is None:
+            by_concept = self._concepts.holding(text, [i - offset for i in found[cut:]],
+                                                self._concepts_in)
+        else:
+            by_concept = self._concepts.holding(words, self._concepts_in(words),
+                                                self._concepts_in)
         return heapq.merge(by_pattern, by_concept)
 
     def matches(self, message: str) -> Iterator[tuple[Rule, str, str]]:
@@ -119,11 +131,11 @@ class _MessageScope:
         for position in self._found(message):
             rule, pattern, combination = self.entries[position]
             if combination is None:
-                index = self._regex_positions.index(position)
-                found = self.patterns.compiled(index).search(message)
+                found = self.patterns.compiled(self._regex_index[position]).search(message)
                 yield rule, pattern, found.group(0) if found is not None else ""
                 continue
-            terms = self._concepts.matcher.terms_in(message, combination) or []
+            words = camel_words(message) or message
+            terms = self._concepts.matcher.terms_in(words, combination) or []
             yield rule, pattern, evidence_text(terms)
 
     def forget(self) -> None:
@@ -174,15 +186,20 @@ class Classifier:
                 self._http.append(rule)
             else:
                 latency.append(rule)
-        # A code known only to channel packs still decides for a record without a (known)
-        # channel when every channel agrees on its reason; an ambiguous code decides nothing,
-        # and neither does a number only one channel knows: 2009 of an unknown channel is not
-        # Braintree's 2009 (numbers are reused by every channel; a name such as NOTENOUGH is not).
+        # A code known only to channel packs still decides for a record without a channel when
+        # every channel that knows it agrees on its reason (51 is ISO 8583's wherever it is
+        # logged bare); an ambiguous code decides nothing. For a channel that has a name but
+        # no pack, a number only one channel knows decides nothing either: 2009 of "xpay" is
+        # not Braintree's 2009 (every channel numbers its own codes; a name such as NOTENOUGH
+        # is not reused).
         self._inferred: dict[str, Rule] = {
             code: rules[0]
             for code, rules in by_code_channel.items()
             if len({rule.reason for rule in rules}) == 1
-            and (len(rules) > 1 or _NAMED.search(code) is not None)
+        }
+        self._inferred_for_named = {
+            code: rule for code, rule in self._inferred.items()
+            if len(by_code_channel[code]) > 1 or _NAMED.search(code) is not None
         }
         self._known_channels = {ch for ch, _ in self._channel_codes} | set(channel_messages)
         matcher = ConceptMatcher(rulebook.concepts)
@@ -248,6 +265,7 @@ class Classifier:
         if rest is not None and _RANK[rest.level] < _RANK["message"]:
             return rest
         by_message = self._first(channel, (), message_key(message), None, 0, None)
+        # (keyed: the text rules see is the key anyway, so the decision is the same)
         if by_message is None or (rest is not None
                                   and _RANK[rest.level] < _RANK[by_message.level]):
             # (a message that names no cause decides below everything else)
@@ -276,6 +294,12 @@ class Classifier:
 
     def cache_info(self) -> str:
         return str(self._first.cache_info())
+
+    def compile(self) -> None:
+        """Compile every scope's patterns now (they compile on first use otherwise);
+        :class:`RulebookError` when RE2 cannot hold them."""
+        for scope in (*self._channel_scopes.values(), self._generic_scope):
+            _ = scope.patterns
 
     def forget(self) -> None:
         """Drop every remembered decision (the compiled patterns stay): each input is then
@@ -368,8 +392,9 @@ class Classifier:
         # below the message, which says what happened where this only guesses it; then the
         # words of a code (CARD_EXPIRED, USER_BALANCE_NOT_ENOUGH) read as text.
         if channel is None or channel not in self._known_channels:
+            inferred = self._inferred if channel is None else self._inferred_for_named
             for field, code in upper:
-                rule = self._inferred.get(code)
+                rule = inferred.get(code)
                 if rule is not None:
                     yield Candidate(rule, "inferred_code", field, code)
         for field, value in codes:
@@ -401,19 +426,20 @@ class Classifier:
         """The message rules that match ``text``: the channel's scopes, then the generic one;
         those of fallback rules go to ``deferred``. Without ``matched_text``, only the first of
         each scope, and no matched text."""
-        text = self._fold_text(_prepare_message(text))
+        text = self._fold_text(_prepare_message(message_key(text)))
         for scope in (*(self._channel_scopes.get(name) for name in lineage), self._generic_scope):
             if scope is None:
                 continue
             if matched_text:
-                found = [Candidate(rule, level, field, matched, pattern)
-                         for rule, pattern, matched in scope.matches(text)]
+                found: Iterable[tuple[Rule, str, str]] = scope.matches(text)
             else:
                 first = scope.first(text)
-                found = [] if first is None else [Candidate(first[0], level, field, "",
-                                                            first[1])]
-            for candidate in found:
-                if candidate.rule.fallback:
+                found = () if first is None else ((first[0], first[1], ""),)
+            # (lazily: a scope's fallback rules come last, so the first that decides costs no
+            # more than before)
+            for rule, pattern, matched in found:
+                candidate = Candidate(rule, level, field, matched, pattern)
+                if rule.fallback:
                     deferred.append(candidate)
                 else:
                     yield candidate
@@ -443,12 +469,8 @@ class Classifier:
                 found[channel] = Candidate(rule, level, "code", key)
         return list(found.values())
 
-    def diagnosis_of(self, candidate: Candidate, codes: Codes, *,
-                     level: MatchLevel | None = None) -> Diagnosis:
-        """The diagnosis a candidate gives (at ``level`` when it decides at another one)."""
-        if level is not None:
-            candidate = Candidate(candidate.rule, level, candidate.field, candidate.value,
-                                  candidate.pattern)
+    def diagnosis_of(self, candidate: Candidate, codes: Codes) -> Diagnosis:
+        """The diagnosis a candidate gives."""
         return self._diagnosis(candidate, codes)
 
     @staticmethod
@@ -493,17 +515,18 @@ class Classifier:
 
 
 _VOLATILE = re.compile(
-    r"\d{5,}"                                                        # order, card, phone numbers
+    r"\d{8,}"                                              # order, card and phone numbers, times
     r"|\b[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b"       # UUIDs
     r"|\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{16,}\b"                        # hex trace ids
 )
 
 
 def message_key(message: str) -> str:
-    """The message with what differs from record to record (runs of five digits or more, UUIDs,
-    long hex ids) made the same: what the decision is remembered by. Rules see such runs as
-    ``00000``, which every pattern that expects digits there still matches."""
-    return _VOLATILE.sub("00000", message)
+    """The message with what differs from record to record (runs of eight digits or more,
+    UUIDs, long hex ids) made the same: the text message rules see, and what decisions are
+    remembered by. Such a run reads as ``00000000``, so a pattern that expects digits there
+    still matches, and two messages that differ only in an order number are one decision."""
+    return _VOLATILE.sub("00000000", message)
 
 
 def _has_words(code: str) -> bool:

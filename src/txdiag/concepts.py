@@ -19,8 +19,9 @@ in 银行卡). The same pass carries probes for both; only a message that trips 
 combinations it can undo checked term by term (:class:`ConceptMatcher`).
 
 Text is normalized before any rule sees it (:class:`TextFolding`): full-width letters and digits
-become ASCII (NFKC), the rulebook's character folds turn traditional characters into the
-simplified ones the terms are written in (餘額 -> 余额), and CamelCase names become words.
+become ASCII (NFKC), and the rulebook's character folds turn traditional characters into the
+simplified ones the terms are written in (餘額 -> 余额). Concepts also read a CamelCase name as
+words (:func:`camel_words`).
 """
 
 from __future__ import annotations
@@ -78,6 +79,35 @@ def parse_combination(text: str) -> tuple[str, ...]:
     return parts
 
 
+MAX_TERMS = 1000
+"""Terms (and excluded words) in one concept."""
+MAX_TERM_CHARS = 100
+_UNFIT = re.compile(rf"[{_BREAKS}\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]|\.\s")
+
+
+def check_concept(concept: ConceptDef) -> None:
+    """``ValueError`` naming the first problem of a concept's terms: none, too many, a blank
+    or over-long one, or one that could never match (a clause break or a control character
+    in it: messages are cut at the one and stripped of the other before concepts see them)."""
+    from txdiag.safety import quoted
+
+    for field, terms, needed in (("terms", concept.terms, True),
+                                 ("exclude", concept.exclude, False)):
+        if needed and not terms:
+            raise ValueError(f"field {field!r}: at least one term is needed")
+        if len(terms) > MAX_TERMS:
+            raise ValueError(f"field {field!r}: more than {MAX_TERMS} terms")
+        for term in terms:
+            if not term.strip():
+                raise ValueError(f"field {field!r}: a term is blank")
+            if len(term) > MAX_TERM_CHARS:
+                raise ValueError(f"field {field!r}: term {quoted(term[:40])}... is longer "
+                                 f"than {MAX_TERM_CHARS} characters")
+            if _UNFIT.search(term):
+                raise ValueError(f"field {field!r}: term {quoted(term)} holds a clause break "
+                                 "or a control character, so it could never match")
+
+
 _EDGE = r"(?:\b|_)"
 """A word's edge: RE2's ``\b`` counts ``_`` as a letter, and codes write words with it
 (``ERR_CONNECTION_TIMED_OUT``); such an ``_`` is taken into the match, and left out of the
@@ -89,6 +119,8 @@ def term_pattern(term: str) -> str:
     or ``-``, and whole words where the term starts or ends with a letter or digit (so ``no``
     does not match inside ``note``)."""
     words = [_RE2_SPECIAL.sub(r"\\\1", word) for word in term.strip().split()]
+    if not words:
+        raise ValueError("a term is blank")
     pattern = r"[\s_\-]+".join(words)
     if _ASCII_WORD_EDGE.match(term.strip()[0]):
         pattern = _EDGE + pattern
@@ -291,15 +323,18 @@ class TextFolding:
         # needs nothing: clauses break at both forms, and terms hold no punctuation.)
         special = "".join(sorted(set(char_folds)))
         self._needed = re.compile(
-            "[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a" + re.escape(special).replace("-", r"\-")
-            + "]")
+            "[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a" + re.escape(special) + "]")
 
     def __call__(self, text: str) -> str:
-        if text.isascii():
-            # CamelCase names without spaces (InsufficientFunds, CardExpired.) as words.
-            if " " not in text and _CAMEL.search(text) is not None:
-                return _CAMEL.sub(r"\1 \2", text)
-            return text
-        if self._needed.search(text) is None:
+        if text.isascii() or self._needed.search(text) is None:
             return text
         return unicodedata.normalize("NFKC", text).translate(self._table)
+
+
+def camel_words(text: str) -> str | None:
+    """A CamelCase name written without spaces (``InsufficientFunds``, ``CardExpired.``) as
+    words, for concepts to read; None for any other text. Patterns keep the text as it is
+    (``NullPointerException`` is what their rules expect)."""
+    if not text.isascii() or " " in text or _CAMEL.search(text) is None:
+        return None
+    return _CAMEL.sub(r"\1 \2", text)

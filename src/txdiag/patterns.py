@@ -50,13 +50,9 @@ def _describe(exc: Exception) -> str:
     return detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
 
 
-def compile_pattern(pattern: str, *, case_sensitive: bool = False,
-                    generated: bool = False) -> Any:
-    """Compile with RE2; ``ValueError`` naming the problem when RE2 does not accept it.
-
-    A ``generated`` pattern (made from a rulebook's concepts, not written in a file) may be
-    longer than a pattern a rule file may hold."""
-    if len(pattern) > MAX_PATTERN_CHARS and not generated:
+def compile_pattern(pattern: str, *, case_sensitive: bool = False) -> Any:
+    """Compile with RE2; ``ValueError`` naming the problem when RE2 does not accept it."""
+    if len(pattern) > MAX_PATTERN_CHARS:
         raise ValueError(f"pattern is longer than {MAX_PATTERN_CHARS} characters")
     try:
         return re2.compile(pattern, _SENSITIVE if case_sensitive else _INSENSITIVE)
@@ -76,18 +72,15 @@ class PatternSet:
         """Patterns compiled on their own, to find what they matched (each on first use)."""
         self._set = re2.Set.SearchSet(_INSENSITIVE) if self.patterns else None
         if self._set is not None:
-            for pattern in self.patterns:
-                self._set.Add(pattern)
-            if self._set.Compile() is False:
-                raise ValueError("the message patterns need more memory than RE2 allows")
-
-    def first_index(self, text: str) -> int | None:
-        """The index of the first pattern (in order) found in ``text``: one RE2 pass, without
-        working out what it matched (for callers that need only which pattern decides)."""
-        if self._set is None:
-            return None
-        found = self._set.Match(encodable(text))
-        return min(found) if found else None
+            try:
+                for pattern in self.patterns:
+                    self._set.Add(pattern)
+                compiled = self._set.Compile()
+            except re2.error:
+                compiled = False
+            if compiled is False:
+                raise ValueError("the message patterns and concepts need more memory than RE2 "
+                                 "allows: split or shorten the largest ones")
 
     def indices(self, text: str) -> list[int]:
         """The indices of every pattern found in ``text``, in order: one RE2 pass."""

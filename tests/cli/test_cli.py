@@ -232,3 +232,35 @@ def test_python_dash_m_and_closed_pipe_is_silent() -> None:
     assert proc.returncode == 0
     assert len(proc.stdout.splitlines()) == 1
     assert b"Traceback" not in proc.stderr and b"BrokenPipe" not in proc.stderr
+
+
+def test_explain_a_code_channels_read_differently_lists_each_reading() -> None:
+    table = run("explain", "05", "--lang", "en")
+    assert table.exit_code == 0
+    assert "means different things on different channels" in table.stdout
+    for word in ("iso8583", "risk_control.issuer_declined", "unionpay", "unknown.pending",
+                 "txdiag explain 05 --channel"):
+        assert word in table.stdout
+    assert "Unrecognised" not in table.stdout  # (its readings say more than "no match")
+    data = json.loads(run("explain", "05", "-f", "json").stdout)
+    readings = {m["channel"]: m["reason"] for m in data["meanings"]}
+    assert readings["iso8583"] == "risk_control.issuer_declined"
+    assert readings["unionpay"] == "unknown.pending"
+    rows = run("explain", "05", "-f", "csv").stdout.splitlines()
+    assert len(rows) == 2 + len(readings) and rows[2].startswith("05,")
+    markdown = run("explain", "05", "-f", "markdown").stdout
+    assert "| iso8583 | risk_control | risk_control.issuer_declined |" in markdown
+    one = json.loads(run("explain", "05", "--channel", "iso8583", "-f", "json").stdout)
+    assert one["meanings"] == [] and one["reason"] == "risk_control.issuer_declined"
+
+
+def test_explain_needs_a_query() -> None:
+    result = run("explain", "  ")
+    assert result.exit_code == ExitCode.USAGE
+    assert "needs a code or a message" in result.output
+
+
+def test_explain_shows_the_category_in_the_agents_language() -> None:
+    result = run("explain", "余额不足", "--lang", "zh")
+    assert "balance (余额/额度)" in result.stdout
+    assert "余额 + 不足" in result.stdout or "余额不足" in result.stdout

@@ -63,7 +63,6 @@ LABELS = {
         "hint": "Tell the customer", "action": "Engineering", "evidence": "Evidence",
         "no_match": "no rule matched: the code and message are shown as they are",
         "meanings": "This code means different things on different channels",
-        "meanings_agree": "Known on these channels, all with this meaning",
         "ask_channel": "Ask again with the channel for one answer: txdiag explain {query} "
                        "--channel {channel}",
         "channel": "Channel",
@@ -73,7 +72,6 @@ LABELS = {
         "hint": "告诉客户", "action": "技术处理", "evidence": "依据",
         "no_match": "没有规则匹配：按原样展示错误码和信息",
         "meanings": "该错误码在不同渠道含义不同",
-        "meanings_agree": "以下渠道均有此错误码，含义一致",
         "ask_channel": "指定渠道可得到唯一答案：txdiag explain {query} --channel {channel}",
         "channel": "渠道",
     },

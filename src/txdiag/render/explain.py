@@ -85,13 +85,12 @@ def render_explanation(out: TextIO, query: str, channel: str | None, explanation
     console = make_console(out, width=width, color=color)
     labels = LABELS[p.lang]
     diagnosis = explanation.diagnosis
-    if not explanation.ambiguous:
-        grid = _diagnosis_grid(diagnosis, p)
-        if explanation.meanings:
-            known = ", ".join(m.channel for m in explanation.meanings)
-            grid.add_row("", Text(f"{labels['meanings_agree']}: {known}", style="dim"))
+    if not explanation.meanings or diagnosis.evidence.level != "none":
+        # (an unrecognised code that channels read differently: their readings say more)
         title = p.text(query) + (f"  ({p.text(channel)})" if channel else "")
-        console.print(Panel(grid, title=Text(title), title_align="left", expand=False))
+        console.print(Panel(_diagnosis_grid(diagnosis, p), title=Text(title),
+                            title_align="left", expand=False))
+    if not explanation.meanings:
         return
     # Stacked, one channel a block: ids never share a line with a wrapping column.
     console.print(Text(f"{p.text(query)}: {labels['meanings']}", style="bold"))

@@ -203,18 +203,19 @@ def write_concepts(fmt: OutputFormat, out: TextIO, rulebook: Rulebook, p: Presen
                 c.id, c.title, str(c.negatable), " | ".join(c.terms), " | ".join(c.exclude),
                 " ".join(rules_of[c.id]))])
     elif fmt is OutputFormat.MARKDOWN:
-        out.write("| concept | negatable | terms | rules |\n|---|---|---|---|\n")
+        out.write("| concept | title | negatable | terms | not inside | rules |\n"
+                  "|---|---|---|---|---|---|\n")
         for c in concepts:
-            out.write(f"| {md_cell(p.text(c.id))} | {c.negatable} | "
-                      f"{md_cell(p.text(', '.join(c.terms)))} | "
-                      f"{md_cell(p.text(' '.join(rules_of[c.id])))} |\n")
+            cells = (c.id, c.title, str(c.negatable), " \u00b7 ".join(c.terms),
+                     " \u00b7 ".join(c.exclude), " ".join(rules_of[c.id]))
+            out.write("| " + " | ".join(md_cell(p.text(v)) for v in cells) + " |\n")
     else:
         for c in concepts:
             flags = "  (negatable)" if c.negatable else ""
             out.write(p.text(f"{c.id}{flags}: {c.title}") + "\n")
-            out.write(p.text("  terms: " + ", ".join(c.terms)) + "\n")
+            out.write(p.text("  terms: " + " | ".join(c.terms)) + "\n")
             if c.exclude:
-                out.write(p.text("  not inside: " + ", ".join(c.exclude)) + "\n")
+                out.write(p.text("  not inside: " + " | ".join(c.exclude)) + "\n")
             out.write(p.text("  rules: " + (" ".join(rules_of[c.id]) or "(none)")) + "\n")
     out.flush()
 
@@ -222,28 +223,48 @@ def write_concepts(fmt: OutputFormat, out: TextIO, rulebook: Rulebook, p: Presen
 def write_accuracy(fmt: OutputFormat, out: TextIO, report: Report, split: str, p: Presenter,
                    *, show: int = 0) -> None:
     """The figures of ``rules accuracy``, and the rows not answered right (up to ``show``)."""
-    misses = [s for s in report.scored if s.outcome != "right"][:show]
-    data = {
-        "schema_version": SCHEMA_VERSION, "command": "rules accuracy", "split": split,
-        "rows": report.rows, "accuracy": round(report.accuracy, 4),
-        "confidently_wrong": round(report.confidently_wrong, 4),
-        "unknown_faults": round(report.unknown_faults, 4),
-        "reason_accuracy": round(report.reason_accuracy, 4),
-        "categories": {c: {"precision": round(pr, 4), "recall": round(rc, 4), "rows": n}
-                       for c, (pr, rc, n) in report.precision_recall().items()},
-        "misses": [{"where": s.row.where, "channel": s.row.channel, "code": s.row.code,
-                    "message": p.data(s.row.message), "expected": s.row.expected_reason,
-                    "got": s.reason, "rule_id": s.rule_id, "outcome": s.outcome}
-                   for s in misses],
-    }
+    misses = [{"where": p.data(s.row.where), "channel": p.data(s.row.channel),
+               "code": p.data(s.row.code), "message": p.data(s.row.message),
+               "expected": s.row.expected_reason, "got": s.reason, "rule_id": s.rule_id,
+               "outcome": s.outcome}
+              for s in report.scored if s.outcome != "right"][:show]
+    categories = {c: {"precision": round(pr, 4), "recall": round(rc, 4), "rows": n}
+                  for c, (pr, rc, n) in report.precision_recall().items()}
+    figures = {"rows": report.rows, "accuracy": round(report.accuracy, 4),
+               "confidently_wrong": round(report.confidently_wrong, 4),
+               "unknown_faults": round(report.unknown_faults, 4),
+               "reason_accuracy": round(report.reason_accuracy, 4)}
     if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
-        out.write(dumps(data, indent=2 if fmt is OutputFormat.JSON else None) + "\n")
+        out.write(dumps({"schema_version": SCHEMA_VERSION, "command": "rules accuracy",
+                         "split": split, **figures, "categories": categories,
+                         "misses": misses}, indent=2 if fmt is OutputFormat.JSON else None)
+                  + "\n")
     elif fmt is OutputFormat.CSV:
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(("figure", "value"))
-        for key in ("rows", "accuracy", "confidently_wrong", "unknown_faults",
-                    "reason_accuracy"):
-            writer.writerow((key, data[key]))
+        writer.writerow(("row", "name", "value", "detail"))
+        for key, value in figures.items():
+            writer.writerow(("figure", key, value, ""))
+        for category, values in categories.items():
+            for key in ("precision", "recall", "rows"):
+                writer.writerow(("category", category, values[key], key))
+        for miss in misses:
+            writer.writerow([neutralize_csv_cell(p.text(str(v or ""))) for v in (
+                "miss", miss["where"], miss["got"],
+                f"{miss['channel']} {miss['code']} {miss['message']} (expected "
+                f"{miss['expected']})")])
+    elif fmt is OutputFormat.MARKDOWN:
+        out.write(f"### Accuracy ({split})\n\n| figure | value |\n|---|---|\n")
+        for key, value in figures.items():
+            out.write(f"| {key} | {value} |\n")
+        out.write("\n| category | precision | recall | rows |\n|---|---|---|---|\n")
+        for category, values in categories.items():
+            out.write(f"| {category} | {values['precision']} | {values['recall']} | "
+                      f"{values['rows']} |\n")
+        if misses:
+            out.write("\n| where | code | message | expected | got |\n|---|---|---|---|---|\n")
+            for miss in misses:
+                out.write("| " + " | ".join(md_cell(p.text(str(miss[k] or ""))) for k in (
+                    "where", "code", "message", "expected", "got")) + " |\n")
     else:
         out.write("\n".join(p.text(line) for line in report.lines(split, show=show)) + "\n")
     out.flush()

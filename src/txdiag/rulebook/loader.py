@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from txdiag import __version__
-from txdiag.concepts import parse_combination
+from txdiag.concepts import check_concept, parse_combination
 from txdiag.errors import RulebookError
 from txdiag.rulebook.resolved import ChannelDef, ConceptDef, ReasonDef, Rule, parse_status_range
 from txdiag.safety import quoted, shown
@@ -403,16 +403,18 @@ class Rulebook:
             for alias in channel.aliases:
                 self._aliases[alias.strip().lower()] = channel.id
             self._channel_success[channel.id] = {c.strip().upper() for c in channel.success_codes}
+        in_file: set[str] = set()
         for concept in content.concepts:
-            if concept.id in self.concepts and not loaded.user:
+            if concept.id in in_file or (concept.id in self.concepts and not loaded.user):
                 raise RulebookError(
                     f"{shown(loaded.path)}: concept {quoted(concept.id)} is defined twice"
                 )
-            if not concept.terms or any(not term.strip() for term in concept.terms):
+            in_file.add(concept.id)
+            try:
+                check_concept(concept)
+            except ValueError as exc:
                 raise RulebookError(
-                    f"{shown(loaded.path)}: concept {quoted(concept.id)} field 'terms': "
-                    "at least one term is needed, and no term may be blank"
-                )
+                    f"{shown(loaded.path)}: concept {quoted(concept.id)} {exc}") from None
             # A user file's concept of the same id replaces the shipped one (its rules then
             # read the user's terms).
             self.concepts[concept.id] = concept

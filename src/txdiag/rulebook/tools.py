@@ -47,7 +47,10 @@ def export_rulebook(rulebook: Rulebook, *, channel: str | None = None) -> dict[s
     status_words: dict[str, list[str]] = {"success": [], "failure": [], "pending": []}
     for word, kind in rulebook.status_words().items():
         status_words[kind].append(word)
-    used = {c for rule in rules for combination in rule.concepts for c in combination}
+    # Every concept with the whole rulebook (a user's concept no rule names yet included);
+    # with --channel, those its rules name.
+    used = ({c for rule in rules for combination in rule.concepts for c in combination}
+            if lineage is not None else set(rulebook.concepts))
     data: dict[str, Any] = {
         # Top-level keys before any table: TOML would otherwise file them under it.
         "success_codes": sorted(rulebook.global_success_codes()),
@@ -152,7 +155,8 @@ def suggest_rules(suggestions: Iterable[Suggestion], rulebook: Rulebook | None =
         elif len(known) > 1:
             # (one concept alone would say too little: "card" matches every card failure)
             rule["concepts"] = [f" {JOIN} ".join(known[:MAX_CONCEPTS])]
-            comment.append(f"# or, literally: messages = [{template_pattern(item.template)!r}]")
+            literal = tomli_w.dumps({"messages": [template_pattern(item.template)]}).strip()
+            comment.append("# or, literally: " + " ".join(literal.split()))
         else:
             rule["messages"] = [template_pattern(item.template)]
         rule["source"] = "txdiag rules suggest: unclassified failures seen in logs"

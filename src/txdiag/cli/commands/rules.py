@@ -6,12 +6,13 @@ from pathlib import Path
 
 import typer
 
+from txdiag.accuracy import Split
 from txdiag.cli import options as opt
 from txdiag.cli.base import app, argument_text, examples, json_errors
 from txdiag.cli.common import InputSettings, reads_inputs
 from txdiag.cli.configured import load_rules, read_config
 from txdiag.cli.terminal import Terminal
-from txdiag.errors import UsageError
+from txdiag.errors import InputError, UsageError
 from txdiag.exitcodes import ExitCode
 from txdiag.render import OutputFormat
 from txdiag.render.present import Presenter
@@ -129,13 +130,16 @@ def validate(
     files: list[Path] = typer.Argument(..., metavar="FILE...", help="Rule files to check."),
 ) -> None:
     """Check rule files against the format and the shipped rulebook; exit 2 naming the problem."""
+    from txdiag.classify import Classifier
+
     for path in files:
         loaded = read_rule_file(path)
         rulebook = load_with([path])
+        Classifier(rulebook).compile()  # what only shows when patterns meet: RE2's memory
         content = loaded.content
         typer.echo(f"ok: {path}: {len(content.rules)} rules, {len(content.reasons)} reasons, "
-                   f"{len(content.channels)} channels; {len(rulebook.rules)} rules in all "
-                   "with the shipped rulebook")
+                   f"{len(content.concepts)} concepts, {len(content.channels)} channels; "
+                   f"{len(rulebook.rules)} rules in all with the shipped rulebook")
 
 
 @rules_app.command("export", epilog=examples("txdiag rules export > all-rules.toml",
@@ -235,8 +239,8 @@ def accuracy(
                                         dir_okay=False,
                                         help="Labelled rows (docs/rules.md, 'Measuring "
                                              "accuracy')."),
-    split: str = typer.Option("all", "--split", help="dev, test or all: the half of the "
-                              "corpus (by source) to measure."),
+    split: Split = typer.Option(Split.ALL, "--split", help="The half of the corpus (by "
+                                "source) to measure."),
     show: int = typer.Option(0, "--show", min=0, help="List this many rows not answered "
                              "right."),
     fmt: opt.Format = OutputFormat.TABLE,
@@ -249,11 +253,9 @@ def accuracy(
     from txdiag.classify import Classifier
     from txdiag.render.rules import write_accuracy
 
-    if split not in ("dev", "test", "all"):
-        raise UsageError(f"--split {split!r}: use dev, test or all")
     rulebook, _ = _rulebook(rules, config)
     try:
-        report = evaluate(Classifier(rulebook), corpus, split)  # type: ignore[arg-type]
+        report = evaluate(Classifier(rulebook), corpus, split)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    write_accuracy(fmt, Terminal.from_env().stdout, report, split, Presenter(), show=show)
+        raise InputError(str(exc)) from None
+    write_accuracy(fmt, Terminal.from_env().stdout, report, split.value, Presenter(), show=show)
