@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from txdiag.rulebook.resolved import ConceptDef
@@ -251,10 +252,19 @@ class ConceptRules:
             for member in wanted:
                 self._by_concept.setdefault(member, []).append((position, wanted))
         self._memo: dict[frozenset[int], list[int]] = {}
+        self._own: Any = None
 
     def forget(self) -> None:
         """Drop the remembered combinations of concept sets."""
         self._memo.clear()
+
+    def find(self, text: str) -> list[int]:
+        """The indices of :attr:`patterns` found in ``text``, by a set of these alone."""
+        if self._own is None:
+            from txdiag.patterns import PatternSet
+
+            self._own = PatternSet(self._patterns)
+        return self._own.indices(text)  # type: ignore[no-any-return]
 
     @property
     def patterns(self) -> list[str]:
@@ -277,16 +287,21 @@ class ConceptRules:
         return hits
 
     def holding(self, text: str, found: Sequence[int],
-                find: Callable[[str], Sequence[int]]) -> Iterator[int]:
-        """The positions of the combinations that hold in ``text``, in order. ``found`` are
-        the indices of :attr:`patterns` found in it, ``find`` finds them in a part of it."""
-        present = frozenset(i for i in found if i < self._concepts)
-        if not present:
+                find: Callable[[str], Sequence[int]],
+                before: int | None = None) -> Iterator[int]:
+        """The positions of the combinations that hold in ``text``, in order (only those
+        before ``before``, when given). ``found`` are the indices of :attr:`patterns` found in
+        it, sorted; ``find`` finds them in a part of it."""
+        cut = bisect_left(found, self._concepts)
+        if not cut:
             return
-        probes = frozenset(i for i in found if i >= self._concepts)
+        present = frozenset(found[:cut])
+        probes = frozenset(found[cut:])
         clauses: list[frozenset[int]] | None = None
         for position in self._hits(present):
-            if self._sizes[position] > 1 and len(present) > 1:
+            if before is not None and position >= before:
+                return
+            if self._sizes[position] > 1 and cut > 1:
                 # All of a combination's concepts must be in one clause: the text is looked
                 # at clause by clause (once) when it has breaks.
                 if clauses is None:
@@ -297,7 +312,7 @@ class ConceptRules:
                 wanted = self._wanted[position]
                 if not any(wanted <= clause for clause in clauses):
                     continue
-            if probes & self._undone_by[position] and self.matcher.terms_in(
+            if probes and probes & self._undone_by[position] and self.matcher.terms_in(
                     text, self.combinations[position]) is None:
                 continue
             yield position
