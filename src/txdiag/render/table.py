@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -27,12 +29,30 @@ if TYPE_CHECKING:
     from txdiag.models import Finding
 
 BATCH_ROWS = 200
-WIDE_TABLE = 100
-"""Below this width the diagnose table switches to one block per record."""
+MESSAGE_MIN = 24
+"""The narrowest message column worth showing; below it the compact table leaves it out."""
+HINT_LABEL_MIN = 40
+"""Room the hint needs beside its reason; with less, the hint goes on the lines below it."""
+
+_IDENTIFIERS = ("time", "txn id", "channel", "code", "reason")
+
+
+def table_width(widths: Sequence[int], *, edge: bool = False) -> int:
+    """The width of a ``SIMPLE_HEAD`` table whose columns are ``widths`` wide.
+
+    Each column is padded by one space on each side (the outer sides only with ``edge``), and
+    columns are separated, and the table framed, by one space.
+    """
+    return sum(widths) + 3 * len(widths) + (1 if edge else -1)
 
 
 class TableWriter(WritesFindings):
-    """Streams findings as tables of ``BATCH_ROWS`` rows, so memory stays flat on big inputs."""
+    """Streams findings in batches of ``BATCH_ROWS``, so memory stays flat on big inputs.
+
+    Identifiers (time, id, channel, code, reason) are never wrapped or cut: a batch is a compact
+    table (those columns, the message when there is room) when they fit the width whole, and one
+    block per record otherwise. Below a table, the hint of each reason is shown once.
+    """
 
     def __init__(self, out: TextIO, presenter: Presenter, *, width: int | None = None,
                  color: bool = False) -> None:
@@ -40,7 +60,8 @@ class TableWriter(WritesFindings):
         self.p = presenter
         self.batch: list[Finding] = []
         self.shown = 0
-        self.wide = self.console.width >= WIDE_TABLE
+        self.tables = 0
+        self.hinted: set[str] = set()
 
     def write(self, finding: Finding) -> None:
         self.batch.append(finding)
@@ -50,38 +71,71 @@ class TableWriter(WritesFindings):
     def _flush(self) -> None:
         if not self.batch:
             return
-        if self.wide:
-            self.console.print(self._table(self.batch, header=self.shown == 0))
-        else:
+        rows = [self._cells(f) for f in self.batch]
+        widths = [max(cell_len(name), *(cell_len(row[i]) for row in rows))
+                  for i, name in enumerate(_IDENTIFIERS)]
+        room = self.console.width - table_width([*widths, 0])
+        if table_width(widths) > self.console.width:
             for finding in self.batch:
                 self.console.print(self._record(finding))
+        else:
+            self.console.print(self._table(rows, widths, room if room >= MESSAGE_MIN else 0))
+            self._hints(self.batch)
         self.shown += len(self.batch)
         self.batch.clear()
 
-    def _table(self, findings: Sequence[Finding], *, header: bool) -> Table:
-        table = Table(box=box.SIMPLE_HEAD, show_header=header, pad_edge=False, expand=False)
-        table.add_column("time", no_wrap=True, min_width=20)
-        table.add_column("txn id", overflow="fold", min_width=12)
-        table.add_column("channel", overflow="fold")
-        table.add_column("code", overflow="fold")
-        table.add_column("message", ratio=2, overflow="fold")
-        table.add_column("category", no_wrap=True)
-        table.add_column("reason", overflow="fold")
-        table.add_column("hint", ratio=2, overflow="fold")
-        p = self.p
-        for f in findings:
-            r, d = f.record, f.diagnosis
-            table.add_row(
-                Text(format_time(r.timestamp) or p.text(r.timestamp_raw)),
-                Text(p.text(r.txn_id)),
-                Text(p.text(r.channel)),
-                Text(p.text(r.error_code)),
-                Text(shorten(p.text(r.error_message))),
-                category_text(d.category.value),
-                Text(d.reason),
-                Text(p.text(d.hint.get(p.lang))),
-            )
+    def _cells(self, f: Finding) -> tuple[str, str, str, str, str, str]:
+        r, p = f.record, self.p
+        return (format_time(r.timestamp) or p.text(r.timestamp_raw), p.text(r.txn_id),
+                p.text(r.channel), p.text(r.error_code), f.diagnosis.reason,
+                shorten(p.text(r.error_message)))
+
+    def _table(self, rows: Sequence[Sequence[str]], widths: Sequence[int], message: int) -> Table:
+        table = Table(box=box.SIMPLE_HEAD, show_header=self.tables == 0, pad_edge=False,
+                      expand=False)
+        self.tables += 1
+        for name, width in zip(_IDENTIFIERS, widths, strict=True):
+            table.add_column(name, no_wrap=True, min_width=width)
+        if message:
+            table.add_column("message", overflow="fold", max_width=message)
+        styles = [CATEGORY_STYLE.get(f.diagnosis.category.value, "") for f in self.batch]
+        for row, style in zip(rows, styles, strict=True):
+            cells = [Text(cell) for cell in row[:5]]
+            cells[4].stylize(style)
+            if message:
+                cells.append(Text(row[5]))
+            table.add_row(*cells)
         return table
+
+    def _hints(self, findings: Sequence[Finding]) -> None:
+        """The hint of every reason not hinted yet, once, under the table that first showed it."""
+        fresh: dict[str, Finding] = {}
+        for f in findings:
+            if f.diagnosis.reason not in self.hinted:
+                fresh.setdefault(f.diagnosis.reason, f)
+        if not fresh:
+            return
+        self.hinted.update(fresh)
+        p = self.p
+        reason_width = max(map(cell_len, fresh))
+        beside = self.console.width - reason_width - 2 >= HINT_LABEL_MIN
+        self.console.print(Text("Hints (what to tell the customer), once per reason",
+                                style="bold"))
+        grid = Table.grid(padding=(0, 2) if beside else (0, 0, 0, 2))
+        if beside:
+            grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
+        for reason, f in fresh.items():
+            label = Text(reason, style=CATEGORY_STYLE.get(f.diagnosis.category.value, ""))
+            hint = Text(p.text(f.diagnosis.hint.get(p.lang)))
+            if beside:
+                grid.add_row(label, hint)
+            else:
+                self.console.print(label, overflow="fold")
+                self.console.print(Padding(hint, (0, 0, 0, 2)))
+        if beside:
+            self.console.print(grid)
+        self.console.print()
 
     def _record(self, f: Finding) -> Table:
         """One finding as label/value lines: readable in 40 columns, ids folded, never cut."""
@@ -156,24 +210,18 @@ def render_summary(out: TextIO, summary: Summary, inputs: Sequence[ReadStats], p
 
     if s.by_reason:
         reasons = Table(title="Top reasons", box=box.SIMPLE_HEAD, title_justify="left")
-        reasons.add_column("reason", overflow="fold")
+        top_reasons = s.top_reasons(top)
+        whole = table_width([max(cell_len(r) for r, _ in top_reasons),
+                             max(len(f"{n:,}") for _, n in top_reasons) + 1, len("100.0%")],
+                            edge=True) <= console.width
+        reasons.add_column("reason", no_wrap=whole, overflow="fold")
         reasons.add_column("count", justify="right")
         reasons.add_column("share", justify="right")
-        for reason, count in s.top_reasons(top):
+        for reason, count in top_reasons:
             reasons.add_row(Text(reason, style=CATEGORY_STYLE.get(s.reason_category[reason], "")),
                             f"{count:,}", f"{share(count, s.failures):.1%}")
         console.print(reasons)
-
-        codes = Table(title="Top codes by channel", box=box.SIMPLE_HEAD, title_justify="left")
-        codes.add_column("channel", overflow="fold")
-        codes.add_column("code", overflow="fold")
-        codes.add_column("count", justify="right")
-        codes.add_column("reason", overflow="fold")
-        for channel, pairs in s.top_codes(5).items():
-            for index, (code, count) in enumerate(pairs):
-                codes.add_row(Text(p.text(channel) if index == 0 else ""), Text(p.text(code)),
-                              f"{count:,}", Text(s.code_reason(channel, code)))
-        console.print(codes)
+        console.print(_codes_table(console, s, p))
         _print_templates(console, s, p, top)
 
     if timeline is not None:
@@ -183,6 +231,38 @@ def render_summary(out: TextIO, summary: Summary, inputs: Sequence[ReadStats], p
         causes = ", ".join(f"{cause} {n:,}" for cause, n in s.unreadable_by_cause.most_common())
         console.print(Text(f"Unreadable: {causes}", style="yellow"))
     _print_inputs(console, inputs, p)
+
+
+def _codes_table(console: Console, s: Summary, p: Presenter) -> Table:
+    """Top codes per channel; the reason beside the code when both fit whole, else under it."""
+    rows = [(p.text(channel) if index == 0 else "", p.text(code), count,
+             s.code_reason(channel, code))
+            for channel, pairs in s.top_codes(5).items()
+            for index, (code, count) in enumerate(pairs)]
+    widths = [max((cell_len(row[i]) for row in rows), default=0)  # type: ignore[arg-type]
+              for i in (0, 1, 3)]
+    count_width = max(len("count"), *(len(f"{row[2]:,}") for row in rows))
+    beside = table_width([widths[0], widths[1], count_width, widths[2]],
+                         edge=True) <= console.width
+    # Under it, the reason is indented by two; only on a very narrow screen do ids fold.
+    whole = beside or table_width([widths[0], max(widths[1], widths[2] + 2), count_width],
+                                  edge=True) <= console.width
+    codes = Table(title="Top codes by channel", box=box.SIMPLE_HEAD, title_justify="left")
+    codes.add_column("channel", no_wrap=whole, overflow="fold")
+    codes.add_column("code" if beside else "code / reason", no_wrap=whole, overflow="fold")
+    codes.add_column("count", justify="right", no_wrap=True)
+    if beside:
+        codes.add_column("reason", no_wrap=True)
+    for channel, code, count, reason in rows:
+        style = CATEGORY_STYLE.get(s.reason_category.get(reason, ""), "")
+        if beside:
+            codes.add_row(Text(channel), Text(code), f"{count:,}", Text(reason, style=style))
+        else:
+            cell = Text(code)
+            cell.append("\n  ")
+            cell.append(reason, style=style)
+            codes.add_row(Text(channel), cell, f"{count:,}")
+    return codes
 
 
 def _print_templates(console: Console, s: Summary, p: Presenter, top: int) -> None:
