@@ -232,3 +232,22 @@ def test_python_dash_m_and_closed_pipe_is_silent() -> None:
     assert proc.returncode == 0
     assert len(proc.stdout.splitlines()) == 1
     assert b"Traceback" not in proc.stderr and b"BrokenPipe" not in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["summary", "diagnose"])
+def test_an_input_error_marks_the_result_partial(tmp_path: Path, command: str) -> None:
+    """Like check's verdict: what was read is rendered, and says it covers part of the input."""
+    import gzip
+
+    whole = gzip.compress(EXAMPLE.read_bytes())
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    result = run(command, str(cut), "--format", "json")
+    assert result.exit_code == ExitCode.INPUT
+    data = json.loads(result.stdout)
+    assert data["complete"] is False and data["stopped"] == "input error"
+    assert data["totals"]["records"] > 0
+    table = run(command, str(cut))
+    assert "INPUT ERROR (partial input): " in table.stdout
+    complete = json.loads(run(command, str(EXAMPLE), "--format", "json").stdout)
+    assert complete["complete"] is True and complete["stopped"] is None

@@ -104,8 +104,17 @@ def test_ctrl_c_prints_the_partial_summary_and_exits_130(tmp_path: Path) -> None
     code, stdout, stderr = interrupt_while_reading(
         tmp_path, ["summary", "--format", "json"], signal.SIGINT)
     assert code == ExitCode.INTERRUPTED
-    assert json.loads(stdout)["totals"]["records"] == 1000
+    data = json.loads(stdout)
+    assert data["totals"]["records"] == 1000
+    assert data["complete"] is False and data["stopped"] == "interrupted"
     assert "Traceback" not in stderr
+
+
+@POSIX
+def test_ctrl_c_marks_the_summary_table_partial(tmp_path: Path) -> None:
+    code, stdout, _ = interrupt_while_reading(tmp_path, ["summary"], signal.SIGINT)
+    assert code == ExitCode.INTERRUPTED
+    assert stdout.startswith("INTERRUPTED (partial input): 1,000 records")
 
 
 @POSIX
@@ -132,7 +141,7 @@ def test_sigterm_exits_143_cleanly_with_partial_results(tmp_path: Path) -> None:
 def test_sigterm_on_summary_table(tmp_path: Path) -> None:
     code, stdout, stderr = interrupt_while_reading(tmp_path, ["summary"], signal.SIGTERM)
     assert code == ExitCode.TERMINATED
-    assert stdout.startswith("1,000 records")
+    assert stdout.startswith("TERMINATED (partial input): 1,000 records")
     assert "Traceback" not in stderr
 
 

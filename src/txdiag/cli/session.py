@@ -167,8 +167,12 @@ class Session:
                     self._consume(on_observation, outcome, outcome.summary.add, progress)
         except TxdiagError as exc:
             outcome.error = exc
+            outcome.summary.stopped = "input error"
         except KeyboardInterrupt:
+            from txdiag.cli.app import was_terminated  # at run time: app imports the commands
+
             outcome.interrupted = True
+            outcome.summary.stopped = "terminated" if was_terminated() else "interrupted"
         outcome.summary.filtered_out = self.pipeline.filtered_out
         return outcome
 

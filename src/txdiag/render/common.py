@@ -34,10 +34,12 @@ if TYPE_CHECKING:
 __all__ = [
     "SCHEMA_VERSION",
     "Presenter",
+    "completeness",
     "diagnosis_dict",
     "finding_dict",
     "inputs_list",
     "json_escape_unsafe",
+    "partial_note",
     "share",
     "spike_dict",
     "summary_dict",
@@ -80,6 +82,16 @@ def totals_dict(summary: Summary, inputs: Sequence[ReadStats]) -> dict[str, int]
     }
 
 
+def completeness(summary: Summary) -> dict[str, Any]:
+    """Whether the whole input was read, and if not, what stopped it (``summary.stopped``)."""
+    return {"complete": summary.stopped is None, "stopped": summary.stopped}
+
+
+def partial_note(summary: Summary) -> str:
+    """The words that mark a partial result in the tables, as ``check`` marks its verdict."""
+    return f"{summary.stopped.upper()} (partial input): " if summary.stopped else ""
+
+
 def inputs_list(inputs: Sequence[ReadStats], p: Presenter) -> list[dict[str, Any]]:
     return [
         {
@@ -103,6 +115,7 @@ def summary_dict(
     data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "command": "summary",
+        **completeness(summary),
         "totals": totals_dict(summary, inputs),
         "failure_rate": share(summary.failures, summary.records),
         "by_category": dict(summary.by_category),

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from txdiag.aggregate import Summary
 from txdiag.readers import ReadStats
-from txdiag.render.common import Presenter, share
+from txdiag.render.common import Presenter, partial_note, share
 from txdiag.render.console import CATEGORY_STYLE, category_text, make_console
 from txdiag.render.writers import WritesFindings, shorten
 from txdiag.safety import visible
@@ -62,6 +62,7 @@ class TableWriter(WritesFindings):
         self.shown = 0
         self.tables = 0
         self.hinted: set[str] = set()
+        self.noted = False
 
     def write(self, finding: Finding) -> None:
         self.batch.append(finding)
@@ -79,7 +80,13 @@ class TableWriter(WritesFindings):
             for finding in self.batch:
                 self.console.print(self._record(finding))
         else:
-            self.console.print(self._table(rows, widths, room if room >= MESSAGE_MIN else 0))
+            message = room if room >= MESSAGE_MIN else 0
+            self.console.print(self._table(rows, widths, message))
+            if not message and not self.noted:
+                self.noted = True
+                self.console.print(Text(
+                    f"Messages are left out below {self.console.width - room + MESSAGE_MIN} "
+                    "columns; --format json or jsonl has every field.", style="dim"))
             self._hints(self.batch)
         self.shown += len(self.batch)
         self.batch.clear()
@@ -162,7 +169,10 @@ class TableWriter(WritesFindings):
 
     def finish(self, summary: Summary, inputs: Sequence[ReadStats]) -> None:
         self._flush()
-        if self.shown == 0:
+        if summary.stopped:
+            self.console.print(Text(f"{partial_note(summary)}the rows above are those read "
+                                    "before the stop", style="bold yellow"))
+        elif self.shown == 0:
             self.console.print(Text("No failures to show.", style="green"))
 
 
@@ -177,7 +187,7 @@ def render_summary(out: TextIO, summary: Summary, inputs: Sequence[ReadStats], p
     console = make_console(out, width=width, color=color)
     s = summary
     blank = sum(i.blank_lines for i in inputs)
-    head = Text()
+    head = Text(partial_note(s), style="bold yellow")
     head.append(f"{s.records:,} records", style="bold")
     head.append(f": {s.successes:,} successes, ")
     head.append(f"{s.failures:,} failures", style="bold red" if s.failures else "")

@@ -1,0 +1,116 @@
+"""The tables people read, at the widths terminals have: golden files, and nothing cut.
+
+Each command is rendered at 80, 100, 120, 160 and 200 columns with colour off and compared with
+``tests/data/golden/render/`` (regenerate with ``TXDIAG_UPDATE_GOLDEN=1``). Independently of the
+golden files, every identifier (time, id, channel, code, reason) must appear whole on one line,
+and every word of every hint and message must be there: nothing wrapped mid-token, nothing lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from txdiag.cli.app import app
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "data" / "golden" / "render"
+EXAMPLE = "examples/transactions.jsonl"
+WIDTHS = (80, 100, 120, 160, 200)
+SHOWN = 20
+
+
+def render(width: int, *args: str) -> str:
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False,
+                                env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
+
+
+def tokens(text: str) -> set[str]:
+    return set(text.split())
+
+
+def assert_golden(name: str, text: str) -> None:
+    text = "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+    golden = GOLDEN / name
+    if os.environ.get("TXDIAG_UPDATE_GOLDEN"):
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+
+
+def assert_fits(text: str, width: int) -> None:
+    from rich.cells import cell_len
+
+    assert max(cell_len(line.rstrip()) for line in text.splitlines()) <= width
+
+
+@pytest.fixture(autouse=True)
+def _at_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # relative input names: the golden files hold no tmp path
+
+
+@pytest.fixture(scope="module")
+def findings() -> list[dict[str, Any]]:
+    out = CliRunner().invoke(app, ["diagnose", EXAMPLE, "-n", str(SHOWN), "-f", "jsonl"],
+                             catch_exceptions=False).stdout
+    return [json.loads(line) for line in out.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def summary_data() -> dict[str, Any]:
+    out = CliRunner().invoke(app, ["summary", EXAMPLE, "-f", "json"],
+                             catch_exceptions=False).stdout
+    data: dict[str, Any] = json.loads(out)
+    return data
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_diagnose_keeps_every_identifier_and_word(width: int,
+                                                  findings: list[dict[str, Any]]) -> None:
+    out = render(width, "diagnose", EXAMPLE, "-n", str(SHOWN))
+    assert_golden(f"diagnose-{width}.txt", out)
+    assert_fits(out, width)
+    words = tokens(out)
+    assert len(findings) == SHOWN
+    for f in findings:
+        for key in ("timestamp", "txn_id", "channel", "error_code", "reason"):
+            if f[key]:
+                assert f[key] in words, f"{key} {f[key]!r} cut or lost at {width} columns"
+        for word in f["hint"].split():
+            assert word in words, f"{word!r} lost at {width} columns"
+        if "Messages are left out below" not in out:
+            for word in (f["error_message"] or "").split():
+                assert word in words, f"{word!r} lost at {width} columns"
+
+
+def test_diagnose_is_a_table_once_the_identifiers_fit() -> None:
+    assert "─" not in render(100, "diagnose", EXAMPLE, "-n", str(SHOWN))  # one block each
+    wide = render(120, "diagnose", EXAMPLE, "-n", str(SHOWN))
+    assert re.search(r"^ time +txn id +channel +code +reason", wide, re.MULTILINE)
+    # Each reason's hint once, under the table, not once per row.
+    hint = "Your payment result is being confirmed."
+    assert wide.count(hint) == 1 and wide.count("system.internal_error") > 2
+    assert "message" in render(160, "diagnose", EXAMPLE, "-n", str(SHOWN)).split("\n")[1]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_summary_keeps_every_identifier(width: int, summary_data: dict[str, Any]) -> None:
+    out = render(width, "summary", EXAMPLE)
+    assert_golden(f"summary-{width}.txt", out)
+    assert_fits(out, width)
+    words = tokens(out)
+    for row in summary_data["top_reasons"]:
+        assert row["reason"] in words
+    for channel, codes in summary_data["top_codes"].items():
+        assert channel in words
+        for code in codes[:5]:  # the table shows five a channel
+            assert (code["code"] or "(none)") in words and code["reason"] in words
+    for category in summary_data["by_category"]:
+        assert category in words
