@@ -114,3 +114,40 @@ def test_summary_keeps_every_identifier(width: int, summary_data: dict[str, Any]
             assert (code["code"] or "(none)") in words and code["reason"] in words
     for category in summary_data["by_category"]:
         assert category in words
+
+
+def test_spikes_are_merged_capped_and_an_empty_baseline_is_said() -> None:
+    import io
+    from datetime import UTC, datetime, timedelta
+
+    from txdiag.render.console import make_console
+    from txdiag.render.table import render_time_view
+    from txdiag.timeline import Spike, Timeline
+
+    start = datetime(2026, 11, 11, tzinfo=UTC)
+    timeline = Timeline(60)
+    for minute in range(60):  # busy enough to be judged minute by minute
+        for _ in range(25):
+            timeline.add(start + timedelta(minutes=minute), "system", "system.busy")
+
+    def spike(minute: int, affected: int, baseline: float = 0.02) -> Spike:
+        at = start + timedelta(minutes=minute)
+        return Spike(category="system", start=at, end=at + timedelta(minutes=1),
+                     peak_rate=0.5, peak_at=at, baseline_rate=baseline, p_value=1e-9,
+                     affected=affected, records=100, buckets=1, top_reason="system.busy",
+                     top_reason_count=affected, ongoing=False)
+
+    # minutes 0 and 1 touch (one spike); the others stand apart, each smaller than the last
+    spikes = [spike(0, 40), spike(1, 40), *(spike(5 * n, 30 - n) for n in range(1, 8)),
+              spike(40, 90, baseline=0.0)]
+    out = io.StringIO()
+    render_time_view(make_console(out, width=100), timeline, spikes, top=3)
+    text = out.getvalue()
+    lines = [line for line in text.splitlines() if line.startswith("system 2026")]
+    assert len(lines) == 3  # the three with the most excess failures, in time order
+    assert "00:00:00Z to 2026-11-11T00:02:00Z" in lines[0]
+    words = " ".join(text.split())
+    assert "(baseline 2.0%), 80 failures" in words  # the two touching windows as one
+    assert "00:41:00Z: peak 50.0% of records (baseline 0%: none in the buckets before)" in words
+    assert "... and 6 smaller spikes (--top 3" in words
+    assert "10 windows" in words

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from rich import box
@@ -22,7 +23,14 @@ from txdiag.render.common import Presenter, partial_note, share
 from txdiag.render.console import CATEGORY_STYLE, category_text, make_console
 from txdiag.render.writers import WritesFindings, shorten
 from txdiag.safety import visible
-from txdiag.timeline import CATEGORIES, Spike, Timeline, describe_width
+from txdiag.timeline import (
+    CATEGORIES,
+    Spike,
+    Timeline,
+    describe_width,
+    detection_width,
+    merge_adjacent,
+)
 from txdiag.vocabulary import format_time
 
 if TYPE_CHECKING:
@@ -235,7 +243,8 @@ def render_summary(out: TextIO, summary: Summary, inputs: Sequence[ReadStats], p
         _print_templates(console, s, p, top)
 
     if timeline is not None:
-        render_time_view(console, timeline, spikes, ascii_only=not _encodes(out, SPARKS))
+        render_time_view(console, timeline, spikes, ascii_only=not _encodes(out, SPARKS),
+                         top=top)
 
     if s.unreadable:
         causes = ", ".join(f"{cause} {n:,}" for cause, n in s.unreadable_by_cause.most_common())
@@ -334,7 +343,7 @@ def _spark(values: Sequence[int], ramp: str) -> str:
 
 
 def render_time_view(console: Console, timeline: Timeline, spikes: Sequence[Spike], *,
-                     ascii_only: bool = False) -> None:
+                     ascii_only: bool = False, top: int = 10) -> None:
     """Failures per bucket as one sparkline per category, then the spikes, one line each.
 
     Columns merge whole buckets to fit the width; each row is scaled to its own peak (shown
@@ -382,17 +391,28 @@ def render_time_view(console: Console, timeline: Timeline, spikes: Sequence[Spik
     if not spikes:
         console.print(Text("No spikes.", style="dim"))
         return
-    console.print(Text("Spikes (a category's rate far above its recent baseline)",
-                       style="bold"))
-    for spike in spikes:
+    merged = merge_adjacent(spikes, timedelta(seconds=detection_width(timeline)))
+    shown = sorted(merged, key=lambda s: s.excess, reverse=True)[:top]
+    title = Text("Spikes (a category's rate far above its recent baseline)", style="bold")
+    if len(merged) < len(spikes):
+        title.append(f"; {len(spikes):,} windows, those of a category at most one bucket apart "
+                     "merged", style="")
+    console.print(title)
+    for spike in sorted(shown, key=lambda s: (s.start, CATEGORIES.index(s.category))):
         line = Text()
         line.append(spike.category, style=CATEGORY_STYLE.get(spike.category, ""))
         line.append(f" {format_time(spike.start)} to {format_time(spike.end)}")
         if spike.ongoing:
             line.append(" (ongoing)", style="bold")
-        line.append(f": peak {spike.peak_rate:.1%} of records (baseline "
-                    f"{spike.baseline_rate:.1%}), {spike.affected:,} failures")
+        baseline = (f"baseline {spike.baseline_rate:.1%}" if spike.baseline_rate else
+                    "baseline 0%: none in the buckets before")
+        line.append(f": peak {spike.peak_rate:.1%} of records ({baseline}), "
+                    f"{spike.affected:,} failures")
         if spike.top_reason:
             line.append(f", top reason {visible(spike.top_reason)} "
                         f"({spike.top_reason_count:,})")
         console.print(line, overflow="fold")
+    if len(merged) > len(shown):
+        console.print(Text(f"... and {len(merged) - len(shown):,} smaller spikes (--top "
+                           f"{top} shows the {top} with the most excess failures; --format "
+                           "json lists every window)", style="dim"))
