@@ -46,16 +46,21 @@ def list_rules(
 
     rulebook, default_lang = _rulebook(rules, config)
     wanted = set(category or ())
-    lineage = (set(rulebook.channel_lineage(rulebook.canonical_channel(channel)))
-               if channel else None)
+    canonical = rulebook.canonical_channel(channel) if channel else None
+    lineage = rulebook.channel_lineage(canonical) if canonical else None
     selected = [
         rule for rule in rulebook.rules
         if (not wanted or rule.category in wanted)
         and (lineage is None or rule.channel in lineage or rule.channel is None)
     ]
+    if canonical is not None:
+        # The channel's own rules first (what the reader asked about), then what it inherits
+        # and the generic ones; each group keeps precedence order.
+        selected.sort(key=lambda rule: rule.channel != canonical)
     terminal = Terminal.from_env()
     presenter = Presenter(lang="zh" if (lang or default_lang) == "zh" else "en")
-    write_rule_list(fmt, terminal.stdout, selected, presenter, color=terminal.color)
+    write_rule_list(fmt, terminal.stdout, selected, presenter, color=terminal.color,
+                    channel=canonical)
 
 
 @rules_app.command("show", epilog=examples("txdiag rules show iso8583.51"))
