@@ -29,6 +29,7 @@ def _app() -> typer.Typer:
     from txdiag.cli.commands import (  # noqa: F401  (importing registers the commands)
         analyze,
         check,
+        completion,
         config_cmd,
         explain,
         lookup,
@@ -97,6 +98,10 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except typer.Exit as exc:
         code = exc.exit_code
     except typer.TyperException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            # `txdiag` or `txdiag rules` alone: the help was asked for by leaving the rest out,
+            # and is printed; exit 0, as gh and kubectl do (Typer checks it by name too).
+            sys.exit(ExitCode.OK)
         # Typer's usage errors (unknown option, bad value): exit 2 with a pointer to --help.
         ctx = getattr(exc, "ctx", None)
         hint = f"see '{ctx.command_path} --help'" if ctx is not None else None
