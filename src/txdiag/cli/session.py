@@ -21,7 +21,7 @@ from txdiag.formats import Template, compile_templates
 from txdiag.http.options import DEFAULT_MAX_PAGES, DEFAULT_RETRIES, DEFAULT_TIMEOUT, HttpOptions
 from txdiag.pipeline import Event, Observation, Pipeline, ReadOptions, TimeWindow
 from txdiag.readers import ReadStats, Unreadable
-from txdiag.render.common import Presenter
+from txdiag.render.common import Presenter, no_records_text, totals_text
 from txdiag.rulebook import Rulebook
 from txdiag.rulebook.model import check_pattern
 from txdiag.sources import DEFAULT_MAX_LINE_BYTES, check_inputs
@@ -239,13 +239,12 @@ class Session:
         for stats in outcome.inputs:
             kind = stats.format + (f" ({stats.compression})" if stats.compression else "")
             self.terminal.say(self.terminal.safe(f"read {stats.name} as {kind}"))
-        line = (f"{s.records:,} records ({s.successes:,} successes, {s.failures:,} failures), "
-                f"{s.unreadable:,} unreadable")
+        line = totals_text(s)
         if s.filtered_out:
             line += f", {s.filtered_out:,} outside --since/--until"
         self.terminal.say(line)
         if s.records == 0 and outcome.error is None:
-            self.terminal.say("no records found: nothing was diagnosed")
+            self.terminal.say(no_records_text(s))
 
 
 def resolve_api(name: str | None, config: Config) -> ApiProfile | None:

@@ -31,7 +31,7 @@ from txdiag.formats import read_records
 from txdiag.pipeline import Observation, is_url
 from txdiag.readers import ReadStats
 from txdiag.render import OutputFormat
-from txdiag.render.common import Presenter, share
+from txdiag.render.common import Presenter, share, totals_text
 from txdiag.safety import visible
 from txdiag.sources import SAMPLE_SIZE, OpenedInput
 from txdiag.timeline import Spike, Timeline, describe_width, detect_spikes, parse_duration
@@ -270,8 +270,7 @@ def finish(watcher: Watcher, fmt: OutputFormat, presenter: Presenter,
         return
     s = watcher.summary
     follower = watcher.follower
-    line = (f"watched {watcher.name}: {s.records:,} records ({s.successes:,} successes, "
-            f"{s.failures:,} failures), {s.unreadable:,} unreadable")
+    line = f"watched {watcher.name}: {totals_text(s)}"
     if follower is not None and (follower.rotations or follower.truncations):
         line += f"; rotated {follower.rotations}, truncated {follower.truncations}"
     if watcher.timeline.dropped:

@@ -26,7 +26,7 @@ from txdiag.timeline import (
     describe_width,
     detection_width,
 )
-from txdiag.vocabulary import format_time
+from txdiag.vocabulary import counted, format_time
 
 if TYPE_CHECKING:
     from txdiag.models import Finding
@@ -39,12 +39,14 @@ __all__ = [
     "finding_dict",
     "inputs_list",
     "json_escape_unsafe",
+    "no_records_text",
     "partial_note",
     "share",
     "spike_dict",
     "summary_dict",
     "timeline_dict",
     "totals_dict",
+    "totals_text",
 ]
 
 
@@ -85,6 +87,21 @@ def totals_dict(summary: Summary, inputs: Sequence[ReadStats]) -> dict[str, int]
 def completeness(summary: Summary) -> dict[str, Any]:
     """Whether the whole input was read, and if not, what stopped it (``summary.stopped``)."""
     return {"complete": summary.stopped is None, "stopped": summary.stopped}
+
+
+def totals_text(summary: Summary) -> str:
+    """The totals in words, as the closing line on stderr says them."""
+    s = summary
+    return (f"{counted(s.records, 'record')} ({counted(s.successes, 'success')}, "
+            f"{counted(s.failures, 'failure')}), {s.unreadable:,} unreadable")
+
+
+def no_records_text(summary: Summary) -> str:
+    """Why there is nothing to show: an empty input, or a --since/--until window nothing was in."""
+    if summary.filtered_out:
+        return (f"No records between --since and --until: all "
+                f"{counted(summary.filtered_out, 'record')} read were outside them.")
+    return "No records found in the input: nothing to diagnose."
 
 
 def partial_note(summary: Summary) -> str:

@@ -13,7 +13,7 @@ from txdiag.render.common import Presenter, partial_note, share, summary_dict
 from txdiag.render.writers import dumps, md_cell
 from txdiag.safety import neutralize_csv_cell, visible
 from txdiag.timeline import Spike, SpikeParams, Timeline, detect_spikes
-from txdiag.vocabulary import format_time
+from txdiag.vocabulary import counted, format_time
 
 
 def write_summary(fmt: OutputFormat, out: TextIO, summary: Summary, inputs: Sequence[ReadStats],
@@ -93,8 +93,9 @@ def _spikes_markdown(out: TextIO, spikes: Sequence[Spike]) -> None:
 def _summary_markdown(out: TextIO, summary: Summary, data: dict[str, object],
                       p: Presenter, top: int = 10) -> None:
     t = summary
-    out.write(f"{partial_note(t)}**{t.records:,} records**: {t.successes:,} successes, "
-              f"{t.failures:,} failures ({share(t.failures, t.records):.1%}), "
+    out.write(f"{partial_note(t)}**{counted(t.records, 'record')}**: "
+              f"{counted(t.successes, 'success')}, "
+              f"{counted(t.failures, 'failure')} ({share(t.failures, t.records):.1%}), "
               f"{t.unreadable:,} unreadable\n\n")
     out.write("| category | failures | share |\n|---|---:|---:|\n")
     for category, count in t.by_category.items():

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from txdiag.aggregate import Summary
 from txdiag.readers import ReadStats
-from txdiag.render.common import Presenter, partial_note, share
+from txdiag.render.common import Presenter, no_records_text, partial_note, share
 from txdiag.render.console import CATEGORY_STYLE, category_text, make_console
 from txdiag.render.writers import WritesFindings, shorten
 from txdiag.safety import visible
@@ -31,7 +31,7 @@ from txdiag.timeline import (
     detection_width,
     merge_adjacent,
 )
-from txdiag.vocabulary import format_time
+from txdiag.vocabulary import counted, format_time
 
 if TYPE_CHECKING:
     from txdiag.models import Finding
@@ -196,17 +196,16 @@ def render_summary(out: TextIO, summary: Summary, inputs: Sequence[ReadStats], p
     s = summary
     blank = sum(i.blank_lines for i in inputs)
     head = Text(partial_note(s), style="bold yellow")
-    head.append(f"{s.records:,} records", style="bold")
-    head.append(f": {s.successes:,} successes, ")
-    head.append(f"{s.failures:,} failures", style="bold red" if s.failures else "")
+    head.append(counted(s.records, "record"), style="bold")
+    head.append(f": {counted(s.successes, 'success')}, ")
+    head.append(counted(s.failures, "failure"), style="bold red" if s.failures else "")
     head.append(f" ({share(s.failures, s.records):.1%})")
     head.append(f"; {s.unreadable:,} unreadable")
     if blank:
         head.append(f", {blank:,} blank lines skipped")
     console.print(head)
     if s.records == 0:
-        console.print(Text("No records found in the input: nothing to diagnose.",
-                           style="yellow"))
+        console.print(Text(no_records_text(s), style="yellow"))
         _print_inputs(console, inputs, p)
         return
 

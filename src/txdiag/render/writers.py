@@ -30,7 +30,7 @@ from txdiag.render.present import (
 )
 from txdiag.safety import neutralize_csv_cell
 from txdiag.timeparse import parse_timestamp
-from txdiag.vocabulary import format_time
+from txdiag.vocabulary import counted, format_time
 
 if TYPE_CHECKING:
     from txdiag.models import Diagnosis, Finding
@@ -267,7 +267,8 @@ class MarkdownWriter(WritesFindings):
 
     def finish(self, summary: Summary, inputs: Sequence[ReadStats]) -> None:
         self.out.write(
-            f"\n{partial_note(summary)}{summary.failures} failures in {summary.records} records"
+            f"\n{partial_note(summary)}{counted(summary.failures, 'failure')} in "
+            f"{counted(summary.records, 'record')}"
             f" ({summary.unreadable} unreadable)\n"
         )
         self.out.flush()
