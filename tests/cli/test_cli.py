@@ -286,3 +286,17 @@ def test_a_bad_option_value_names_the_env_var_only_when_it_came_from_it() -> Non
     from_env = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False,
                               env={**os.environ, "TXDIAG_LANG": "fr"})
     assert from_env.returncode == 2 and "(env var: 'TXDIAG_LANG')" in from_env.stderr
+
+
+def test_under_json_every_stderr_line_is_a_json_object(tmp_path: Path) -> None:
+    import gzip
+
+    whole = gzip.compress(EXAMPLE.read_bytes())
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    result = run("summary", str(cut), "--format", "json")
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert lines[0]["info"].startswith("read ") and lines[-1]["exit_code"] == ExitCode.INPUT
+    assert all(("info" in line) != ("error" in line) for line in lines)
+    plain = run("summary", str(cut))
+    assert plain.stderr.startswith("txdiag: read ")
