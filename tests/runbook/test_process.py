@@ -202,6 +202,20 @@ def test_time_view_falls_back_to_ascii_glyphs() -> None:
     assert "#" in system and "\\u" not in system
 
 
+@pytest.mark.parametrize(("env", "blocks"), [
+    ({"LC_ALL": "C", "LANG": "C"}, True),  # Python's UTF-8 mode: stdout is still UTF-8
+    ({"PYTHONIOENCODING": "ascii"}, False),  # what docs/runbooks.md says to set instead
+])
+def test_sparklines_follow_the_output_encoding(env: dict[str, str], blocks: bool) -> None:
+    """The glyphs are chosen by what stdout can encode, as docs/runbooks.md says."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "PYTHON"))}
+    proc = subprocess.run([console_script(), "summary", str(EXAMPLE), "-q"],
+                          capture_output=True, timeout=60, env={**base, **env}, check=False)
+    chart = proc.stdout.decode("utf-8").split("Failures over time", 1)[1]
+    system = next(line for line in chart.splitlines() if line.startswith("system"))
+    assert ("█" in system) is blocks and ("#" in system) is not blocks
+
+
 def on_pty(args: list[str], env: dict[str, str]) -> bytes:
     pty = pytest.importorskip("pty")
     master, slave = pty.openpty()
