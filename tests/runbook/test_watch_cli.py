@@ -84,6 +84,7 @@ def test_once_on_an_empty_file_is_an_empty_summary(tmp_path: Path) -> None:
     (["-"], ExitCode.USAGE, "watch follows a file by name"),
     (["https://example.invalid/x"], ExitCode.USAGE, "watch follows a file by name"),
     (["{missing}"], ExitCode.INPUT, "no such file"),
+    (["{missing}"], ExitCode.INPUT, "--wait waits for it to appear"),
     (["{log}", "--bucket", "0s"], ExitCode.USAGE, "--bucket '0s'"),
 ])
 def test_watch_usage_and_input_errors(args: list[str], code: int, words: str,
@@ -93,6 +94,27 @@ def test_watch_usage_and_input_errors(args: list[str], code: int, words: str,
     result = run("watch", *args, "--once")
     assert result.exit_code == code
     assert words in result.stderr
+
+
+def test_wait_waits_for_the_file_to_appear(tmp_path: Path) -> None:
+    log = tmp_path / "later.jsonl"
+    proc = subprocess.Popen([console_script(), "watch", str(log), "--wait", "--once", "-f",
+                             "json", "--interval", "0.1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.stderr is not None:
+            line = proc.stderr.readline()  # the first line says it waits: the file is absent
+            if b"waiting for" in line:
+                break
+        assert proc.poll() is None  # still waiting, not exit 3
+        shutil.copy(EXAMPLE, log)
+        stdout, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert json.loads(stdout)["totals"]["records"] == 3000
 
 
 def test_binary_input_is_exit_3(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from txdiag.aggregate import Summary
 from txdiag.cli.common import InputSettings
 from txdiag.cli.session import UNREADABLE_SHOWN, Session
 from txdiag.cli.terminal import Terminal
-from txdiag.errors import TxdiagError, UsageError
+from txdiag.errors import InputError, TxdiagError, UsageError
 from txdiag.exitcodes import ExitCode
 from txdiag.follow import Follower, FollowStream
 from txdiag.formats import read_records
@@ -164,13 +164,32 @@ def make_view(watcher: Watcher, terminal: Terminal, fmt: OutputFormat) -> View:
     return StatusLines(watcher, terminal.stdout)
 
 
+def wait_for(file: str, terminal: Terminal, *, quiet: bool, interval: float,
+             sleep: Callable[[float], None] = time.sleep) -> None:
+    """Until ``file`` exists (``--wait``); Ctrl-C stops with exit 130 (SIGTERM 143)."""
+    if os.path.exists(file):
+        return
+    if not quiet:
+        terminal.say(terminal.safe(f"waiting for {file} to appear (Ctrl-C to stop)"))
+    try:
+        while not os.path.exists(file):
+            sleep(min(interval, 0.5))
+    except KeyboardInterrupt:
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
+
+
 def run(file: str, settings: InputSettings, *, fmt: OutputFormat, lang: str | None, top: int,
-        bucket: str, interval: float, once: bool, from_end: bool) -> None:
+        bucket: str, interval: float, once: bool, from_end: bool, wait: bool = False) -> None:
     """The ``watch`` command, once its options are read."""
     width = parse_duration(bucket, "--bucket")
     if file == "-" or is_url(file):
         raise UsageError(f"watch follows a file by name, not {file!r}",
                          hint="use 'txdiag summary' for stdin and URLs")
+    if wait:
+        wait_for(file, Terminal.from_env(), quiet=settings.quiet, interval=interval)
+    elif not os.path.lexists(file):
+        raise InputError(f"{file}: no such file",
+                         hint="--wait waits for it to appear, as tail -F does")
     session = Session.open([file], settings, lang)
     watcher = Watcher(session, file, width, top)
     view = make_view(watcher, session.terminal, fmt)
