@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 import typer
 
@@ -36,6 +36,10 @@ from txdiag.safety import visible
 from txdiag.sources import SAMPLE_SIZE, OpenedInput
 from txdiag.timeline import Spike, Timeline, describe_width, detect_spikes, parse_duration
 from txdiag.vocabulary import format_time
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
 
 DEFAULT_BUCKET = 60
 CHECK_CLOCK_EVERY = 256
@@ -117,23 +121,49 @@ class LiveView:
 
     def update(self) -> None:
         from rich.console import Group
-        from rich.text import Text
 
-        from txdiag.render.table import render_summary
-
-        w = self.watcher
-        head = Text(status_line(w), style="bold")
-        head.append("  (Ctrl-C to stop)", style="dim")
-        buffer = io.StringIO()
-        render_summary(buffer, w.summary, w.inputs, w.session.presenter,
-                       width=self.console.width, color=self.color, top=w.top,
-                       timeline=w.timeline, spikes=w.spikes())
-        # Our own rendering, whose untrusted parts were made visible already: no raw escapes
-        # from the log can be in it, only the styles render_summary applied.
-        self.live.update(Group(head, Text.from_ansi(buffer.getvalue())), refresh=True)
+        self.live.update(Group(*live_screen(self.watcher, self.console, self.color)),
+                         refresh=True)
 
     def close(self) -> None:
         self.live.stop()
+
+
+def live_screen(w: Watcher, console: Console, color: bool) -> list[Text]:
+    """The live view as lines for ``console``: the status line, the time view first (what
+    changes), then the totals, as much as the screen holds, and how much more there is.
+
+    Rich Live would cut the bottom off what does not fit, and that was the time view.
+    """
+    from rich.text import Text
+
+    from txdiag.render.console import make_console
+    from txdiag.render.table import SPARKS, can_encode, render_summary, render_time_view
+
+    head = Text(status_line(w), style="bold")
+    head.append("  (Ctrl-C to stop)", style="dim")
+    buffer = io.StringIO()
+    render_time_view(make_console(buffer, width=console.width, color=color), w.timeline,
+                     w.spikes(), ascii_only=not can_encode(console.file, SPARKS), top=w.top)
+    render_summary(buffer, w.summary, w.inputs, w.session.presenter, width=console.width,
+                   color=color, top=w.top)
+    # Our own rendering, whose untrusted parts were made visible already: no raw escapes
+    # from the log can be in it, only the styles render_summary applied.
+    lines = list(Text.from_ansi(buffer.getvalue().rstrip("\n")).split("\n"))
+    def rows(text: Text) -> int:  # a long line (a spike's) wraps onto more than one row
+        return len(console.render_lines(text, pad=False))
+
+    room = console.height - rows(head)
+    if sum(map(rows, lines)) > room:
+        room -= 1  # for the line that says what is left out
+        kept = 0
+        while kept < len(lines) and rows(lines[kept]) <= room:
+            room -= rows(lines[kept])
+            kept += 1
+        more = Text(f"... {len(lines) - kept:,} more lines (all printed when you stop)",
+                    style="dim")
+        lines = [*lines[:kept], more]
+    return [head, *lines]
 
 
 def status_line(w: Watcher) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, TextIO
+from typing import IO, TYPE_CHECKING, TextIO
 
 from rich import box
 from rich.cells import cell_len
@@ -242,7 +242,7 @@ def render_summary(out: TextIO, summary: Summary, inputs: Sequence[ReadStats], p
         _print_templates(console, s, p, top)
 
     if timeline is not None:
-        render_time_view(console, timeline, spikes, ascii_only=not _encodes(out, SPARKS),
+        render_time_view(console, timeline, spikes, ascii_only=not can_encode(out, SPARKS),
                          top=top)
 
     if s.unreadable:
@@ -320,7 +320,7 @@ LABEL_WIDTH = 13
 """Sparkline rows: a category label, the line, then the row's peak."""
 
 
-def _encodes(out: TextIO, sample: str) -> bool:
+def can_encode(out: IO[str], sample: str) -> bool:
     """Whether ``out`` can show ``sample`` (a ``LC_ALL=C`` terminal cannot show block glyphs)."""
     try:
         sample.encode(getattr(out, "encoding", None) or "utf-8")
