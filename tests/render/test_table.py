@@ -151,3 +151,19 @@ def test_spikes_are_merged_capped_and_an_empty_baseline_is_said() -> None:
     assert "00:41:00Z: peak 50.0% of records (baseline 0%: none in the buckets before)" in words
     assert "... and 6 smaller spikes (--top 3" in words
     assert "10 windows" in words
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_chinese_tables_name_categories_and_reasons_in_chinese(
+        width: int, summary_data: dict[str, Any]) -> None:
+    """The ids stay (JSON and filters use them); their Chinese titles are shown beside them."""
+    out = render(width, "summary", EXAMPLE, "--lang", "zh")
+    assert_fits(out, width)
+    words = tokens(out)
+    for category in ("余额/额度", "风控", "系统"):
+        assert category in words
+    assert {"balance.insufficient_funds", "余额不足", "risk_control.issuer_declined",
+            "发卡行拒绝交易"} <= words
+    rows = render(width, "diagnose", EXAMPLE, "-n", "3", "--lang", "zh")
+    assert "余额/额度" in rows or "系统内部错误：" in rows
+    assert "系统内部错误：您的支付结果正在确认中" in "".join(rows.split())

@@ -141,7 +141,10 @@ class Session:
             window=window,
         )
         terminal.say_if_unmasked()
-        presenter = Presenter(mask=not settings.no_mask, lang=resolve_lang(lang, config))
+        shown_lang = resolve_lang(lang, config)
+        presenter = Presenter(mask=not settings.no_mask, lang=shown_lang,
+                              titles={reason.id: reason.title.get(shown_lang)
+                                      for reason in rulebook.reasons.values()})
         return cls(terminal, config, rulebook, pipeline, presenter, settings.quiet, names,
                    settings.jobs)
 

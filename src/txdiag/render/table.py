@@ -134,7 +134,8 @@ class TableWriter(WritesFindings):
         p = self.p
         reason_width = max(map(cell_len, fresh))
         beside = self.console.width - reason_width - 2 >= HINT_LABEL_MIN
-        self.console.print(Text("Hints (what to tell the customer), once per reason",
+        self.console.print(Text("告诉客户（每个原因只列一次）" if p.lang == "zh" else
+                                "Hints (what to tell the customer), once per reason",
                                 style="bold"))
         grid = Table.grid(padding=(0, 2) if beside else (0, 0, 0, 2))
         if beside:
@@ -142,7 +143,7 @@ class TableWriter(WritesFindings):
         grid.add_column(overflow="fold")
         for reason, f in fresh.items():
             label = Text(reason, style=CATEGORY_STYLE.get(f.diagnosis.category.value, ""))
-            hint = Text(p.text(f.diagnosis.hint.get(p.lang)))
+            hint = Text(titled_hint(f, p))
             if beside:
                 grid.add_row(label, hint)
             else:
@@ -169,9 +170,12 @@ class TableWriter(WritesFindings):
         for label, value in rows:
             if value:
                 grid.add_row(label, Text(value))
-        grid.add_row("category", category_text(d.category.value))
+        category = category_text(d.category.value)
+        if p.title(d.category.value):
+            category.append(f"  {p.title(d.category.value)}", style="")
+        grid.add_row("category", category)
         grid.add_row("reason", Text(d.reason))
-        grid.add_row("hint", Text(p.text(d.hint.get(p.lang))))
+        grid.add_row("hint", Text(titled_hint(f, p)))
         grid.add_row("", Text(""))
         return grid
 
@@ -182,6 +186,13 @@ class TableWriter(WritesFindings):
                                     "before the stop", style="bold yellow"))
         elif self.shown == 0:
             self.console.print(Text("No failures to show.", style="green"))
+
+
+def titled_hint(f: Finding, p: Presenter) -> str:
+    """The hint for the customer; in Chinese, after the reason's title (its id is English)."""
+    d = f.diagnosis
+    hint = p.text(d.hint.get(p.lang))
+    return f"{p.text(d.title.get(p.lang))}：{hint}" if p.lang == "zh" else hint
 
 
 def _bar(fraction: float, width: int = 20) -> Text:
@@ -211,15 +222,20 @@ def render_summary(out: TextIO, summary: Summary, inputs: Sequence[ReadStats], p
 
     table = Table(title="Failures by category", box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("category", no_wrap=True)
+    titled = bool(p.title("balance"))  # Chinese: each category's name beside its id
+    if titled:
+        table.add_column("类别", no_wrap=True)
     table.add_column("failures", justify="right", no_wrap=True)
     table.add_column("share", justify="right", no_wrap=True)
     # The bar gives way on a narrow screen, so the category names are never cut.
-    bar_width = min(20, console.width - 38)
+    bar_width = min(20, console.width - 38 - (17 if titled else 0))
     if bar_width >= 4:
         table.add_column("", no_wrap=True)
     for category, count in s.by_category.items():
         fraction = share(count, s.failures)
         cells: list[Text | str] = [category_text(category), f"{count:,}", f"{fraction:.1%}"]
+        if titled:
+            cells.insert(1, Text(p.title(category)))
         if bar_width >= 4:
             cells.append(_bar(fraction, bar_width))
         table.add_row(*cells)
@@ -228,15 +244,29 @@ def render_summary(out: TextIO, summary: Summary, inputs: Sequence[ReadStats], p
     if s.by_reason:
         reasons = Table(title="Top reasons", box=box.SIMPLE_HEAD, title_justify="left")
         top_reasons = s.top_reasons(top)
-        whole = table_width([max(cell_len(r) for r, _ in top_reasons),
-                             max(len(f"{n:,}") for _, n in top_reasons) + 1, len("100.0%")],
+        numbers = [max(len(f"{n:,}") for _, n in top_reasons) + 1, len("100.0%")]
+        reason_width = max(cell_len(r) for r, _ in top_reasons)
+        title_width = max(cell_len(p.title(r)) for r, _ in top_reasons)
+        # A Chinese title goes beside its reason when both fit, else under it.
+        beside = bool(title_width) and table_width(
+            [reason_width, title_width, *numbers], edge=True) <= console.width
+        whole = table_width([max(reason_width, title_width + 2), *numbers],
                             edge=True) <= console.width
         reasons.add_column("reason", no_wrap=whole, overflow="fold")
+        if beside:
+            reasons.add_column("原因", no_wrap=True)
         reasons.add_column("count", justify="right")
         reasons.add_column("share", justify="right")
         for reason, count in top_reasons:
-            reasons.add_row(Text(reason, style=CATEGORY_STYLE.get(s.reason_category[reason], "")),
-                            f"{count:,}", f"{share(count, s.failures):.1%}")
+            cell = Text(reason, style=CATEGORY_STYLE.get(s.reason_category[reason], ""))
+            title = p.title(reason)
+            numbers_cells = [f"{count:,}", f"{share(count, s.failures):.1%}"]
+            if beside:
+                reasons.add_row(cell, Text(title), *numbers_cells)
+                continue
+            if title:
+                cell.append(f"\n  {title}", style="")
+            reasons.add_row(cell, *numbers_cells)
         console.print(reasons)
         console.print(_codes_table(console, s, p))
         _print_templates(console, s, p, top)
