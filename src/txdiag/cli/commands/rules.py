@@ -9,7 +9,7 @@ import typer
 from txdiag.cli import options as opt
 from txdiag.cli.base import app, argument_text, examples, json_errors
 from txdiag.cli.common import InputSettings, reads_inputs
-from txdiag.cli.configured import load_rules, read_config
+from txdiag.cli.configured import known_channel, load_rules, read_config
 from txdiag.cli.terminal import Terminal
 from txdiag.errors import UsageError
 from txdiag.exitcodes import ExitCode
@@ -46,7 +46,8 @@ def list_rules(
 
     rulebook, default_lang = _rulebook(rules, config)
     wanted = set(category or ())
-    canonical = rulebook.canonical_channel(channel) if channel else None
+    terminal = Terminal.from_env()
+    canonical = known_channel(rulebook, channel, terminal) if channel else None
     lineage = rulebook.channel_lineage(canonical) if canonical else None
     selected = [
         rule for rule in rulebook.rules
@@ -57,7 +58,6 @@ def list_rules(
         # The channel's own rules first (what the reader asked about), then what it inherits
         # and the generic ones; each group keeps precedence order.
         selected.sort(key=lambda rule: rule.channel != canonical)
-    terminal = Terminal.from_env()
     presenter = Presenter(lang="zh" if (lang or default_lang) == "zh" else "en")
     write_rule_list(fmt, terminal.stdout, selected, presenter, color=terminal.color,
                     channel=canonical)
@@ -118,7 +118,8 @@ def test_rules(
     codes = [("code", argument_text(c)) for c in code or ()]
     if text is not None and not any(ch.isspace() for ch in text.strip()):
         codes.insert(0, ("text", text.strip()))
-    canonical = rulebook.canonical_channel(channel) if channel else None
+    terminal = Terminal.from_env()
+    canonical = known_channel(rulebook, channel, terminal) if channel else None
     candidates = Classifier(rulebook).all_candidates(
         channel=canonical, codes=tuple(codes), message=message or text,
         http_status=http_status, latency_ms=latency_ms, status=status,
@@ -126,7 +127,7 @@ def test_rules(
     query = {"text": text, "codes": [c for _, c in codes], "channel": canonical,
              "message": message, "http_status": http_status, "status": status,
              "latency_ms": latency_ms}
-    write_rule_test(fmt, Terminal.from_env().stdout, query, candidates, rulebook, Presenter())
+    write_rule_test(fmt, terminal.stdout, query, candidates, rulebook, Presenter())
 
 
 @rules_app.command("validate", epilog=examples("txdiag rules validate team-rules.toml"))
