@@ -247,7 +247,8 @@ class Session:
             line += f", {s.filtered_out:,} outside --since/--until"
         self.terminal.say(line)
         if s.records == 0 and outcome.error is None:
-            self.terminal.say(no_records_text(s))
+            said = no_records_text(s)  # a sentence on stdout; stderr lines start lower-case
+            self.terminal.say(said[0].lower() + said[1:])
 
 
 def resolve_api(name: str | None, config: Config) -> ApiProfile | None:
