@@ -150,6 +150,7 @@ def live_screen(w: Watcher, console: Console, color: bool) -> list[Text]:
     # Our own rendering, whose untrusted parts were made visible already: no raw escapes
     # from the log can be in it, only the styles render_summary applied.
     lines = list(Text.from_ansi(buffer.getvalue().rstrip("\n")).split("\n"))
+
     def rows(text: Text) -> int:  # a long line (a spike's) wraps onto more than one row
         return len(console.render_lines(text, pad=False))
 

@@ -222,19 +222,20 @@ def render_summary(out: TextIO, summary: Summary, inputs: Sequence[ReadStats], p
 
     table = Table(title="Failures by category", box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("category", no_wrap=True)
-    titled = bool(p.title("balance"))  # Chinese: each category's name beside its id
-    if titled:
+    # In Chinese, each category's name beside its id.
+    title_width = max(cell_len(p.title(category)) for category in s.by_category)
+    if title_width:
         table.add_column("类别", no_wrap=True)
     table.add_column("failures", justify="right", no_wrap=True)
     table.add_column("share", justify="right", no_wrap=True)
     # The bar gives way on a narrow screen, so the category names are never cut.
-    bar_width = min(20, console.width - 38 - (17 if titled else 0))
+    bar_width = min(20, console.width - 38 - (title_width + 3 if title_width else 0))
     if bar_width >= 4:
         table.add_column("", no_wrap=True)
     for category, count in s.by_category.items():
         fraction = share(count, s.failures)
         cells: list[Text | str] = [category_text(category), f"{count:,}", f"{fraction:.1%}"]
-        if titled:
+        if title_width:
             cells.insert(1, Text(p.title(category)))
         if bar_width >= 4:
             cells.append(_bar(fraction, bar_width))
@@ -287,8 +288,9 @@ def _codes_table(console: Console, s: Summary, p: Presenter) -> Table:
              s.code_reason(channel, code))
             for channel, pairs in s.top_codes(5).items()
             for index, (code, count) in enumerate(pairs)]
-    widths = [max((cell_len(row[i]) for row in rows), default=0)  # type: ignore[arg-type]
-              for i in (0, 1, 3)]
+    widths = [max(cell_len(text) for text in column)
+              for column in (["channel"] + [r[0] for r in rows], ["code"] + [r[1] for r in rows],
+                             ["reason"] + [r[3] for r in rows])]
     count_width = max(len("count"), *(len(f"{row[2]:,}") for row in rows))
     beside = table_width([widths[0], widths[1], count_width, widths[2]],
                          edge=True) <= console.width
@@ -351,7 +353,7 @@ LABEL_WIDTH = 13
 
 
 def can_encode(out: IO[str], sample: str) -> bool:
-    """Whether ``out`` can show ``sample`` (a ``LC_ALL=C`` terminal cannot show block glyphs)."""
+    """Whether the encoding of ``out`` can write ``sample`` (an ASCII stdout cannot)."""
     try:
         sample.encode(getattr(out, "encoding", None) or "utf-8")
     except (UnicodeEncodeError, LookupError):
