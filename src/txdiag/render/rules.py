@@ -125,7 +125,8 @@ def _rule_table(out: TextIO, rules: Sequence[Rule], p: Presenter, *, color: bool
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
         table.add_column("id", no_wrap=True)
         table.add_column("reason", no_wrap=True)
-        table.add_column("matches", no_wrap=True, overflow="ellipsis", max_width=room)
+        table.add_column("matches (codes, /text/)", no_wrap=True, overflow="ellipsis",
+                         max_width=room)
         for rule in rules:
             table.add_row(Text(rule.id),
                           Text(rule.reason, style=CATEGORY_STYLE.get(rule.category.value, "")),
@@ -143,24 +144,25 @@ def _rule_table(out: TextIO, rules: Sequence[Rule], p: Presenter, *, color: bool
 
 
 def match_summary(rule: Rule, width: int) -> str:
-    """What a rule matches in about ``width`` characters: as many codes as fit, or the first
-    message pattern, then how many more; a pattern cut short ends in "…"."""
+    """What a rule matches in about ``width`` cells: codes as they are (as many as fit), a
+    message pattern between slashes (the first), then ``+N`` for the others; whatever is cut
+    short ends in "…". Other kinds as :func:`selector_text` says them."""
     from rich.cells import cell_len
 
     if rule.selector == "codes":
-        kind, items = "codes", list(rule.codes)
+        items = list(rule.codes)
     elif rule.selector == "messages":
-        kind, items = "text", list(rule.messages)
+        items = [f"/{pattern}/" for pattern in rule.messages]
     else:
         return selector_text(rule)
     shown = 1
-    while (kind == "codes" and shown < len(items)
-           and len(", ".join(items[: shown + 1])) + 20 <= width):
+    while (rule.selector == "codes" and shown < len(items)
+           and cell_len(", ".join(items[: shown + 1])) + 5 <= width):
         shown += 1
-    more = f" (+{len(items) - shown} more)" if len(items) > shown else ""
-    text = f"{kind}: " + ", ".join(items[:shown])
-    room = max(8, width - len(more) - 1)
+    more = f" +{len(items) - shown}" if len(items) > shown else ""
+    text = ", ".join(items[:shown])
     if cell_len(text) + len(more) > width:
+        room = max(4, width - len(more) - 1)
         while cell_len(text) > room:
             text = text[:-1]
         text += "…"
