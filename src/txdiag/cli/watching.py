@@ -31,7 +31,7 @@ from txdiag.formats import read_records
 from txdiag.pipeline import Observation, is_url
 from txdiag.readers import ReadStats
 from txdiag.render import OutputFormat
-from txdiag.render.common import Presenter, share, totals_text
+from txdiag.render.common import Presenter, baseline_text, share, totals_text
 from txdiag.safety import visible
 from txdiag.sources import SAMPLE_SIZE, OpenedInput
 from txdiag.timeline import Spike, Timeline, describe_width, detect_spikes, parse_duration
@@ -135,6 +135,7 @@ def live_screen(w: Watcher, console: Console, color: bool) -> list[Text]:
 
     Rich Live would cut the bottom off what does not fit, and that was the time view.
     """
+    from rich.cells import cell_len
     from rich.text import Text
 
     from txdiag.render.console import make_console
@@ -152,6 +153,8 @@ def live_screen(w: Watcher, console: Console, color: bool) -> list[Text]:
     lines = list(Text.from_ansi(buffer.getvalue().rstrip("\n")).split("\n"))
 
     def rows(text: Text) -> int:  # a long line (a spike's) wraps onto more than one row
+        if cell_len(text.plain) <= console.width:
+            return 1
         return len(console.render_lines(text, pad=False))
 
     room = console.height - rows(head)
@@ -179,7 +182,7 @@ def status_line(w: Watcher) -> str:
         parts.append(f"{s.unreadable:,} unreadable")
     ongoing = [spike for spike in w.spikes() if spike.ongoing]
     parts.extend(f"SPIKE {spike.category} since {format_time(spike.start)} peak "
-                 f"{spike.peak_rate:.1%} (baseline {spike.baseline_rate:.1%}), top "
+                 f"{spike.peak_rate:.1%} ({baseline_text(spike)}), top "
                  f"{visible(spike.top_reason or '-')}" for spike in ongoing)
     follower = w.follower
     if follower is not None and (follower.rotations or follower.truncations):

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SCHEMA_VERSION",
     "Presenter",
+    "baseline_text",
     "completeness",
     "diagnosis_dict",
     "finding_dict",
@@ -102,6 +103,13 @@ def no_records_text(summary: Summary) -> str:
         return (f"No records between --since and --until: all "
                 f"{counted(summary.filtered_out, 'record')} read were outside them.")
     return "No records found in the input: nothing to diagnose."
+
+
+def baseline_text(spike: Spike) -> str:
+    """A spike's baseline in words: a zero rate is said as such, never a bare "0.0%"."""
+    if spike.baseline_rate:
+        return f"baseline {spike.baseline_rate:.1%}"
+    return "baseline 0%: none in the buckets before"
 
 
 def partial_note(summary: Summary) -> str:

@@ -19,7 +19,13 @@ from rich.text import Text
 
 from txdiag.aggregate import Summary
 from txdiag.readers import ReadStats
-from txdiag.render.common import Presenter, no_records_text, partial_note, share
+from txdiag.render.common import (
+    Presenter,
+    baseline_text,
+    no_records_text,
+    partial_note,
+    share,
+)
 from txdiag.render.console import CATEGORY_STYLE, category_text, make_console
 from txdiag.render.writers import WritesFindings, shorten
 from txdiag.safety import visible
@@ -435,9 +441,7 @@ def render_time_view(console: Console, timeline: Timeline, spikes: Sequence[Spik
         line.append(f" {format_time(spike.start)} to {format_time(spike.end)}")
         if spike.ongoing:
             line.append(" (ongoing)", style="bold")
-        baseline = (f"baseline {spike.baseline_rate:.1%}" if spike.baseline_rate else
-                    "baseline 0%: none in the buckets before")
-        line.append(f": peak {spike.peak_rate:.1%} of records ({baseline}), "
+        line.append(f": peak {spike.peak_rate:.1%} of records ({baseline_text(spike)}), "
                     f"{spike.affected:,} failures")
         if spike.top_reason:
             line.append(f", top reason {visible(spike.top_reason)} "
