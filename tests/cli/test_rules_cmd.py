@@ -210,4 +210,3 @@ def test_suggest_shows_log_text_with_control_characters_visible(tmp_path: Path) 
 
     rules = tomllib.loads(result.stdout)["rules"]
     assert len(rules) == 1
-
