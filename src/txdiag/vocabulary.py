@@ -67,6 +67,13 @@ class LocalizedText:
         return self.zh if lang == "zh" else self.en
 
 
+def counted(n: int, noun: str) -> str:
+    """A count and its noun in the right number: ``1 record``, ``1,175 failures``."""
+    if n == 1:
+        return f"1 {noun}"
+    return f"{n:,} {noun}{'es' if noun.endswith(('s', 'sh', 'ch', 'x')) else 's'}"
+
+
 def format_time(value: datetime | None) -> str:
     """ISO 8601 with the zone always shown (``Z`` for UTC), milliseconds only when present."""
     if value is None:

@@ -29,6 +29,17 @@ def comparable(rule: Rule) -> dict[str, object]:
     return data
 
 
+def test_an_unknown_channel_is_warned_about_with_close_names() -> None:
+    runner = CliRunner()
+    typo = runner.invoke(app, ["rules", "test", "51", "--channel", "isso8583"])
+    assert typo.exit_code == 0
+    assert "unknown channel 'isso8583'" in typo.stderr and "did you mean iso8583?" in typo.stderr
+    other = runner.invoke(app, ["rules", "list", "--channel", "foo", "-f", "json"])
+    assert "known channels: " in other.stderr and "wechatpay" in other.stderr
+    known = runner.invoke(app, ["rules", "list", "--channel", "WeChatPay", "-f", "json"])
+    assert "unknown channel" not in known.stderr
+
+
 def test_list_filters_by_category_and_channel() -> None:
     rows = json.loads(run("rules", "list", "-c", "network", "-f", "json").stdout)["rules"]
     assert rows and {r["category"] for r in rows} == {"network"}

@@ -72,7 +72,8 @@ def rule_dict(rule: Rule, lang: Lang | None = None) -> dict[str, Any]:
 
 
 def write_rule_list(fmt: OutputFormat, out: TextIO, rules: Sequence[Rule], p: Presenter, *,
-                    color: bool = False) -> None:
+                    color: bool = False, channel: str | None = None) -> None:
+    """``channel``: the channel asked for, whose own rules the table says come first."""
     rows = [rule_dict(r, p.lang) for r in rules]
     if fmt is OutputFormat.JSON:
         out.write(dumps({"schema_version": SCHEMA_VERSION, "command": "rules list",
@@ -92,23 +93,89 @@ def write_rule_list(fmt: OutputFormat, out: TextIO, rules: Sequence[Rule], p: Pr
             out.write(f"| {md_cell(rule.id)} | {md_cell(rule.channel or '')} | {rule.reason} "
                       f"| {rule.retryable.value} | {md_cell(p.text(selector_text(rule)))} |\n")
     else:
-        from rich import box
-        from rich.table import Table
-        from rich.text import Text
-
-        from txdiag.render.console import category_text, make_console
-
-        table = Table(box=box.SIMPLE_HEAD, title=f"{len(rules)} rules", title_justify="left")
-        for name in ("id", "channel", "category", "reason", "retry"):
-            table.add_column(name, overflow="fold")
-        table.add_column("matches", overflow="fold", ratio=2)
-        for rule in rules:
-            table.add_row(Text(rule.id), Text(rule.channel or "*"),
-                          category_text(rule.category.value), Text(rule.reason),
-                          Text(rule.retryable.value),
-                          Text(p.text(selector_text(rule)[:160])))
-        make_console(out, color=color).print(table)
+        _rule_table(out, rules, p, color=color, channel=channel)
     out.flush()
+
+
+MATCHES_MIN = 20
+"""The narrowest "matches" column worth a table; below it each rule takes two lines."""
+
+
+def _rule_table(out: TextIO, rules: Sequence[Rule], p: Presenter, *, color: bool,
+                channel: str | None) -> None:
+    """id, reason and what the rule matches, shortened to one line (``rules show`` has it all).
+
+    Ids and reasons are never cut: when they and a useful "matches" column do not fit the
+    width, each rule takes two lines, the match under the id.
+    """
+    from rich import box
+    from rich.cells import cell_len
+    from rich.table import Table
+    from rich.text import Text
+
+    from txdiag.render.console import CATEGORY_STYLE, make_console
+    from txdiag.render.table import table_width
+
+    console = make_console(out, color=color)
+    own = sum(1 for rule in rules if channel is not None and rule.channel == channel)
+    title = Text(f"{len(rules)} rules", style="bold")
+    if channel is not None:
+        title.append(f": {own} of {channel} first, then {len(rules) - own} inherited or "
+                     "generic (each in precedence order)", style="")
+    console.print(title)
+    ids = [rule.id for rule in rules]
+    reasons = [rule.reason for rule in rules]
+    widths = [max(map(cell_len, [*ids, "id"])), max(map(cell_len, [*reasons, "reason"]))]
+    room = console.width - table_width([*widths, 0])
+    if room >= MATCHES_MIN:
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("id", no_wrap=True)
+        table.add_column("reason", no_wrap=True)
+        table.add_column("matches (codes, /text/)", no_wrap=True, overflow="ellipsis",
+                         max_width=room)
+        for rule in rules:
+            table.add_row(Text(rule.id),
+                          Text(rule.reason, style=CATEGORY_STYLE.get(rule.category.value, "")),
+                          Text(p.text(match_summary(rule, room))))
+        console.print(table)
+    else:
+        for rule in rules:
+            line = Text(rule.id, style="bold")
+            line.append("  ")
+            line.append(rule.reason, style=CATEGORY_STYLE.get(rule.category.value, ""))
+            console.print(line, overflow="fold")
+            console.print(Text("  " + p.text(match_summary(rule, console.width - 2))),
+                          no_wrap=True, overflow="ellipsis")
+    console.print(Text("txdiag rules show ID has a rule's full definition.", style="dim"))
+
+
+def match_summary(rule: Rule, width: int) -> str:
+    """What a rule matches in about ``width`` cells: codes as they are (as many as fit), a
+    message pattern between slashes or a concept combination (the first), then ``+N`` for the
+    others; whatever is cut short ends in "…". Other kinds as :func:`selector_text` says
+    them."""
+    from rich.cells import cell_len
+
+    if rule.selector == "codes":
+        items = list(rule.codes)
+    elif rule.selector == "messages":
+        items = [f"/{pattern}/" for pattern in rule.messages]
+    elif rule.selector == "concepts":
+        items = [" + ".join(combination) for combination in rule.concepts]
+    else:
+        return selector_text(rule)
+    shown = 1
+    while (rule.selector == "codes" and shown < len(items)
+           and cell_len(", ".join(items[: shown + 1])) + 5 <= width):
+        shown += 1
+    more = f" +{len(items) - shown}" if len(items) > shown else ""
+    text = ", ".join(items[:shown])
+    if cell_len(text) + len(more) > width:
+        room = max(4, width - len(more) - 1)
+        while cell_len(text) > room:
+            text = text[:-1]
+        text += "…"
+    return text + more
 
 
 def write_rule(fmt: OutputFormat, out: TextIO, rule: Rule, p: Presenter, *,

@@ -10,7 +10,7 @@ from txdiag.accuracy import Split
 from txdiag.cli import options as opt
 from txdiag.cli.base import app, argument_text, examples, json_errors
 from txdiag.cli.common import InputSettings, reads_inputs
-from txdiag.cli.configured import load_rules, read_config
+from txdiag.cli.configured import known_channel, load_rules, read_config
 from txdiag.cli.terminal import Terminal
 from txdiag.errors import InputError, UsageError
 from txdiag.exitcodes import ExitCode
@@ -47,16 +47,21 @@ def list_rules(
 
     rulebook, default_lang = _rulebook(rules, config)
     wanted = set(category or ())
-    lineage = (set(rulebook.channel_lineage(rulebook.canonical_channel(channel)))
-               if channel else None)
+    terminal = Terminal.from_env()
+    canonical = known_channel(rulebook, channel, terminal) if channel else None
+    lineage = rulebook.channel_lineage(canonical) if canonical else None
     selected = [
         rule for rule in rulebook.rules
         if (not wanted or rule.category in wanted)
         and (lineage is None or rule.channel in lineage or rule.channel is None)
     ]
-    terminal = Terminal.from_env()
+    if canonical is not None:
+        # The channel's own rules first (what the reader asked about), then what it inherits
+        # and the generic ones; each group keeps precedence order.
+        selected.sort(key=lambda rule: rule.channel != canonical)
     presenter = Presenter(lang="zh" if (lang or default_lang) == "zh" else "en")
-    write_rule_list(fmt, terminal.stdout, selected, presenter, color=terminal.color)
+    write_rule_list(fmt, terminal.stdout, selected, presenter, color=terminal.color,
+                    channel=canonical)
 
 
 @rules_app.command("show", epilog=examples("txdiag rules show iso8583.51"))
@@ -114,7 +119,8 @@ def test_rules(
     codes = [("code", argument_text(c)) for c in code or ()]
     if text is not None and not any(ch.isspace() for ch in text.strip()):
         codes.insert(0, ("text", text.strip()))
-    canonical = rulebook.canonical_channel(channel) if channel else None
+    terminal = Terminal.from_env()
+    canonical = known_channel(rulebook, channel, terminal) if channel else None
     candidates = Classifier(rulebook).all_candidates(
         channel=canonical, codes=tuple(codes), message=message or text,
         http_status=http_status, latency_ms=latency_ms, status=status,
@@ -122,7 +128,7 @@ def test_rules(
     query = {"text": text, "codes": [c for _, c in codes], "channel": canonical,
              "message": message, "http_status": http_status, "status": status,
              "latency_ms": latency_ms}
-    write_rule_test(fmt, Terminal.from_env().stdout, query, candidates, rulebook, Presenter())
+    write_rule_test(fmt, terminal.stdout, query, candidates, rulebook, Presenter())
 
 
 @rules_app.command("validate", epilog=examples("txdiag rules validate team-rules.toml"))
