@@ -47,10 +47,10 @@ from datetime import datetime, tzinfo
 from functools import cache, partial
 from itertools import compress, repeat
 from operator import attrgetter, is_not, itemgetter, methodcaller, mul, truediv
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from txdiag.aggregate import NO_CHANNEL, NO_CODE, Summary, Target, Verdict, target_of, unknown_of
-from txdiag.normalize import Normalizer, _number
+from txdiag.normalize import Extracted, Normalizer, _number
 from txdiag.pipeline import Event, Observation, Pipeline, is_url
 from txdiag.readers import (
     BOM,
@@ -90,6 +90,19 @@ _DEPENDENT: Any = ("dependent",)
 """The outcome of a key that does not decide alone: its records are observed one by one."""
 _GONE: Any = ("gone",)
 """A dependent record that left the chunk (unreadable, or outside ``--since/--until``)."""
+
+
+class Watch(Protocol):
+    """Records a caller wants one by one while the fold counts them (``txdiag report``: the
+    failures whose outcome is unknown, or those of an incident window).
+
+    :meth:`wants` is asked once per distinct outcome (not per record); the fields of every
+    record whose outcome it wants, inside ``--since/--until``, go to :meth:`record`.
+    """
+
+    def wants(self, target: Target) -> bool: ...
+
+    def record(self, fields: Extracted, target: Target) -> None: ...
 
 
 class _Observed(tuple[Any, ...]):
@@ -137,6 +150,7 @@ class SummaryFold:
         on_progress: Callable[[int], None] | None = None,
         fast: bool = True,
         jobs: int = 1,
+        watch: Watch | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.summary = summary
@@ -145,8 +159,10 @@ class SummaryFold:
         self.on_input = on_input
         self.on_progress = on_progress
         self.fast = fast
-        self.jobs = jobs
-        """Processes for a big JSON Lines file (see :mod:`txdiag.jobs`)."""
+        self.jobs = 1 if watch is not None else jobs
+        """Processes for a big JSON Lines file (see :mod:`txdiag.jobs`); one with a watch,
+        whose records must reach it in input order."""
+        self.watch = watch
         self.zone: tzinfo = pipeline.normalizer.assume_tz
         self.pending: Counter[Hashable] = Counter()
         self.known: dict[Hashable, Target] = {}
@@ -231,7 +247,10 @@ class SummaryFold:
             if self.on_unreadable is not None:
                 self.on_unreadable(event)
             return
-        self.pending[_Observed.of(target_of(event))] += 1
+        target = target_of(event)
+        self.pending[_Observed.of(target)] += 1
+        if self.watch is not None and self.watch.wants(target):
+            self.watch.record(event.fields, target)
         if self.timeline is not None:
             self.timeline.add_observation(event, self.zone)
         if len(self.pending) > MAX_PENDING:
@@ -267,17 +286,18 @@ class SummaryFold:
         if timeline is None:
             return
         outcome = self.outcome
-        verdicts: Counter[Verdict | None] = Counter()
+        verdicts: Counter[tuple[Verdict | None, str]] = Counter()
         for key, count in counts.items():
             if not isinstance(key, _Observed):  # observed records were added one by one
-                verdicts[outcome(key)[1]] += count
+                target = outcome(key)
+                verdicts[(target[1], target[0])] += count
         moment = None if start is None else _from_epoch_seconds(start)
         add = timeline.add
-        for verdict, count in verdicts.items():
+        for (verdict, channel), count in verdicts.items():
             if verdict is None:
                 add(moment, count=count)
             else:
-                add(moment, verdict[0], verdict[1], count=count)
+                add(moment, verdict[0], verdict[1], count=count, channel=channel)
 
     def _in_bucket(self, start: int, counts: Mapping[Hashable, int]) -> None:
         bucket = self._buckets.get(start)
@@ -361,6 +381,37 @@ class SummaryFold:
             keys[index] = banded
             changed = True
         return changed
+
+    def _picked(self, keys: Sequence[Hashable],
+                local: Mapping[Hashable, int]) -> list[tuple[int, Target]]:
+        """Which records of a batch the watch wants (their index in the batch, and outcome),
+        before observing dependent records changes ``keys``; given to it by :meth:`_deliver`
+        once the batch is folded (records observed one by one reach it when observed)."""
+        watch = self.watch
+        if watch is None:
+            return []
+        known, dependent = self.known, self.dependent
+        wanted = {key for key in local
+                  if key not in dependent and key in known and watch.wants(known[key])}
+        if not wanted:
+            return []
+        return [(index, known[keys[index]])
+                for index in compress(range(len(keys)), map(wanted.__contains__, keys))]
+
+    def _deliver(self, picked: list[tuple[int, Target]],
+                 record_of: Callable[[int], Mapping[str, Any]]) -> None:
+        """The fields of the picked records to the watch (inside ``--since/--until``)."""
+        if not picked or self.watch is None:
+            return
+        record = self.watch.record
+        extract = self.pipeline.normalizer.extract
+        window = self.pipeline.window
+        for index, target in picked:
+            fields = extract(record_of(index))
+            if fields is None or (window and not window.contains(
+                    parse_timestamp(fields.timestamp, self.zone))):
+                continue
+            record(fields, target)
 
     # -- time --------------------------------------------------------------------------------
 
@@ -479,12 +530,14 @@ class SummaryFold:
         if self.latency_sensitive and not self.latency_sensitive.isdisjoint(local) and (
                 self._band_latencies(keys, structs, schema.latency_of, schema.mapping)):
             local = Counter(keys)
+        picked = self._picked(keys, local)
         if self.dependent and not self.dependent.isdisjoint(local):
             records = [(index, schema.full_mapping(structs[index]))
                        for index, key in enumerate(keys) if key in self.dependent]
             if not self._observe_dependent(records, keys, stamps, first_line, source):
                 return False
             local = Counter(keys)
+        self._deliver(picked, lambda index: schema.record(structs[index]))
         self._fold(self._place(keys, stamps, local))
         if self.on_progress is not None:
             self.on_progress(count)
@@ -507,7 +560,10 @@ class SummaryFold:
             line = lines[index] if lines is not None else first_line + index
             event = pipeline.event_of((line, record), source)
             if isinstance(event, Observation):
-                keys[index] = _Observed.of(target_of(event))
+                target = target_of(event)
+                keys[index] = _Observed.of(target)
+                if self.watch is not None and self.watch.wants(target):
+                    self.watch.record(event.fields, target)
                 observed = True
                 if self.timeline is not None:
                     self.timeline.add_observation(event, self.zone)
@@ -660,12 +716,14 @@ class _DelimitedFold:
         if fold.latency_sensitive and not fold.latency_sensitive.isdisjoint(local) and (
                 fold._band_latencies(keys, rows, self._latency_of, self._mapping)):
             local = Counter(keys)
+        picked = fold._picked(keys, local)
         if fold.dependent and not fold.dependent.isdisjoint(local):
             records = [(index, self._record(rows[index])) for index, key in enumerate(keys)
                        if key in fold.dependent]
             if not fold._observe_dependent(records, keys, stamps, chunk.first, self.stats.name):
                 return False
             local = Counter(keys)
+        fold._deliver(picked, lambda index: self._record(rows[index]))
         fold._fold(fold._place(keys, stamps, local))
         if fold.on_progress is not None:
             fold.on_progress(chunk.count)
@@ -747,6 +805,7 @@ class _TextFold:
                 fold._band_latencies(keys, list(zip(plans, batch, strict=True)),
                                      _text_latency, _text_mapping)):
             local = Counter(keys)
+        picked = fold._picked(keys, local)
         if fold.dependent and not fold.dependent.isdisjoint(local):
             records = [(index, batch[index][1]) for index, key in enumerate(keys)
                        if key in fold.dependent]
@@ -756,6 +815,7 @@ class _TextFold:
                 fold._items(batch, self.source)
                 return
             local = Counter(keys)
+        fold._deliver(picked, lambda index: batch[index][1])
         fold._fold(fold._place(keys, stamps, local))
         if fold.on_progress is not None:
             fold.on_progress(len(batch))
@@ -960,6 +1020,7 @@ class _JsonSchema:
         self._nested_names = [name for name in self.key_names if field_map.nested_paths(name)]
         self._astuple = msgspec.structs.astuple
         self._asdict = msgspec.structs.asdict
+        self._all_fields = [(name, field) for field, name in rename.items()]
         stamp_names = [name for name in self.detail_names
                        if (top.get(name) or top.get(name.lower()) or ("",))[0] == "timestamp"]
         self.stamp_of: Callable[[Any], Any] | None = (
@@ -1037,6 +1098,12 @@ class _JsonSchema:
             if isinstance(value, _Struct):
                 data[name] = _plain(value)
         return data
+
+    def record(self, struct: Any) -> dict[str, Any]:
+        """One decoded record with every field it holds (what a watched record needs)."""
+        values = self._asdict(struct)
+        return {name: _plain(values[field]) for name, field in self._all_fields
+                if values[field] is not None}
 
     def full_mapping(self, struct: Any) -> dict[str, Any]:
         """Every field of one decoded record the summary uses (what a dependent record needs)."""
@@ -1120,4 +1187,4 @@ def _span(stamps: Sequence[Any],
     return low, high, moments
 
 
-__all__ = ["SummaryFold", "Target", "target_of"]
+__all__ = ["SummaryFold", "Target", "Watch", "target_of"]

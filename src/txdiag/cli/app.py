@@ -32,6 +32,7 @@ def _app() -> typer.Typer:
         config_cmd,
         explain,
         lookup,
+        report,
         rules,
         watch,
     )

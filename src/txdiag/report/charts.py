@@ -1,0 +1,124 @@
+"""The report's charts, drawn by matplotlib as SVG (imported only by ``txdiag report``).
+
+Only numbers, times and category names reach a chart: no log text. Figures are made with the
+object API (no pyplot, no global figure state) and written with fixed ids and no date, so the
+same data gives the same SVG.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from matplotlib import rc_context
+from matplotlib.dates import AutoDateLocator, DateFormatter
+from matplotlib.figure import Figure
+
+from txdiag.timeline import CATEGORIES, Bucket, Spike, Timeline, epoch_seconds
+
+COLORS = {
+    "balance": "#4e79a7",
+    "network": "#f28e2b",
+    "card_binding": "#76b7b2",
+    "risk_control": "#b07aa1",
+    "system": "#e15759",
+    "unknown": "#9c9c9c",
+}
+"""One colour per category, the same in every chart (Tableau 10, readable in grey print)."""
+SHADE = "#ffd166"
+
+_RC: Any = {
+    "svg.fonttype": "none",  # text as text: smaller, and selectable in the page
+    "svg.hashsalt": "txdiag-report",
+    "date.epoch": "1970-01-01T00:00:00",
+    "font.size": 9,
+    "font.family": "sans-serif",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+def _svg(figure: Figure) -> str:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]  # no XML prolog or DOCTYPE inside an HTML page
+
+
+def _x(moment: datetime) -> float:
+    """A time as matplotlib's date number: days since its epoch (set to Unix's in _RC)."""
+    return epoch_seconds(moment) / 86400
+
+
+def _series(timeline: Timeline) -> tuple[list[float], list[Bucket]]:
+    keys, buckets = [], []
+    for key, bucket in timeline.series():
+        keys.append(_x(timeline.start_of(key)))
+        buckets.append(bucket)
+    return keys, buckets
+
+
+def _time_axis(axes: Any) -> None:
+    # matplotlib.dates has no type hints.
+    axes.xaxis.set_major_locator(AutoDateLocator(maxticks=8))  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_formatter(DateFormatter("%H:%M"))  # type: ignore[no-untyped-call]
+
+
+def timeline_chart(timeline: Timeline, spikes: Sequence[Spike]) -> str:
+    """Failures per bucket stacked by category, the failure rate, incident windows shaded."""
+    times, buckets = _series(timeline)
+    width_days = timeline.width / 86400
+    with rc_context(_RC):
+        figure = Figure(figsize=(10, 3.6))
+        axes = figure.add_subplot()
+        bottom = [0] * len(buckets)
+        for category in CATEGORIES:
+            values = [bucket.failures.get(category, 0) for bucket in buckets]
+            if not any(values):
+                continue
+            axes.bar(times, values, width=width_days, bottom=bottom, align="edge",
+                     color=COLORS[category], label=category, linewidth=0)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        for number, spike in enumerate(spikes, 1):
+            axes.axvspan(_x(spike.start), _x(spike.end), color=SHADE, alpha=0.35, zorder=0,
+                         linewidth=0)
+            axes.annotate(f"#{number} {spike.category}", xy=(_x(spike.start), 1),
+                          xycoords=("data", "axes fraction"), xytext=(2, -10),
+                          textcoords="offset points", fontsize=8)
+        axes.set_ylabel("failures per bucket")
+        _time_axis(axes)
+        rate = axes.twinx()
+        rate.plot([t for t, b in zip(times, buckets, strict=True) if b.records],
+                  [b.failed / b.records * 100 for b in buckets if b.records],
+                  color="#222222", linewidth=1.2, label="failure rate")
+        rate.set_ylabel("failure rate (%)")
+        rate.set_ylim(0, 100)
+        rate.spines["top"].set_visible(False)
+        handles, labels = axes.get_legend_handles_labels()
+        more, more_labels = rate.get_legend_handles_labels()
+        axes.legend(handles + more, labels + more_labels, loc="upper left",
+                    bbox_to_anchor=(1.06, 1), frameon=False)
+        return _svg(figure)
+
+
+def category_charts(timeline: Timeline, spikes: Sequence[Spike]) -> str:
+    """Small multiples: each category's failures per bucket, its own windows shaded."""
+    times, buckets = _series(timeline)
+    width_days = timeline.width / 86400
+    with rc_context(_RC):
+        figure = Figure(figsize=(10, 4.2))
+        grid = figure.subplots(2, 3, sharex=True)
+        for axes, category in zip(grid.flat, CATEGORIES, strict=True):
+            values = [bucket.failures.get(category, 0) for bucket in buckets]
+            axes.bar(times, values, width=width_days, align="edge", color=COLORS[category],
+                     linewidth=0)
+            for spike in spikes:
+                if spike.category == category:
+                    axes.axvspan(_x(spike.start), _x(spike.end), color=SHADE, alpha=0.35, zorder=0,
+                                 linewidth=0)
+            axes.set_title(category, fontsize=9, loc="left")
+            _time_axis(axes)
+        figure.tight_layout()
+        return _svg(figure)
