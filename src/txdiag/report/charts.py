@@ -8,6 +8,7 @@ same data gives the same SVG.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,8 @@ COLORS = {
 }
 """One colour per category, the same in every chart (Tableau 10, readable in grey print)."""
 SHADE = "#ffd166"
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
+"""The RDF block matplotlib writes (creator, format): of no use in the page."""
 
 _RC: Any = {
     "svg.fonttype": "none",  # text as text: smaller, and selectable in the page
@@ -44,7 +47,8 @@ def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
     text = buffer.getvalue()
-    return text[text.index("<svg"):]  # no XML prolog or DOCTYPE inside an HTML page
+    text = text[text.index("<svg"):]  # no XML prolog or DOCTYPE inside an HTML page
+    return _METADATA.sub("", text, count=1)
 
 
 def _x(moment: datetime) -> float:

@@ -16,7 +16,7 @@ from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
 
 from txdiag import __version__
-from txdiag.report.charts import COLORS, category_charts, timeline_chart
+from txdiag.report.charts import category_charts, timeline_chart
 from txdiag.report.model import Report
 
 CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -40,7 +40,7 @@ def render_html(report: Report) -> str:
             "timeline": Markup(timeline_chart(report.timeline, report.spikes)),
             "categories": Markup(category_charts(report.timeline, report.spikes)),
         }
-    return template.render(report=report, charts=charts, colors=COLORS, version=__version__,
+    return template.render(report=report, charts=charts, version=__version__,
                            csp=CONTENT_SECURITY_POLICY)
 
 
