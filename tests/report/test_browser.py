@@ -19,6 +19,7 @@ from txdiag.cli.app import app
 
 sys.path.insert(0, str(Path(__file__).parent))
 import hostile  # noqa: E402
+
 from conftest import Page  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
