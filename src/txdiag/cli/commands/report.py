@@ -116,7 +116,8 @@ def report(
         csv_text = io.StringIO()
         listed = AffectedList(spikes, session.rulebook, session.presenter,
                               session.pipeline.normalizer.assume_tz, csv_text)
-        read_again(session.pipeline, session.inputs, listed)
+        if spikes:  # else the list is empty: no second pass
+            read_again(session.pipeline, session.inputs, listed)
         _write(affected, csv_text.getvalue())
     made = build_report(outcome.summary, outcome.inputs, timeline, spikes, query_first,
                         session.rulebook, session.presenter, affected=listed,
