@@ -1020,7 +1020,7 @@ class _JsonSchema:
         self._nested_names = [name for name in self.key_names if field_map.nested_paths(name)]
         self._astuple = msgspec.structs.astuple
         self._asdict = msgspec.structs.asdict
-        self._all_fields = [(name, field) for field, name in rename.items()]
+        self._all_names = [*self.key_names, *self.detail_names, *self.other_names]
         stamp_names = [name for name in self.detail_names
                        if (top.get(name) or top.get(name.lower()) or ("",))[0] == "timestamp"]
         self.stamp_of: Callable[[Any], Any] | None = (
@@ -1092,18 +1092,21 @@ class _JsonSchema:
     def mapping(self, key: Hashable) -> dict[str, Any]:
         """The deciding fields of a key as a record would hold them."""
         assert isinstance(key, tuple)
-        data = dict(compress(zip(self.key_names, key, strict=True), map(_is_set, key)))
+        return self._named(self.key_names, key)
+
+    def record(self, struct: Any) -> dict[str, Any]:
+        """One decoded record with every field it holds (what a watched record needs)."""
+        return self._named(self._all_names, self._astuple(struct))
+
+    def _named(self, names: list[str], values: tuple[Any, ...]) -> dict[str, Any]:
+        """The values that are set, by name, as ``json.loads`` gives them (only deciding
+        fields hold structs)."""
+        data = dict(compress(zip(names, values, strict=True), map(_is_set, values)))
         for name in self._nested_names:
             value = data.get(name)
             if isinstance(value, _Struct):
                 data[name] = _plain(value)
         return data
-
-    def record(self, struct: Any) -> dict[str, Any]:
-        """One decoded record with every field it holds (what a watched record needs)."""
-        values = self._asdict(struct)
-        return {name: _plain(values[field]) for name, field in self._all_fields
-                if values[field] is not None}
 
     def full_mapping(self, struct: Any) -> dict[str, Any]:
         """Every field of one decoded record the summary uses (what a dependent record needs)."""
