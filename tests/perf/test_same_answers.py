@@ -53,7 +53,10 @@ BASE = datetime(2026, 11, 11, tzinfo=UTC)
 
 
 class _Failures:
-    """A fold watch that wants every failure: it must be given what the plain path observes."""
+    """A fold watch that wants every failure: it must be given what the plain path observes
+    (the fields a JSON Lines chunk hands over directly too)."""
+
+    fields = frozenset({"txn_id", "timestamp", "amount", "currency", "user_id"})
 
     def __init__(self) -> None:
         self.seen: list[str] = []

@@ -47,7 +47,7 @@ def parse_amount(value: object) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
     try:
-        amount = Decimal(str(value).strip())
+        amount = Decimal(value.strip() if value.__class__ is str else str(value))
     except (InvalidOperation, ValueError):
         return None
     return amount if amount.is_finite() else None
@@ -66,6 +66,8 @@ class ChannelAmounts:
 class QueryFirst:
     """Counts the ``query_first`` failures and their amounts, per channel (a fold watch)."""
 
+    fields = frozenset({"amount", "currency"})
+
     def __init__(self) -> None:
         self.by_channel: dict[str, ChannelAmounts] = {}
 
@@ -74,17 +76,17 @@ class QueryFirst:
         return verdict is not None and verdict[2] == QUERY_FIRST
 
     def record(self, fields: Extracted, target: Target) -> None:
-        channel = target[0]
-        entry = self.by_channel.get(channel)
+        entry = self.by_channel.get(target[0])
         if entry is None:
-            entry = self.by_channel[channel] = ChannelAmounts()
+            entry = self.by_channel[target[0]] = ChannelAmounts()
         entry.count += 1
         amount = parse_amount(fields.amount)
         if amount is None:
             entry.without_amount += 1
             return
-        currency = (fields.currency or NO_CURRENCY).strip().upper()
-        entry.amounts[currency] = entry.amounts.get(currency, Decimal(0)) + amount
+        currency = (fields.currency or NO_CURRENCY).upper()
+        amounts = entry.amounts
+        amounts[currency] = amounts[currency] + amount if currency in amounts else amount
 
     @property
     def count(self) -> int:
@@ -121,6 +123,8 @@ class AffectedList:
     Every row goes to ``out`` as CSV (masked by ``presenter``, formula-neutralised) when one
     is given; the first :data:`SAMPLE_ROWS` of each window are kept for the report.
     """
+
+    fields = frozenset({"txn_id", "timestamp", "amount", "currency", "user_id"})
 
     def __init__(self, spikes: Sequence[Spike], rulebook: Rulebook, presenter: Presenter,
                  zone: tzinfo, out: TextIO | None = None) -> None:
