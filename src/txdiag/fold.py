@@ -1150,7 +1150,7 @@ class _JsonSchema:
 
     def _make_direct(self, fields: frozenset[str]) -> Callable[[Any], Extracted] | None:
         top, constants = self.field_map.top, self.normalizer.constants
-        names = [*self.key_names, *self.detail_names, *self.other_names]
+        names = self._all_names
         nested = {field for name in names for _, field, _ in self.field_map.nested_paths(name)}
         parts: list[tuple[str, str | None, Callable[[Any], Any] | None]] = []
         for wanted in sorted(fields):
@@ -1167,13 +1167,13 @@ class _JsonSchema:
                    if attribute is not None]
         if not present:
             return lambda struct: Extracted()
-        names = [wanted for wanted, _, _ in present]
+        given = [wanted for wanted, _, _ in present]
         normals = [normal or _same for _, _, normal in present]
         get = attrgetter(*(attribute for _, attribute, _ in present))
         if len(present) == 1:
-            only, normal = names[0], normals[0]
+            only, normal = given[0], normals[0]
             return lambda struct: Extracted(**{only: normal(get(struct))})
-        return lambda struct: Extracted(**dict(zip(names, map(_call, normals, get(struct)),
+        return lambda struct: Extracted(**dict(zip(given, map(_call, normals, get(struct)),
                                                    strict=True)))
 
     def _named(self, names: list[str], values: tuple[Any, ...]) -> dict[str, Any]:

@@ -179,3 +179,16 @@ def test_report_says_how_to_repeat_it(tmp_path: Path) -> None:
     assert (f"To repeat it: txdiag report {EXAMPLE} --output {out} --format markdown "
             "--lang zh --since 2026-11-11T01:00:00Z") in text.replace("\\", "")
     assert "outside --since/--until" in text
+
+
+def test_charts_are_the_same_from_the_worker_and_in_process(rulebook: Rulebook) -> None:
+    from txdiag.report.painter import ChartPainter, draw
+
+    _, _, timeline, _ = folded(rulebook, EXAMPLE)
+    spikes = detect_spikes(timeline)
+    here = draw(timeline, spikes)
+    assert ChartPainter().paint(timeline, spikes) == here
+    gone = ChartPainter()
+    gone.close()  # a worker that is gone: the charts are drawn here, the same
+    assert gone.paint(timeline, spikes) == here
+    assert all(svg.startswith("<svg") and "<script" not in svg for svg in here)

@@ -16,8 +16,8 @@ from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
 
 from txdiag import __version__
-from txdiag.report.charts import category_charts, timeline_chart
 from txdiag.report.model import Report
+from txdiag.report.painter import ChartPainter
 
 CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
                            "base-uri 'none'; form-action 'none'")
@@ -29,21 +29,21 @@ def _environment() -> Environment:
                        trim_blocks=True, lstrip_blocks=True)
 
 
-def render_html(report: Report) -> str:
-    """The page of a report."""
+def render_html(report: Report, painter: ChartPainter | None = None) -> str:
+    """The page of a report (``painter``: one started before the inputs were read)."""
     template = _environment().from_string(
         files("txdiag.report").joinpath("templates/report.html.j2").read_text("utf-8"))
     charts = {}
     if report.timeline.first is not None:
+        drawn = (painter or ChartPainter()).paint(report.timeline, report.spikes)
         # Trusted markup: drawn by matplotlib from numbers, times and category names only.
-        charts = {
-            "timeline": Markup(timeline_chart(report.timeline, report.spikes)),
-            "categories": Markup(category_charts(report.timeline, report.spikes)),
-        }
+        charts = {"timeline": Markup(drawn[0]), "categories": Markup(drawn[1])}
+    elif painter is not None:
+        painter.close()
     return template.render(report=report, charts=charts, version=__version__,
                            csp=CONTENT_SECURITY_POLICY)
 
 
-def write_html(report: Report, out: TextIO) -> None:
-    out.write(render_html(report))
+def write_html(report: Report, out: TextIO, painter: ChartPainter | None = None) -> None:
+    out.write(render_html(report, painter))
     out.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,6 +15,11 @@ from txdiag.cli.commands.analyze import SummaryBucket, finish
 from txdiag.cli.common import InputSettings, reads_inputs
 from txdiag.errors import UsageError
 from txdiag.safety import visible
+
+if TYPE_CHECKING:
+    from txdiag.cli.session import Session
+    from txdiag.report.painter import ChartPainter
+    from txdiag.timeline import Timeline
 
 
 class ReportFormat(StrEnum):
@@ -97,15 +102,32 @@ def report(
     """The post-incident report: headline and incident windows, timeline charts, breakdowns,
     the failures to reconcile first, who to notify, and how it was made."""
     from txdiag.cli.session import Session
-    from txdiag.report import AffectedList, QueryFirst, build_report, write_markdown
-    from txdiag.report.collect import read_again
-    from txdiag.timeline import Timeline, detect_spikes, parse_duration
+    from txdiag.timeline import Timeline, parse_duration
 
     timeline = Timeline(parse_duration(bucket, "--bucket") if bucket else None)
     session = Session.open(inputs, settings, lang)
     if affected is not None and "-" in session.inputs:
         raise UsageError("--affected reads the inputs a second time, and stdin cannot be",
                          hint="save the log to a file and name the file")
+    painter = None
+    if fmt is ReportFormat.HTML:
+        from txdiag.report.painter import ChartPainter
+
+        painter = ChartPainter()  # imports matplotlib on another core while the inputs are read
+    try:
+        _report(ctx, session, timeline, painter, output, fmt, top, affected)
+    finally:
+        if painter is not None:
+            painter.close()
+
+
+def _report(ctx: typer.Context, session: Session, timeline: Timeline,
+            painter: ChartPainter | None, output: Path | None, fmt: ReportFormat, top: int,
+            affected: Path | None) -> None:
+    from txdiag.report import AffectedList, QueryFirst, build_report, write_markdown
+    from txdiag.report.collect import read_again
+    from txdiag.timeline import detect_spikes
+
     query_first = QueryFirst()
     outcome = session.stream(timeline=timeline, templates=True, watch=query_first)
     if outcome.failed_before_reading:
@@ -130,7 +152,7 @@ def report(
     else:
         from txdiag.report.html import render_html
 
-        _write(output, render_html(made))
+        _write(output, render_html(made, painter))
     if output is not None and not session.quiet:
         session.terminal.say(session.terminal.safe(f"wrote {output}"))
     finish(session, outcome)
