@@ -135,6 +135,11 @@ class Page:
                                 "scale": 1}}
         return base64.b64decode(self.call("Page.captureScreenshot", **params)["data"])
 
+    def pdf(self) -> bytes:
+        """The page printed (the page's own @page size and print styles)."""
+        return base64.b64decode(self.call("Page.printToPDF", preferCSSPageSize=True,
+                                          printBackground=True)["data"])
+
     def errors(self) -> list[str]:
         """Console errors and warnings, uncaught exceptions, browser log errors (a blocked
         request or a Content-Security-Policy violation is one), dialogs opened."""

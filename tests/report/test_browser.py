@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -71,6 +72,12 @@ def test_example_report_in_chromium(page: Page, tmp_path: Path) -> None:
                    for _, (r, g, b) in pixels), f"{chart} has no system failures drawn"
     text = page.evaluate("document.body.innerText")
     assert "2026-11-11T01:12:00Z" in text  # the promotion-day burst is an incident window
+    # it prints: A4 landscape pages, the charts kept whole
+    printed = page.pdf()
+    assert printed.startswith(b"%PDF")
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", printed))
+    assert 2 <= pages <= 12, pages
+    assert page.errors() == []
     if os.environ.get("TXDIAG_WRITE_SCREENSHOT"):
         top = image.crop((0, 0, image.width, min(image.height, 1500))).convert("RGB")
         top = top.resize((top.width * 3 // 4, top.height * 3 // 4), Image.Resampling.LANCZOS)

@@ -179,6 +179,10 @@ def test_report_says_how_to_repeat_it(tmp_path: Path) -> None:
     assert (f"To repeat it: txdiag report {EXAMPLE} --output {out} --format markdown "
             "--lang zh --since 2026-11-11T01:00:00Z") in text.replace("\\", "")
     assert "outside --since/--until" in text
+    assert "rules (shipped)." in text
+    rules = ROOT / "tests" / "data" / "rules" / "precedence.toml"
+    result = run("report", str(EXAMPLE), "-f", "markdown", "--rules", str(rules))
+    assert f"user rule files: {rules}." in result.stdout
 
 
 def test_charts_are_the_same_from_the_worker_and_in_process(rulebook: Rulebook) -> None:
@@ -192,3 +196,14 @@ def test_charts_are_the_same_from_the_worker_and_in_process(rulebook: Rulebook) 
     gone.close()  # a worker that is gone: the charts are drawn here, the same
     assert gone.paint(timeline, spikes) == here
     assert all(svg.startswith("<svg") and "<script" not in svg for svg in here)
+
+
+def test_a_damaged_input_still_gets_its_report(tmp_path: Path) -> None:
+    # What was read before the damage is reported, then the run exits 3 (docs/exit-codes.md).
+    damaged = ROOT / "tests" / "data" / "nasty" / "truncated.jsonl.gz"
+    out = tmp_path / "r.md"
+    result = run("report", str(damaged), "-f", "markdown", "-o", str(out))
+    assert result.exit_code == ExitCode.INPUT
+    text = out.read_text("utf-8")
+    assert "## 6. How this report was made" in text
+    assert "Traceback" not in result.output

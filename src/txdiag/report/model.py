@@ -291,7 +291,7 @@ def _provenance(summary: Summary, inputs: Sequence[ReadStats], rulebook: Ruleboo
           stats.format + (f" ({stats.compression})" if stats.compression else ""),
           f"{stats.lines.lines:,}", f"{stats.blank_lines:,}") for stats in inputs],
         frozenset({2, 3})))
-    user_files = sorted({p.text(rule.source) for rule in rulebook.rules if rule.user})
+    user_files = sorted({p.text(rule.origin) for rule in rulebook.rules if rule.user})
     section.paragraphs.append(
         f"Rulebook: txdiag {__version__} with {len(rulebook.rules):,} rules"
         + (f", user rule files: {', '.join(user_files)}" if user_files else " (shipped)")
