@@ -164,6 +164,9 @@ def test_report_command_errors(tmp_path: Path) -> None:
     result = run("report", str(EXAMPLE), "-o", str(tmp_path / "no" / "such" / "r.html"))
     assert result.exit_code == ExitCode.USAGE
     assert "cannot write" in result.output
+    result = run("report", str(EXAMPLE), "--affected", str(tmp_path / "no" / "a.csv"))
+    assert result.exit_code == ExitCode.USAGE
+    assert f"{tmp_path / 'no' / 'a.csv'}: cannot write" in result.output
     result = run("report", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "r.html"))
     assert result.exit_code == ExitCode.INPUT
     assert not (tmp_path / "r.html").exists()

@@ -135,12 +135,21 @@ def _report(ctx: typer.Context, session: Session, timeline: Timeline,
     spikes = detect_spikes(timeline)
     listed = None
     if affected is not None and outcome.error is None and not outcome.interrupted:
-        csv_text = io.StringIO()
-        listed = AffectedList(spikes, session.rulebook, session.presenter,
-                              session.pipeline.normalizer.assume_tz, csv_text)
-        if spikes:  # else the list is empty: no second pass
-            read_again(session.pipeline, session.inputs, listed)
-        _write(affected, csv_text.getvalue())
+        # Written as the rows come, to a temporary file renamed at the end: a run stopped
+        # half-way leaves no half list under the name asked for.
+        partial = affected.with_name(f".{affected.name}.partial")
+        try:
+            with partial.open("w", encoding="utf-8", newline="") as out:
+                listed = AffectedList(spikes, session.rulebook, session.presenter,
+                                      session.pipeline.normalizer.assume_tz, out)
+                if spikes:  # else the list is empty: no second pass
+                    read_again(session.pipeline, session.inputs, listed)
+            partial.replace(affected)
+        except OSError as exc:
+            raise UsageError(f"{visible(str(affected))}: cannot write: {exc.strerror}"
+                             ) from None
+        finally:
+            partial.unlink(missing_ok=True)
     made = build_report(outcome.summary, outcome.inputs, timeline, spikes, query_first,
                         session.rulebook, session.presenter, affected=listed,
                         affected_file=str(affected) if affected is not None else None,
