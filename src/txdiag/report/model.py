@@ -131,7 +131,8 @@ def _headline(summary: Summary, timeline: Timeline, incidents: Sequence[Incident
     s = summary
     start, end = _span(timeline)
     section = Section("headline", "Headline")
-    when = f"From {start} to {end}" if start else "No record had a usable time"
+    when = (f"From {start} to {end}" if start else
+            "No record had a usable time" if s.records else "Nothing was read")
     section.paragraphs.append(
         f"{when}: {s.records:,} records, {s.failures:,} failures "
         f"({percent(share(s.failures, s.records))} failure rate), {s.unreadable:,} unreadable "
