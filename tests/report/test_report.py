@@ -210,3 +210,16 @@ def test_a_damaged_input_still_gets_its_report(tmp_path: Path) -> None:
     text = out.read_text("utf-8")
     assert "## 6. How this report was made" in text
     assert "Traceback" not in result.output
+
+
+def test_ctrl_c_in_the_second_pass_keeps_the_report(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("txdiag.report.collect.read_again", interrupted)
+    page, listed = tmp_path / "r.html", tmp_path / "a.csv"
+    result = run("report", str(EXAMPLE), "-o", str(page), "--affected", str(listed))
+    assert result.exit_code == ExitCode.INTERRUPTED
+    assert "Incident report" in page.read_text("utf-8")
+    assert not listed.exists() and list(tmp_path.iterdir()) == [page]

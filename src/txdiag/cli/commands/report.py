@@ -142,9 +142,15 @@ def _report(ctx: typer.Context, session: Session, timeline: Timeline,
             with partial.open("w", encoding="utf-8", newline="") as out:
                 listed = AffectedList(spikes, session.rulebook, session.presenter,
                                       session.pipeline.normalizer.assume_tz, out)
-                if spikes:  # else the list is empty: no second pass
-                    read_again(session.pipeline, session.inputs, listed)
-            partial.replace(affected)
+                try:
+                    if spikes:  # else the list is empty: no second pass
+                        read_again(session.pipeline, session.inputs, listed)
+                except KeyboardInterrupt:  # the report of the first pass is still written
+                    outcome.interrupted = True
+            if outcome.interrupted:
+                listed = None
+            else:
+                partial.replace(affected)
         except OSError as exc:
             raise UsageError(f"{visible(str(affected))}: cannot write: {exc.strerror}"
                              ) from None
