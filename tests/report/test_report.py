@@ -96,7 +96,7 @@ def test_affected_list_is_the_window_and_masked(rulebook: Rulebook, tmp_path: Pa
     spikes = detect_spikes(timeline)
     assert [s.category for s in spikes] == ["system"]
     out = io.StringIO()
-    listed = AffectedList(spikes, rulebook, Presenter(), pipeline.normalizer.assume_tz, out)
+    listed = AffectedList(spikes, pipeline, Presenter(), out)
     inputs = list(pipeline.inputs)
     read_again(pipeline, [str(log)], listed)
     assert pipeline.inputs == inputs  # the second pass leaves the accounting alone
@@ -111,7 +111,13 @@ def test_affected_list_is_the_window_and_masked(rulebook: Rulebook, tmp_path: Pa
             assert not cell.startswith(("=", "+", "@")), cell
             assert cell == "" or cell[0] != "-" or cell == "-5.00"
     assert any(row[3].startswith("'=HYPERLINK") for row in rows[1:])
-    assert all(row[9] for row in rows[1:])  # every row has its customer hint
+    # every row has the customer hint `diagnose` gives its transaction
+    hints = {}
+    for number, line in enumerate(log.read_text("utf-8").splitlines(), 1):
+        obs = Pipeline(rulebook).observe(json.loads(line), "x", number)
+        if getattr(obs, "diagnosis", None) is not None:
+            hints[Presenter().text(obs.fields.txn_id)] = obs.diagnosis.hint.en  # type: ignore
+    assert all(row[9] and row[9] == hints[row[2]] for row in rows[1:])
 
 
 def test_markdown_golden(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, TextIO
 
@@ -24,7 +24,6 @@ from txdiag.aggregate import Summary, Target
 from txdiag.normalize import Extracted
 from txdiag.pipeline import Pipeline
 from txdiag.render.present import Presenter
-from txdiag.rulebook import Rulebook
 from txdiag.safety import neutralize_csv_cell
 from txdiag.timeline import Spike
 from txdiag.timeparse import parse_timestamp
@@ -124,15 +123,18 @@ class AffectedList:
     is given; the first :data:`SAMPLE_ROWS` of each window are kept for the report.
     """
 
-    fields = frozenset({"txn_id", "timestamp", "amount", "currency", "user_id"})
+    fields = frozenset({"txn_id", "timestamp", "amount", "currency", "user_id",
+                        # what classifying needs: the hint is the deciding rule's
+                        "channel", "codes", "message", "http_status", "latency_ms",
+                        "status_for_rules"})
 
-    def __init__(self, spikes: Sequence[Spike], rulebook: Rulebook, presenter: Presenter,
-                 zone: tzinfo, out: TextIO | None = None) -> None:
+    def __init__(self, spikes: Sequence[Spike], pipeline: Pipeline, presenter: Presenter,
+                 out: TextIO | None = None) -> None:
         self.spikes = list(spikes)
         self.categories = {spike.category for spike in spikes}
-        self.rulebook = rulebook
+        self.pipeline = pipeline
         self.p = presenter
-        self.zone = zone
+        self.zone = pipeline.normalizer.assume_tz
         self.counts = [0] * len(self.spikes)
         self.samples: list[list[AffectedRow]] = [[] for _ in self.spikes]
         self.writer = None
@@ -163,8 +165,8 @@ class AffectedList:
             return
         self.counts[index] += 1
         p = self.p
-        hint = self.rulebook.reasons[reason].hint.get(p.lang) if (
-            reason in self.rulebook.reasons) else ""
+        # The deciding rule's hint (a rule may word its reason's hint for its own case).
+        hint = self.pipeline.diagnose_fields(fields).hint.get(p.lang)
         amount = parse_amount(fields.amount)
         row = AffectedRow(
             incident=index + 1,

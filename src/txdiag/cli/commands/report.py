@@ -140,8 +140,7 @@ def _report(ctx: typer.Context, session: Session, timeline: Timeline,
         partial = affected.with_name(f".{affected.name}.partial")
         try:
             with partial.open("w", encoding="utf-8", newline="") as out:
-                listed = AffectedList(spikes, session.rulebook, session.presenter,
-                                      session.pipeline.normalizer.assume_tz, out)
+                listed = AffectedList(spikes, session.pipeline, session.presenter, out)
                 try:
                     if spikes:  # else the list is empty: no second pass
                         read_again(session.pipeline, session.inputs, listed)
