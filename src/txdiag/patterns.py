@@ -50,9 +50,13 @@ def _describe(exc: Exception) -> str:
     return detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
 
 
-def compile_pattern(pattern: str, *, case_sensitive: bool = False) -> Any:
-    """Compile with RE2; ``ValueError`` naming the problem when RE2 does not accept it."""
-    if len(pattern) > MAX_PATTERN_CHARS:
+def compile_pattern(pattern: str, *, case_sensitive: bool = False,
+                    generated: bool = False) -> Any:
+    """Compile with RE2; ``ValueError`` naming the problem when RE2 does not accept it.
+
+    A ``generated`` pattern (made from a rulebook's concepts, not written in a file) may be
+    longer than a pattern a rule file may hold."""
+    if len(pattern) > MAX_PATTERN_CHARS and not generated:
         raise ValueError(f"pattern is longer than {MAX_PATTERN_CHARS} characters")
     try:
         return re2.compile(pattern, _SENSITIVE if case_sensitive else _INSENSITIVE)
@@ -68,8 +72,8 @@ class PatternSet:
 
     def __init__(self, patterns: Sequence[str]) -> None:
         self.patterns = list(patterns)
-        self._each: list[Any] | None = None
-        """Each pattern compiled on its own, to find what it matched (on first use)."""
+        self._each: dict[int, Any] = {}
+        """Patterns compiled on their own, to find what they matched (each on first use)."""
         self._set = re2.Set.SearchSet(_INSENSITIVE) if self.patterns else None
         if self._set is not None:
             for pattern in self.patterns:
@@ -85,6 +89,21 @@ class PatternSet:
         found = self._set.Match(encodable(text))
         return min(found) if found else None
 
+    def indices(self, text: str) -> list[int]:
+        """The indices of every pattern found in ``text``, in order: one RE2 pass."""
+        if self._set is None:
+            return []
+        found = self._set.Match(encodable(text))
+        return sorted(found) if found else []
+
+    def compiled(self, index: int) -> Any:
+        """Pattern ``index`` compiled on its own (to find what it matched); it was checked when
+        the set was made."""
+        regex = self._each.get(index)
+        if regex is None:
+            regex = self._each[index] = re2.compile(self.patterns[index], _INSENSITIVE)
+        return regex
+
     def first(self, text: str) -> tuple[int, str] | None:
         """The index of the first pattern (in order) found in ``text``, and the matched text."""
         return next(self.all(text), None)
@@ -94,8 +113,6 @@ class PatternSet:
         if self._set is None:
             return
         text = encodable(text)
-        if self._each is None:
-            self._each = [compile_pattern(p) for p in self.patterns]
         for index in sorted(self._set.Match(text) or ()):
-            found = self._each[index].search(text)
+            found = self.compiled(index).search(text)
             yield index, found.group(0) if found is not None else ""

@@ -38,12 +38,14 @@ LANGS: tuple[Lang, ...] = ("en", "zh")
 MatchLevel = Literal[
     "channel_code",
     "code",
-    "inferred_code",
     "status",
     "message",
+    "inferred_code",
+    "code_text",
     "http_status",
     "latency",
     "fallback_code",
+    "fallback_message",
     "none",
 ]
 

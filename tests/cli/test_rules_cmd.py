@@ -199,3 +199,28 @@ def test_suggest_shows_log_text_with_control_characters_visible(tmp_path: Path) 
 
     rules = tomllib.loads(result.stdout)["rules"]
     assert len(rules) == 1
+
+
+def test_suggest_drafts_concepts_from_known_and_frequent_terms(tmp_path: Path) -> None:
+    log = tmp_path / "log.jsonl"
+    lines = [{"channel": "baitiao", "status": "failed",
+              "err_msg": f"银行卡 widget sprocket misaligned {n}"} for n in range(12345, 12349)]
+    lines += [{"channel": "baitiao", "status": "failed", "err_msg": f"对账差异 {n}"}
+              for n in range(3)]
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    draft = tmp_path / "draft.toml"
+    assert run("rules", "suggest", str(log), "--min-count", "2", "-o", str(draft)).exit_code == 0
+    import tomllib
+
+    data = tomllib.loads(draft.read_text(encoding="utf-8"))
+    (concept,) = data["concepts"]
+    assert concept["terms"][:3] == ["misaligned", "sprocket", "widget"]
+    assert "对账差异" in concept["terms"]
+    by_template = {tuple(r.get("concepts") or r.get("messages")): r for r in data["rules"]}
+    assert ("card + draft_terms",) in by_template
+    filled = draft.read_text(encoding="utf-8").replace("FILL_IN.reason", "system.internal_error")
+    draft.write_text(filled, encoding="utf-8")
+    assert run("rules", "validate", str(draft)).exit_code == 0
+    after = json.loads(run("summary", str(log), "-f", "json", "-q", "--rules",
+                           str(draft)).stdout)
+    assert after["by_category"]["unknown"] == 0

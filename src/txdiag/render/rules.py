@@ -6,6 +6,7 @@ import csv
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from txdiag.accuracy import Report
 from txdiag.classify import Candidate
 from txdiag.render import OutputFormat
 from txdiag.render.common import SCHEMA_VERSION, Presenter
@@ -17,12 +18,14 @@ from txdiag.vocabulary import Lang
 LEVEL_TEXT = {
     "channel_code": "1 channel-specific code",
     "code": "2 channel-independent code",
-    "inferred_code": "2 code known to one meaning on other channels",
     "status": "3 status",
-    "message": "4 message pattern",
-    "http_status": "5 HTTP status",
-    "latency": "5 latency",
-    "fallback_code": "6 generic (fallback) code",
+    "message": "4 message pattern or concepts",
+    "inferred_code": "5 code known to one meaning on other channels",
+    "code_text": "5 the words of a code, read as a message",
+    "http_status": "6 HTTP status",
+    "latency": "6 latency",
+    "fallback_code": "7 generic (fallback) code",
+    "fallback_message": "7 message that names no cause (fallback)",
 }
 
 
@@ -31,6 +34,8 @@ def selector_text(rule: Rule) -> str:
         return "codes: " + ", ".join(rule.codes)
     if rule.selector == "messages":
         return "messages: " + " | ".join(rule.messages)
+    if rule.selector == "concepts":
+        return "concepts: " + " | ".join(" + ".join(c) for c in rule.concepts)
     if rule.selector == "http_status":
         return "http: " + ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in rule.http_status)
     if rule.selector == "statuses":
@@ -53,6 +58,7 @@ def rule_dict(rule: Rule, lang: Lang | None = None) -> dict[str, Any]:
         "selector": rule.selector,
         "codes": list(rule.codes) or None,
         "messages": list(rule.messages) or None,
+        "concepts": [" + ".join(c) for c in rule.concepts] or None,
         "http_status": [list(r) for r in rule.http_status] or None,
         "min_latency_ms": rule.min_latency_ms,
         "statuses": list(rule.statuses) or None,
@@ -171,4 +177,73 @@ def write_rule_test(fmt: OutputFormat, out: TextIO, query: dict[str, Any],
         out.write(p.text(f"{mark}{row['rank']:>2}. {row['rule_id']}  [{row['precedence']}]  "
                          f"{row['reason']}  — {detail}") + "\n")
     out.write(p.text(why) + "\n")
+    out.flush()
+
+
+def write_concepts(fmt: OutputFormat, out: TextIO, rulebook: Rulebook, p: Presenter) -> None:
+    """Every concept with its terms and the rules that name it."""
+    used_by: dict[str, set[str]] = {}
+    for rule in rulebook.rules:
+        for combination in rule.concepts:
+            for concept_id in combination:
+                used_by.setdefault(concept_id, set()).add(rule.id)
+    concepts = list(rulebook.concepts.values())
+    rules_of = {c.id: sorted(used_by.get(c.id, ())) for c in concepts}
+    if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
+        rows = [{"id": c.id, "title": c.title, "negatable": c.negatable, "terms": c.terms,
+                 "exclude": c.exclude, "rules": rules_of[c.id]} for c in concepts]
+        out.write(dumps({"schema_version": SCHEMA_VERSION, "command": "rules concepts",
+                         "concepts": rows}, indent=2 if fmt is OutputFormat.JSON else None)
+                  + "\n")
+    elif fmt is OutputFormat.CSV:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(("id", "title", "negatable", "terms", "exclude", "rules"))
+        for c in concepts:
+            writer.writerow([neutralize_csv_cell(p.text(v)) for v in (
+                c.id, c.title, str(c.negatable), " | ".join(c.terms), " | ".join(c.exclude),
+                " ".join(rules_of[c.id]))])
+    elif fmt is OutputFormat.MARKDOWN:
+        out.write("| concept | negatable | terms | rules |\n|---|---|---|---|\n")
+        for c in concepts:
+            out.write(f"| {md_cell(p.text(c.id))} | {c.negatable} | "
+                      f"{md_cell(p.text(', '.join(c.terms)))} | "
+                      f"{md_cell(p.text(' '.join(rules_of[c.id])))} |\n")
+    else:
+        for c in concepts:
+            flags = "  (negatable)" if c.negatable else ""
+            out.write(p.text(f"{c.id}{flags}: {c.title}") + "\n")
+            out.write(p.text("  terms: " + ", ".join(c.terms)) + "\n")
+            if c.exclude:
+                out.write(p.text("  not inside: " + ", ".join(c.exclude)) + "\n")
+            out.write(p.text("  rules: " + (" ".join(rules_of[c.id]) or "(none)")) + "\n")
+    out.flush()
+
+
+def write_accuracy(fmt: OutputFormat, out: TextIO, report: Report, split: str, p: Presenter,
+                   *, show: int = 0) -> None:
+    """The figures of ``rules accuracy``, and the rows not answered right (up to ``show``)."""
+    misses = [s for s in report.scored if s.outcome != "right"][:show]
+    data = {
+        "schema_version": SCHEMA_VERSION, "command": "rules accuracy", "split": split,
+        "rows": report.rows, "accuracy": round(report.accuracy, 4),
+        "confidently_wrong": round(report.confidently_wrong, 4),
+        "unknown_faults": round(report.unknown_faults, 4),
+        "reason_accuracy": round(report.reason_accuracy, 4),
+        "categories": {c: {"precision": round(pr, 4), "recall": round(rc, 4), "rows": n}
+                       for c, (pr, rc, n) in report.precision_recall().items()},
+        "misses": [{"where": s.row.where, "channel": s.row.channel, "code": s.row.code,
+                    "message": p.data(s.row.message), "expected": s.row.expected_reason,
+                    "got": s.reason, "rule_id": s.rule_id, "outcome": s.outcome}
+                   for s in misses],
+    }
+    if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
+        out.write(dumps(data, indent=2 if fmt is OutputFormat.JSON else None) + "\n")
+    elif fmt is OutputFormat.CSV:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(("figure", "value"))
+        for key in ("rows", "accuracy", "confidently_wrong", "unknown_faults",
+                    "reason_accuracy"):
+            writer.writerow((key, data[key]))
+    else:
+        out.write("\n".join(p.text(line) for line in report.lines(split, show=show)) + "\n")
     out.flush()

@@ -191,7 +191,7 @@ def suggest(
 
     outcome = session.stream(collect)
     groups = suggestions_from(miner.top(top), min_count)
-    text = suggest_rules(groups)
+    text = suggest_rules(groups, session.rulebook)
     if not outcome.failed_before_reading:
         if output is None:
             typer.echo(text, nl=False)
@@ -209,3 +209,51 @@ def suggest(
 
 
 __all__ = ["Category", "rules_app"]
+
+
+@rules_app.command("concepts", epilog=examples("txdiag rules concepts",
+                                               "txdiag rules concepts -f json"))
+def list_concepts(
+    fmt: opt.Format = OutputFormat.TABLE,
+    rules: opt.Rules = None,
+    config: opt.ConfigPath = None,
+) -> None:
+    """The concepts message rules are written with: each one's terms, and which rules use it."""
+    json_errors(fmt is OutputFormat.JSON)
+    from txdiag.render.rules import write_concepts
+
+    rulebook, _ = _rulebook(rules, config)
+    write_concepts(fmt, Terminal.from_env().stdout, rulebook, Presenter())
+
+
+@rules_app.command("accuracy", epilog=examples(
+    "txdiag rules accuracy tests/data/corpus/*.csv --split test",
+    "txdiag rules accuracy my-labelled.csv --show 20 -f json",
+))
+def accuracy(
+    corpus: list[Path] = typer.Argument(..., metavar="CORPUS.csv...", exists=True,
+                                        dir_okay=False,
+                                        help="Labelled rows (docs/rules.md, 'Measuring "
+                                             "accuracy')."),
+    split: str = typer.Option("all", "--split", help="dev, test or all: the half of the "
+                              "corpus (by source) to measure."),
+    show: int = typer.Option(0, "--show", min=0, help="List this many rows not answered "
+                             "right."),
+    fmt: opt.Format = OutputFormat.TABLE,
+    rules: opt.Rules = None,
+    config: opt.ConfigPath = None,
+) -> None:
+    """How right the rules are on a labelled corpus: accuracy, confidently wrong, unknown."""
+    json_errors(fmt is OutputFormat.JSON)
+    from txdiag.accuracy import evaluate
+    from txdiag.classify import Classifier
+    from txdiag.render.rules import write_accuracy
+
+    if split not in ("dev", "test", "all"):
+        raise UsageError(f"--split {split!r}: use dev, test or all")
+    rulebook, _ = _rulebook(rules, config)
+    try:
+        report = evaluate(Classifier(rulebook), corpus, split)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    write_accuracy(fmt, Terminal.from_env().stdout, report, split, Presenter(), show=show)
