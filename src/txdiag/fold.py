@@ -47,10 +47,10 @@ from datetime import datetime, tzinfo
 from functools import cache, partial
 from itertools import compress, repeat
 from operator import attrgetter, is_not, itemgetter, methodcaller, mul, truediv
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from txdiag.aggregate import NO_CHANNEL, NO_CODE, Summary, Target, Verdict, target_of, unknown_of
-from txdiag.normalize import Normalizer, _number
+from txdiag.normalize import Extracted, Normalizer, _number, text_value
 from txdiag.pipeline import Event, Observation, Pipeline, is_url
 from txdiag.readers import (
     BOM,
@@ -90,6 +90,32 @@ _DEPENDENT: Any = ("dependent",)
 """The outcome of a key that does not decide alone: its records are observed one by one."""
 _GONE: Any = ("gone",)
 """A dependent record that left the chunk (unreadable, or outside ``--since/--until``)."""
+
+
+DIRECT_FIELDS = {"txn_id": text_value, "timestamp": None, "amount": None,
+                 "currency": text_value, "user_id": text_value}
+"""Fields a watch may ask for that a JSON Lines chunk can hand over without normalizing the
+record: each found under one name, and kept by :meth:`Normalizer.extract` as found (None) or
+as text."""
+
+
+class Watch(Protocol):
+    """Records a caller wants one by one while the fold counts them (``txdiag report``: the
+    failures whose outcome is unknown, or those of an incident window).
+
+    :meth:`wants` is asked once per distinct outcome (not per record); the fields of every
+    record whose outcome it wants, inside ``--since/--until``, go to :meth:`record`. When
+    all of :attr:`fields` are among :data:`DIRECT_FIELDS`, only they may be filled in (the
+    rest of :class:`Extracted` left empty): a JSON Lines chunk then hands them over without
+    normalizing each record.
+    """
+
+    fields: frozenset[str]
+    """The fields of :class:`Extracted` that :meth:`record` reads."""
+
+    def wants(self, target: Target) -> bool: ...
+
+    def record(self, fields: Extracted, target: Target) -> None: ...
 
 
 class _Observed(tuple[Any, ...]):
@@ -137,6 +163,7 @@ class SummaryFold:
         on_progress: Callable[[int], None] | None = None,
         fast: bool = True,
         jobs: int = 1,
+        watch: Watch | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.summary = summary
@@ -145,8 +172,10 @@ class SummaryFold:
         self.on_input = on_input
         self.on_progress = on_progress
         self.fast = fast
-        self.jobs = jobs
-        """Processes for a big JSON Lines file (see :mod:`txdiag.jobs`)."""
+        self.jobs = 1 if watch is not None else jobs
+        """Processes for a big JSON Lines file (see :mod:`txdiag.jobs`); one with a watch,
+        whose records must reach it in input order."""
+        self.watch = watch
         self.zone: tzinfo = pipeline.normalizer.assume_tz
         self.pending: Counter[Hashable] = Counter()
         self.known: dict[Hashable, Target] = {}
@@ -156,6 +185,8 @@ class SummaryFold:
         latency below every latency rule; a record at or above one gets a banded key."""
         thresholds = pipeline.classifier.latency_thresholds
         self._lowest_latency = thresholds[0] if thresholds else math.inf
+        self.watched: set[Hashable] = set()
+        """Known keys whose outcome the watch wants."""
         self._buckets: dict[int, Counter[Hashable]] = {}
         """Keys counted per timeline bucket not yet added to the timeline, by the bucket's
         start (seconds since the epoch): a start stays inside its bucket at any later width."""
@@ -231,7 +262,10 @@ class SummaryFold:
             if self.on_unreadable is not None:
                 self.on_unreadable(event)
             return
-        self.pending[_Observed.of(target_of(event))] += 1
+        target = target_of(event)
+        self.pending[_Observed.of(target)] += 1
+        if self.watch is not None and self.watch.wants(target):
+            self.watch.record(event.fields, target)
         if self.timeline is not None:
             self.timeline.add_observation(event, self.zone)
         if len(self.pending) > MAX_PENDING:
@@ -267,17 +301,18 @@ class SummaryFold:
         if timeline is None:
             return
         outcome = self.outcome
-        verdicts: Counter[Verdict | None] = Counter()
+        verdicts: Counter[tuple[Verdict | None, str]] = Counter()
         for key, count in counts.items():
             if not isinstance(key, _Observed):  # observed records were added one by one
-                verdicts[outcome(key)[1]] += count
+                target = outcome(key)
+                verdicts[(target[1], target[0])] += count
         moment = None if start is None else _from_epoch_seconds(start)
         add = timeline.add
-        for verdict, count in verdicts.items():
+        for (verdict, channel), count in verdicts.items():
             if verdict is None:
                 add(moment, count=count)
             else:
-                add(moment, verdict[0], verdict[1], count=count)
+                add(moment, verdict[0], verdict[1], count=count, channel=channel)
 
     def _in_bucket(self, start: int, counts: Mapping[Hashable, int]) -> None:
         bucket = self._buckets.get(start)
@@ -298,16 +333,22 @@ class SummaryFold:
             self.known.clear()
             self.dependent.clear()
             self.latency_sensitive.clear()
+            self.watched.clear()
 
     def _remember(self, key: Hashable, data: Mapping[str, Any]) -> None:
         target, sensitive = self._outcome_of(data)
         if sensitive and "latency_ms" in self.pipeline.normalizer.constants:
             target = _DEPENDENT  # a constant latency: observe each record
-        self.known[key] = target
+        self._know(key, target)
         if target is _DEPENDENT:
             self.dependent.add(key)
         elif sensitive:
             self.latency_sensitive.add(key)
+
+    def _know(self, key: Hashable, target: Target) -> None:
+        self.known[key] = target
+        if self.watch is not None and target is not _DEPENDENT and self.watch.wants(target):
+            self.watched.add(key)
 
     def _outcome_of(self, data: Mapping[str, Any],
                     latency_ms: float | None = None) -> tuple[Target, bool]:
@@ -357,10 +398,51 @@ class SummaryFold:
                 continue
             banded = _Banded((key, bisect_right(thresholds, number)))
             if banded not in self.known:
-                self.known[banded] = self._outcome_of(data(key), number)[0]
+                self._know(banded, self._outcome_of(data(key), number)[0])
             keys[index] = banded
             changed = True
         return changed
+
+    def _picked(self, keys: Sequence[Hashable],
+                local: Mapping[Hashable, int]) -> tuple[list[int], list[Hashable]] | None:
+        """Which records of a batch the watch wants (their index in the batch, and key),
+        before observing dependent records changes ``keys``; given to it by :meth:`_deliver`
+        once the batch is folded (records observed one by one reach it when observed)."""
+        if self.watch is None or not self.watched:
+            return None
+        wanted = self.watched.intersection(local)
+        if not wanted:
+            return None
+        mask = list(map(wanted.__contains__, keys))
+        return list(compress(range(len(keys)), mask)), list(compress(keys, mask))
+
+    def _deliver(self, picked: tuple[list[int], list[Hashable]] | None,
+                 record_of: Callable[[int], Mapping[str, Any]],
+                 fields_of: Callable[[int], Extracted | None] | None = None) -> None:
+        """The fields of the picked records to the watch (inside ``--since/--until``):
+        ``fields_of`` a record's fields the watch asked for, else the whole record
+        normalized."""
+        if picked is None or self.watch is None:
+            return
+        record = self.watch.record
+        window = self.pipeline.window
+        if fields_of is None:
+            extract = self.pipeline.normalizer.extract
+            fields_of = lambda index: extract(record_of(index))  # noqa: E731
+        indices, keys = picked
+        for index, target in zip(indices, map(self.known.__getitem__, keys), strict=True):
+            fields = fields_of(index)
+            if fields is None or (window and not window.contains(
+                    parse_timestamp(fields.timestamp, self.zone))):
+                continue
+            record(fields, target)
+
+    def _direct_fields(self) -> frozenset[str] | None:
+        """The fields a chunk may hand the watch directly (its own and, with
+        ``--since/--until``, the time), or None when they are not all direct."""
+        assert self.watch is not None
+        fields = self.watch.fields | ({"timestamp"} if self.pipeline.window else set())
+        return frozenset(fields) if fields <= DIRECT_FIELDS.keys() else None
 
     # -- time --------------------------------------------------------------------------------
 
@@ -479,12 +561,17 @@ class SummaryFold:
         if self.latency_sensitive and not self.latency_sensitive.isdisjoint(local) and (
                 self._band_latencies(keys, structs, schema.latency_of, schema.mapping)):
             local = Counter(keys)
+        picked = self._picked(keys, local)
         if self.dependent and not self.dependent.isdisjoint(local):
             records = [(index, schema.full_mapping(structs[index]))
                        for index, key in enumerate(keys) if key in self.dependent]
             if not self._observe_dependent(records, keys, stamps, first_line, source):
                 return False
             local = Counter(keys)
+        if picked is not None:
+            direct = schema.direct(self._direct_fields())
+            self._deliver(picked, lambda index: schema.record(structs[index]),
+                          None if direct is None else lambda index: direct(structs[index]))
         self._fold(self._place(keys, stamps, local))
         if self.on_progress is not None:
             self.on_progress(count)
@@ -507,7 +594,10 @@ class SummaryFold:
             line = lines[index] if lines is not None else first_line + index
             event = pipeline.event_of((line, record), source)
             if isinstance(event, Observation):
-                keys[index] = _Observed.of(target_of(event))
+                target = target_of(event)
+                keys[index] = _Observed.of(target)
+                if self.watch is not None and self.watch.wants(target):
+                    self.watch.record(event.fields, target)
                 observed = True
                 if self.timeline is not None:
                     self.timeline.add_observation(event, self.zone)
@@ -660,12 +750,14 @@ class _DelimitedFold:
         if fold.latency_sensitive and not fold.latency_sensitive.isdisjoint(local) and (
                 fold._band_latencies(keys, rows, self._latency_of, self._mapping)):
             local = Counter(keys)
+        picked = fold._picked(keys, local)
         if fold.dependent and not fold.dependent.isdisjoint(local):
             records = [(index, self._record(rows[index])) for index, key in enumerate(keys)
                        if key in fold.dependent]
             if not fold._observe_dependent(records, keys, stamps, chunk.first, self.stats.name):
                 return False
             local = Counter(keys)
+        fold._deliver(picked, lambda index: self._record(rows[index]))
         fold._fold(fold._place(keys, stamps, local))
         if fold.on_progress is not None:
             fold.on_progress(chunk.count)
@@ -747,6 +839,7 @@ class _TextFold:
                 fold._band_latencies(keys, list(zip(plans, batch, strict=True)),
                                      _text_latency, _text_mapping)):
             local = Counter(keys)
+        picked = fold._picked(keys, local)
         if fold.dependent and not fold.dependent.isdisjoint(local):
             records = [(index, batch[index][1]) for index, key in enumerate(keys)
                        if key in fold.dependent]
@@ -756,6 +849,7 @@ class _TextFold:
                 fold._items(batch, self.source)
                 return
             local = Counter(keys)
+        fold._deliver(picked, lambda index: batch[index][1])
         fold._fold(fold._place(keys, stamps, local))
         if fold.on_progress is not None:
             fold.on_progress(len(batch))
@@ -960,6 +1054,11 @@ class _JsonSchema:
         self._nested_names = [name for name in self.key_names if field_map.nested_paths(name)]
         self._astuple = msgspec.structs.astuple
         self._asdict = msgspec.structs.asdict
+        self._all_names = [*self.key_names, *self.detail_names, *self.other_names]
+        self._attributes = [*(f"k{i}" for i in range(len(self.key_names))),
+                            *(f"d{i}" for i in range(len(self.detail_names))),
+                            *(f"o{i}" for i in range(len(self.other_names)))]
+        self._direct: dict[frozenset[str], Callable[[Any], Extracted] | None] = {}
         stamp_names = [name for name in self.detail_names
                        if (top.get(name) or top.get(name.lower()) or ("",))[0] == "timestamp"]
         self.stamp_of: Callable[[Any], Any] | None = (
@@ -1031,7 +1130,56 @@ class _JsonSchema:
     def mapping(self, key: Hashable) -> dict[str, Any]:
         """The deciding fields of a key as a record would hold them."""
         assert isinstance(key, tuple)
-        data = dict(compress(zip(self.key_names, key, strict=True), map(_is_set, key)))
+        return self._named(self.key_names, key)
+
+    def record(self, struct: Any) -> dict[str, Any]:
+        """One decoded record with every field it holds (what a watched record needs)."""
+        return self._named(self._all_names, self._astuple(struct))
+
+    def direct(self, fields: frozenset[str] | None) -> Callable[[Any], Extracted] | None:
+        """What makes the ``fields`` (of :data:`DIRECT_FIELDS`) of a decoded record, the way
+        :meth:`Normalizer.extract` would; None when one of them may come from elsewhere than
+        one top-level name (a nested path, a profile's constant, several names)."""
+        if fields is None:
+            return None
+        if fields in self._direct:
+            return self._direct[fields]
+        made = self._make_direct(fields)
+        self._direct[fields] = made
+        return made
+
+    def _make_direct(self, fields: frozenset[str]) -> Callable[[Any], Extracted] | None:
+        top, constants = self.field_map.top, self.normalizer.constants
+        names = self._all_names
+        nested = {field for name in names for _, field, _ in self.field_map.nested_paths(name)}
+        parts: list[tuple[str, str | None, Callable[[Any], Any] | None]] = []
+        for wanted in sorted(fields):
+            if wanted in nested or wanted in constants:
+                return None
+            found = [index for index, name in enumerate(names)
+                     if (top.get(name) or top.get(name.lower()) or ("",))[0] == wanted]
+            if len(found) > 1:
+                return None
+            attribute = self._attributes[found[0]] if found else None
+            parts.append((wanted, attribute, DIRECT_FIELDS[wanted]))
+
+        present = [(wanted, attribute, normal) for wanted, attribute, normal in parts
+                   if attribute is not None]
+        if not present:
+            return lambda struct: Extracted()
+        given = [wanted for wanted, _, _ in present]
+        normals = [normal or _same for _, _, normal in present]
+        get = attrgetter(*(attribute for _, attribute, _ in present))
+        if len(present) == 1:
+            only, normal = given[0], normals[0]
+            return lambda struct: Extracted(**{only: normal(get(struct))})
+        return lambda struct: Extracted(**dict(zip(given, map(_call, normals, get(struct)),
+                                                   strict=True)))
+
+    def _named(self, names: list[str], values: tuple[Any, ...]) -> dict[str, Any]:
+        """The values that are set, by name, as ``json.loads`` gives them (only deciding
+        fields hold structs)."""
+        data = dict(compress(zip(names, values, strict=True), map(_is_set, values)))
         for name in self._nested_names:
             value = data.get(name)
             if isinstance(value, _Struct):
@@ -1064,6 +1212,14 @@ _is_set = partial(is_not, None)
 
 def _no_key(_: Any) -> Hashable:
     return ()
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _call(function: Callable[[Any], Any], value: Any) -> Any:
+    return function(value)
 
 
 @cache
@@ -1120,4 +1276,4 @@ def _span(stamps: Sequence[Any],
     return low, high, moments
 
 
-__all__ = ["SummaryFold", "Target", "target_of"]
+__all__ = ["SummaryFold", "Target", "Watch", "target_of"]

@@ -39,6 +39,11 @@ if TYPE_CHECKING:
     from txdiag.fold import SummaryFold
     from txdiag.timeline import Timeline
 
+TimelinePart = tuple[
+    int, list[tuple[int, int, dict[str, int], dict[tuple[str, str], int]]], int, dict[str, str]]
+"""A worker's timeline: width, buckets (key, records, failures per reason, failures per
+reason and channel), records without a time, the category of each reason."""
+
 MIN_SPLIT_BYTES = 4 << 20
 """Smaller files are read by one process: starting another costs more than it saves."""
 START_METHOD_ENV = "TXDIAG_START_METHOD"
@@ -103,7 +108,7 @@ class _Part:
     """What a worker sends back: its range's fold, with line numbers counted from 1."""
 
     summary: Summary
-    timeline: tuple[int, list[tuple[int, int, dict[str, int]]], int, dict[str, str]] | None
+    timeline: TimelinePart | None
     lines: int
     blank_lines: int
     too_long: int
@@ -265,27 +270,29 @@ def _shift(part: _Part, offset: int) -> None:
         part.error = replace(part.error, line=part.error.line + offset)
 
 
-def _export(timeline: Timeline) -> tuple[int, list[tuple[int, int, dict[str, int]]], int,
-                                          dict[str, str]]:
-    buckets = [(key, bucket.records, dict(bucket.reasons))
+def _export(timeline: Timeline) -> TimelinePart:
+    buckets = [(key, bucket.records, dict(bucket.reasons), dict(bucket.channels))
                for key, bucket in timeline.buckets.items()]
     return timeline.width, buckets, timeline.no_timestamp, dict(timeline.reason_category)
 
 
-def _add_timeline(timeline: Timeline,
-                  part: tuple[int, list[tuple[int, int, dict[str, int]]], int, dict[str, str]]
-                  ) -> None:
+def _add_timeline(timeline: Timeline, part: TimelinePart) -> None:
     """Add a worker's buckets: each at its start, exact at any width the timeline grows to."""
     from txdiag.timeline import from_epoch
 
     width, buckets, no_timestamp, reason_category = part
-    for key, records, reasons in buckets:
+    for key, records, reasons, channels in buckets:
         moment = from_epoch(key * width)
         successes = records - sum(reasons.values())
         if successes:
             timeline.add(moment, count=successes)
-        for reason, count in reasons.items():
-            timeline.add(moment, reason_category[reason], reason, count=count)
+        left = dict(reasons)
+        for (reason, channel), count in channels.items():
+            timeline.add(moment, reason_category[reason], reason, count=count, channel=channel)
+            left[reason] -= count
+        for reason, count in left.items():
+            if count:
+                timeline.add(moment, reason_category[reason], reason, count=count)
     if no_timestamp:
         timeline.add(None, count=no_timestamp)
 

@@ -176,6 +176,11 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+text_value = _text
+"""A text field's value as :meth:`Normalizer.extract` keeps it: stripped, None when empty or
+not a scalar."""
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None

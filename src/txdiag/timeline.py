@@ -1,7 +1,8 @@
 """Failures over time: a constant-memory fold into time buckets, and spike detection on it.
 
 The fold (:class:`Timeline`) keeps one small :class:`Bucket` per time bucket: records, failures
-per category and failures per reason. Buckets are aligned to the Unix epoch (UTC), so a bucket
+per category, failures per reason, and failures per reason and channel (which channels an
+incident hit). Buckets are aligned to the Unix epoch (UTC), so a bucket
 of width ``w`` holding time ``t`` is ``floor(t / w)`` whatever order records come in.
 
 Memory is bounded by ``max_buckets`` for any span:
@@ -119,6 +120,10 @@ def observed(obs: Observation, zone: tzinfo) -> tuple[datetime | None, str | Non
     return moment, diagnosis.category.value, diagnosis.reason
 
 
+NO_CHANNEL = "(none)"
+"""The channel of a record that names none (as in :mod:`txdiag.aggregate`)."""
+
+
 @dataclass(slots=True)
 
 class Bucket:
@@ -129,6 +134,9 @@ class Bucket:
     """Failures per category."""
     reasons: Counter[str] = field(default_factory=Counter)
     """Failures per reason (the set of reasons is the rulebook's: bounded)."""
+    channels: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Failures per (reason, channel), for failures whose channel was given to
+    :meth:`Timeline.add` (bounded by the rulebook's reasons times the channels seen)."""
 
     @property
     def failed(self) -> int:
@@ -138,6 +146,7 @@ class Bucket:
         self.records += other.records
         self.failures.update(other.failures)
         self.reasons.update(other.reasons)
+        self.channels.update(other.channels)
 
 
 class Timeline:
@@ -169,12 +178,13 @@ class Timeline:
     # -- folding ---------------------------------------------------------------------------
 
     def add_observation(self, obs: Observation, zone: tzinfo = UTC) -> None:
-        self.add(*observed(obs, zone))
+        self.add(*observed(obs, zone), channel=obs.fields.channel or NO_CHANNEL)
 
     def add(self, moment: datetime | None, category: str | None = None,
-            reason: str | None = None, *, count: int = 1) -> None:
+            reason: str | None = None, *, count: int = 1, channel: str | None = None) -> None:
         """Count one record at ``moment`` (``count`` alike ones: the summary's fast path);
-        ``category`` is None for a success."""
+        ``category`` is None for a success; ``channel``, when given, is counted with the
+        reason of a failure."""
         if moment is None:
             self.no_timestamp += count
             return
@@ -197,6 +207,8 @@ class Timeline:
             if reason is not None:
                 bucket.reasons[reason] += count
                 self.reason_category.setdefault(reason, category)
+                if channel is not None:
+                    bucket.channels[(reason, channel)] += count
 
     def _make_room(self, key: int) -> bool:
         """Make ``key`` fit in ``max_buckets``; False when it is too old to keep (``recent``)."""
@@ -251,6 +263,28 @@ class Timeline:
 
     def start_of(self, key: int) -> datetime:
         return from_epoch(key * self.width)
+
+    def failures_between(self, category: str, start: datetime,
+                         end: datetime) -> tuple[Counter[str], Counter[str]]:
+        """Failures of ``category`` per reason and per channel in the buckets starting in
+        ``[start, end)`` (an incident window: its bounds are bucket bounds). Per channel
+        counts only failures added with their channel."""
+        first = math.ceil(epoch_seconds(start) / self.width)
+        last = math.ceil(epoch_seconds(end) / self.width)
+        reasons: Counter[str] = Counter()
+        channels: Counter[str] = Counter()
+        reason_category = self.reason_category
+        for key in range(first, last):
+            bucket = self.buckets.get(key)
+            if bucket is None:
+                continue
+            for reason, count in bucket.reasons.items():
+                if reason_category.get(reason) == category:
+                    reasons[reason] += count
+            for (reason, channel), count in bucket.channels.items():
+                if reason_category.get(reason) == category:
+                    channels[channel] += count
+        return reasons, channels
 
     def series(self) -> Iterator[tuple[int, Bucket]]:
         """Every bucket from the first to the last, empty ones included, in time order."""

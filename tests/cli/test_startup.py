@@ -193,3 +193,28 @@ def test_only_the_shipped_rulebook_has_a_snapshot(tmp_path: Path) -> None:
                     'reason = "system.busy"\ncodes = ["X1"]\n', encoding="utf-8")
     with pytest.raises(ValueError, match="shipped rulebook"):
         load_rulebook([user]).snapshot()
+
+
+def test_only_report_loads_matplotlib_and_jinja2(tmp_path: Path) -> None:
+    # The report's libraries load with `txdiag report` alone: not with `import txdiag`, not
+    # with the other commands, nor when the report is written as Markdown. The page's charts
+    # are drawn by a worker process (txdiag.report.painter), where matplotlib loads.
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"ts":"2026-11-11T00:00:00Z","channel":"iso8583","status":"failed",'
+                   '"resp_code":"51"}\n', encoding="utf-8")
+    heavy = {"matplotlib", "jinja2"}
+    for args in (("summary", str(log)), ("diagnose", str(log)), ("explain", "51"),
+                 ("report", str(log), "--format", "markdown")):
+        report = loaded_by(*args, tmp_path=tmp_path)
+        assert report["code"] == 0, args
+        assert not heavy & set(report["modules"]), args  # type: ignore[arg-type]
+    page = tmp_path / "r.html"
+    report = loaded_by("report", str(log), "-o", str(page), tmp_path=tmp_path)
+    assert report["code"] == 0
+    assert "jinja2" in set(report["modules"])  # type: ignore[arg-type]
+    html = page.read_text("utf-8")
+    assert html.startswith("<!DOCTYPE html>") and html.count("<svg") == 2
+    done = subprocess.run([sys.executable, "-c", "import sys, txdiag, txdiag.report; "
+                           "print(sorted(set(sys.modules) & {'matplotlib', 'jinja2'}))"],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

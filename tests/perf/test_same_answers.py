@@ -32,11 +32,11 @@ from typer.testing import CliRunner
 
 import txdiag.jobs
 import txdiag.sources
-from txdiag.aggregate import MAX_TEMPLATES, Summary
+from txdiag.aggregate import MAX_TEMPLATES, Summary, Target, target_of
 from txdiag.cli.app import app
 from txdiag.errors import TxdiagError
 from txdiag.fold import SummaryFold
-from txdiag.normalize import FieldMap, Normalizer
+from txdiag.normalize import Extracted, FieldMap, Normalizer
 from txdiag.pipeline import Observation, Pipeline, ReadOptions, TimeWindow
 from txdiag.readers import InputFormat, ReadStats, Unreadable, read_csv, read_jsonl
 from txdiag.render.common import Presenter, summary_dict
@@ -52,8 +52,25 @@ BASE = datetime(2026, 11, 11, tzinfo=UTC)
 # -- the two ways to summarize -------------------------------------------------------------
 
 
+class _Failures:
+    """A fold watch that wants every failure: it must be given what the plain path observes
+    (the fields a JSON Lines chunk hands over directly too)."""
+
+    fields = frozenset({"txn_id", "timestamp", "amount", "currency", "user_id"})
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def wants(self, target: Target) -> bool:
+        return target[1] is not None
+
+    def record(self, fields: Extracted, target: Target) -> None:
+        self.seen.append(repr((fields.txn_id, fields.timestamp, fields.amount, fields.currency,
+                               fields.user_id, target[:3])))
+
+
 def _render(pipeline: Pipeline, summary: Summary, timeline: Timeline,
-            error: str | None) -> dict[str, Any]:
+            error: str | None, watch: _Failures | None = None) -> dict[str, Any]:
     summary.filtered_out = pipeline.filtered_out
     data = summary_dict(summary, pipeline.inputs, Presenter(mask=False), timeline=timeline,
                         spikes=detect_spikes(timeline))
@@ -68,7 +85,11 @@ def _render(pipeline: Pipeline, summary: Summary, timeline: Timeline,
     data["templates"] = [[*key, count, miner.examples[key]] for key, count in miner.counts.items()]
     data["template_overflow"] = miner.overflow
     data["buckets"] = sorted((key, b.records, sorted(b.failures.items()),
-                              sorted(b.reasons.items())) for key, b in timeline.buckets.items())
+                              sorted(b.reasons.items()), sorted(b.channels.items()))
+                             for key, b in timeline.buckets.items())
+    if watch is not None:
+        # Within a chunk, records observed one by one reach a watch before the others.
+        data["watched"] = sorted(watch.seen)
     data["no_timestamp"] = timeline.no_timestamp
     data["error"] = error
     rendered: dict[str, Any] = json.loads(json.dumps(data, default=str))
@@ -79,25 +100,31 @@ def plain(rulebook: Rulebook, names: list[str], *, max_templates: int = MAX_TEMP
           **options: Any) -> dict[str, Any]:
     pipeline = Pipeline(rulebook, **options)
     summary, timeline, error = Summary(max_templates=max_templates), Timeline(), None
+    watch = _Failures()
     try:
         for event in pipeline.run(names):
             summary.add(event)
             if isinstance(event, Observation):
                 timeline.add_observation(event, pipeline.normalizer.assume_tz)
+                if watch.wants(target_of(event)):
+                    watch.record(event.fields, target_of(event))
     except TxdiagError as exc:
         error = str(exc)
-    return _render(pipeline, summary, timeline, error)
+    return _render(pipeline, summary, timeline, error, watch)
 
 
 def fast(rulebook: Rulebook, names: list[str], jobs: int = 1, *,
-         max_templates: int = MAX_TEMPLATES, **options: Any) -> dict[str, Any]:
+         max_templates: int = MAX_TEMPLATES, watched: bool = True,
+         **options: Any) -> dict[str, Any]:
     pipeline = Pipeline(rulebook, **options)
     summary, timeline, error = Summary(max_templates=max_templates), Timeline(), None
+    # A watch reads in one process: --jobs is compared with one process without a watch.
+    watch = _Failures() if watched and jobs == 1 else None
     try:
-        SummaryFold(pipeline, summary, timeline, jobs=jobs).run(names)
+        SummaryFold(pipeline, summary, timeline, jobs=jobs, watch=watch).run(names)
     except TxdiagError as exc:
         error = str(exc)
-    return _render(pipeline, summary, timeline, error)
+    return _render(pipeline, summary, timeline, error, watch)
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -369,7 +396,7 @@ def test_jobs_stop_at_the_first_unreadable_under_strict(
     path.write_bytes(b"".join(lines))
     monkeypatch.setattr(txdiag.jobs, "MIN_SPLIT_BYTES", 1)
     options: dict[str, Any] = {"read_options": ReadOptions(strict=True)}
-    one = fast(rulebook, [str(path)], **options)
+    one = fast(rulebook, [str(path)], watched=False, **options)
     assert one["error"] is not None and ":4501:" in one["error"]
     assert fast(rulebook, [str(path)], jobs=2, **options) == one
     assert fast(rulebook, [str(path)], jobs=4, **options) == one
@@ -384,7 +411,7 @@ def test_jobs_mine_the_templates_of_one_process(rulebook: Rulebook, tmp_path: Pa
     path = unknown_failures(tmp_path, 8000, "jsonl")
     monkeypatch.setattr(txdiag.jobs, "MIN_SPLIT_BYTES", 1)
     monkeypatch.setenv(txdiag.jobs.START_METHOD_ENV, method)
-    one = fast(rulebook, [str(path)])
+    one = fast(rulebook, [str(path)], watched=False)
     assert one["unknown_templates"]["distinct"] > 100 and not one["unknown_templates"]["capped"]
     assert fast(rulebook, [str(path)], jobs=2) == one
     assert fast(rulebook, [str(path)], jobs=3) == one

@@ -33,6 +33,7 @@ def _app() -> typer.Typer:
         config_cmd,
         explain,
         lookup,
+        report,
         rules,
         watch,
     )

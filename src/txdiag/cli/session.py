@@ -28,6 +28,7 @@ from txdiag.sources import DEFAULT_MAX_LINE_BYTES, check_inputs
 from txdiag.timeparse import parse_timestamp, parse_zone
 
 if TYPE_CHECKING:
+    from txdiag.fold import Watch
     from txdiag.timeline import Timeline
 
 UNREADABLE_SHOWN = 5
@@ -149,7 +150,8 @@ class Session:
                    settings.jobs)
 
     def stream(self, on_observation: Callable[[Observation], bool] | None = None, *,
-               timeline: Timeline | None = None, templates: bool = False) -> Outcome:
+               timeline: Timeline | None = None, templates: bool = False,
+               watch: Watch | None = None) -> Outcome:
         """Feed every event to the summary, and observations to ``on_observation``.
 
         ``on_observation`` returns False to stop early. Without it, only the summary (and
@@ -157,7 +159,9 @@ class Session:
         :mod:`txdiag.fold`, with the same result. ``templates``: the summary groups failures
         no rule explains by message template (for a command that shows them). An input error
         or Ctrl-C stops the stream; what was read before is kept, and the caller renders it
-        before exiting.
+        before exiting. ``watch`` (fast path only) is given the records whose outcome it
+        wants, one by one (:class:`~txdiag.fold.Watch`; the inputs are then read by one
+        process).
         """
         summary = Summary(mine_templates=templates, mask_examples=self.presenter.mask)
         outcome = Outcome(summary, self.pipeline.inputs)
@@ -165,7 +169,7 @@ class Session:
         try:
             with Progress(self.pipeline, self.terminal.stderr, show_progress) as progress:
                 if on_observation is None:
-                    self._fold(outcome, progress, timeline)
+                    self._fold(outcome, progress, timeline, watch)
                 else:
                     self._consume(on_observation, outcome, outcome.summary.add, progress)
         except TxdiagError as exc:
@@ -179,7 +183,8 @@ class Session:
         outcome.summary.filtered_out = self.pipeline.filtered_out
         return outcome
 
-    def _fold(self, outcome: Outcome, progress: Progress, timeline: Timeline | None) -> None:
+    def _fold(self, outcome: Outcome, progress: Progress, timeline: Timeline | None,
+              watch: Watch | None = None) -> None:
         from txdiag.fold import SummaryFold
 
         warned = 0
@@ -197,7 +202,8 @@ class Session:
         from txdiag.jobs import effective_jobs
 
         SummaryFold(self.pipeline, outcome.summary, timeline, on_unreadable=unreadable,
-                    on_progress=after, jobs=effective_jobs(self.jobs)).run(self.inputs)
+                    on_progress=after, jobs=effective_jobs(self.jobs), watch=watch
+                    ).run(self.inputs)
 
     def _warn(self, inputs: Sequence[ReadStats]) -> None:
         for stats in inputs:
