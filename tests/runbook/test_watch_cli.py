@@ -299,18 +299,22 @@ def run_on_pty(args: list[str], env: dict[str, str], *, until: bytes,
                 except OSError:
                     break
         proc.send_signal(signal.SIGINT)
-        code = proc.wait(timeout=15)
-        while True:
+        # Keep reading while it stops: a process writing its last screen into a full
+        # pseudo-terminal waits for a reader, and would never exit.
+        stop_by = time.monotonic() + 15
+        while time.monotonic() < stop_by:
             ready, _, _ = select.select([master], [], [], 0.2)
-            if not ready:
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    chunk = b""
+                output += chunk
+                if chunk:
+                    continue
+            if proc.poll() is not None and not ready:
                 break
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
+        code = proc.wait(timeout=1)
     finally:
         if proc.poll() is None:
             proc.kill()
