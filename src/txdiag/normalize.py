@@ -181,7 +181,7 @@ def _number(value: Any) -> float | None:
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # 400 digits overflow a float
         return None
     return number if number == number and abs(number) != float("inf") else None
 

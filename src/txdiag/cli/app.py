@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         sys.exit(0)
     import typer
 
-    from txdiag.cli.base import silence_stdout
+    from txdiag.cli.base import report_fault, silence_stdout, state
     from txdiag.cli.terminal import Terminal
     from txdiag.exitcodes import ExitCode
 
@@ -107,6 +107,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except BrokenPipeError:
         silence_stdout()
         code = ExitCode.OK
+    except Exception as exc:  # noqa: BLE001 - whatever escaped the commands' own net
+        report_fault(exc, as_json=state["json_errors"])
+        code = ExitCode.INTERNAL
     if _terminated:
         code = ExitCode.TERMINATED
     try:
