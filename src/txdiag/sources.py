@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
-from txdiag.errors import InputError
+from txdiag.errors import InputError, UsageError
 
 STDIN_NAME = "<stdin>"
 DEFAULT_MAX_LINE_BYTES = 1 << 20
@@ -103,10 +103,29 @@ class Prefixed(io.RawIOBase):
         super().close()
 
 
+def _identity(name: str) -> tuple[int, int]:
+    status = os.stat(name)
+    return status.st_dev, status.st_ino
+
+
 def check_inputs(names: list[str]) -> None:
-    """Fail before reading anything when a named input cannot be opened at all."""
+    """Fail before reading anything when a named input cannot be opened at all, or is named
+    twice (stdin cannot be read twice; a file read twice counts every record twice)."""
+    seen: dict[object, str] = {}
     for name in names:
-        if name == "-" or "://" in name:
+        if "://" in name:
+            continue
+        try:
+            identity: object = "-" if name == "-" else _identity(name)
+        except OSError:
+            identity = name
+        if identity in seen:
+            first = seen[identity]
+            said = "stdin (-)" if name == "-" else (
+                name if first == name else f"{name} (the same file as {first})")
+            raise UsageError(f"{said} is named twice", hint="name each input once")
+        seen[identity] = name
+        if name == "-":
             continue
         if os.path.isdir(name):
             raise InputError(f"{name}: is a directory, not a log file")

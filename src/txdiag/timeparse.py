@@ -102,7 +102,8 @@ def _digits(text: str, assume_tz: tzinfo) -> datetime | None:
     compact = _COMPACT.fullmatch(text)
     if compact is not None:
         try:
-            moment = datetime(*map(int, compact.groups()), tzinfo=assume_tz)
+            year, month, day, hour, minute, second = map(int, compact.groups())
+            moment = datetime(year, month, day, hour, minute, second, tzinfo=assume_tz)
         except ValueError:
             moment = None
         if moment is not None and in_range(moment):

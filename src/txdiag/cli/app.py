@@ -82,15 +82,14 @@ def main(argv: list[str] | None = None) -> NoReturn:
     from txdiag.cli.terminal import Terminal
     from txdiag.exitcodes import ExitCode
 
-    app = _app()
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             # A terminal or pipe that cannot encode Chinese must not crash the run.
             reconfigure(errors="backslashreplace")
     _install_sigterm()
-    command = typer.main.get_command(app)
     try:
+        command = typer.main.get_command(_app())
         # Not standalone: every way out comes back here, to one exit-code table.
         returned = command.main(args=argv, prog_name="txdiag", standalone_mode=False)
         code = returned if isinstance(returned, int) else int(ExitCode.OK)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,13 @@ import typer
 from txdiag.readers import InputFormat
 from txdiag.render import OutputFormat
 from txdiag.vocabulary import Category
+
+
+def finite(value: float | None) -> float | None:
+    """A number option's check that Click's ranges miss: ``nan`` passes every ``min=``."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a finite number")
+    return value
 
 
 class LangChoice(StrEnum):
@@ -146,7 +154,7 @@ MaxPages = Annotated[
 ]
 Timeout = Annotated[
     float | None,
-    typer.Option("--timeout", min=0.1, show_default=False,
+    typer.Option("--timeout", min=0.1, show_default=False, callback=finite,
                  help="Connect and read timeout per request, seconds \\[default: 10]."),
 ]
 Retries = Annotated[

@@ -193,13 +193,22 @@ def _tls(ca_bundle: Path | None) -> ssl.SSLContext | bool:
 
 def _make_client(options: HttpOptions) -> httpx.Client:
     """The httpx client (a function of its own so that tests can hand in a mock transport)."""
-    return httpx.Client(
-        verify=_tls(options.ca_bundle),
-        timeout=httpx.Timeout(options.timeout),
-        # Redirects are followed by hand: httpx keeps custom headers (API keys) across hosts.
-        follow_redirects=False,
-        headers={"Accept": "application/json", "User-Agent": f"txdiag/{__version__}"},
-    )
+    try:
+        return httpx.Client(
+            verify=_tls(options.ca_bundle),
+            timeout=httpx.Timeout(options.timeout),
+            # Redirects are followed by hand: httpx keeps custom headers (API keys) across hosts.
+            follow_redirects=False,
+            headers={"Accept": "application/json", "User-Agent": f"txdiag/{__version__}"},
+        )
+    except ImportError:
+        # httpx reads ALL_PROXY/HTTPS_PROXY; a socks5:// one needs a package not installed.
+        raise UsageError("a SOCKS proxy is set in the environment (ALL_PROXY or HTTPS_PROXY), "
+                         "and SOCKS support is not installed",
+                         hint="pip install 'httpx[socks]', or unset the proxy variable") from None
+    except ValueError as exc:
+        raise UsageError(f"the proxy set in the environment cannot be used: {exc}",
+                         hint="check ALL_PROXY, HTTPS_PROXY and HTTP_PROXY") from None
 
 
 # -- one request, with the whole policy ------------------------------------------------------
