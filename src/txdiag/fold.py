@@ -63,6 +63,7 @@ from txdiag.readers import (
     _decode_lines,
     chunk_lines,
     decode_deeper,
+    is_header_again,
     is_utf8,
     jsonl_chunk_lines,
 )
@@ -194,7 +195,7 @@ class SummaryFold:
                 else:
                     self._read_jsonl(opened, stats)
             elif fmt in (InputFormat.CSV, InputFormat.TSV) and _plain_field_map(pipeline):
-                self._read_delimited(opened, stats, "," if fmt == InputFormat.CSV else "\t")
+                self._read_delimited(opened, stats, stats.delimiter)
             elif fmt in (InputFormat.LOGFMT, InputFormat.TEXT) and _plain_field_map(pipeline):
                 # Records of strings: keyed per record, from their deciding values.
                 _TextFold(self, stats.name).run(items)
@@ -641,7 +642,8 @@ class _DelimitedFold:
         if len(lines) != chunk.count or not all(map(str.strip, lines)):
             return False
         rows = list(map(methodcaller("split", self.delimiter), lines))
-        if set(map(len, rows)) != {len(header)}:
+        if set(map(len, rows)) != {len(header)} or "\ufeff" in text or any(
+                is_header_again(row, header) for row in rows):
             return False
         fold._make_room()
         keys: list[Hashable] = list(map(self._key_of, rows))

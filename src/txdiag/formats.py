@@ -6,6 +6,8 @@ A JSON document is streamed: the records array is found (automatically, or by a 
 
 from __future__ import annotations
 
+import codecs
+import csv
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,12 +24,18 @@ from txdiag.readers import (
     Unreadable,
     UnreadableCause,
     decoded_line_chunks,
-    read_csv,
+    read_delimited,
     read_jsonl,
-    read_tsv,
 )
 from txdiag.safety import mask_text, strip_ansi
-from txdiag.sources import BLOCK_SIZE, DEFAULT_MAX_LINE_BYTES, OpenedInput, read_block
+from txdiag.sources import (
+    BLOCK_SIZE,
+    DEFAULT_MAX_LINE_BYTES,
+    SAMPLE_SIZE,
+    OpenedInput,
+    normalize,
+    read_block,
+)
 
 MAX_JSON_VALUE_BYTES = 64 << 20
 """A single JSON value (one record, or a skipped one) larger than this is not read."""
@@ -399,50 +407,154 @@ def read_text(opened: OpenedInput, stats: ReadStats, max_line_bytes: int, *,
 
 # -- detection and dispatch --------------------------------------------------------------------
 
-def detect_format(sample: bytes, templates: Sequence[Template] = ()) -> InputFormat:
-    """Decide the format from content (the first non-blank line), never the file name."""
+DETECT_LINES = 64
+"""Lines of the sample the detector reads: one bad line among them cannot decide alone."""
+DELIMITERS = (",", "\t", ";", "|")
+"""The delimiters told apart by detection (``--delimiter`` names any other)."""
+
+
+@dataclass(frozen=True)
+class Detected:
+    """What :func:`detect_format` decided: the format, and for CSV the delimiter."""
+
+    format: InputFormat
+    delimiter: str = ","
+
+
+def _sample_lines(text: bytes, whole: bool) -> list[bytes]:
+    """The sample's non-blank lines without their ends; the last one, when the sample is not
+    the ``whole`` input (it is cut), only when it is the only one. Lines holding NUL (padding
+    of a crashed writer) are left out: they are unreadable whatever the format."""
+    lines = text.split(b"\n")
+    if len(lines) > 1 and not whole:
+        lines.pop()  # a line cut by the sample's end
+    kept = [line.rstrip(b"\r") for line in lines if line.strip() and b"\x00" not in line]
+    return kept[:DETECT_LINES]
+
+
+def _decoded(lines: list[bytes], encoding: str) -> list[str]:
+    """The lines that decode: one that does not is unreadable whatever the format."""
+    out = []
+    for line in lines:
+        try:
+            out.append(line.decode(encoding))
+        except UnicodeDecodeError:
+            continue
+    return out
+
+
+def _is_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+def _delimited_votes(lines: list[str], delimiter: str) -> int:
+    """Lines with as many fields as the first (the header), when it has at least two."""
+    try:
+        widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+    except csv.Error:
+        return 0
+    if not widths or widths[0] < 2:
+        return 0
+    return sum(width == widths[0] for width in widths)
+
+
+def detect_format(sample: bytes, templates: Sequence[Template] = (), *,
+                  encoding: str = "utf-8", whole: bool = False) -> Detected:
+    """Decide the format from content, never the file name: by the first
+    :data:`DETECT_LINES` lines of the sample, each format scored by the lines it reads, so
+    that one bad line (a cut first line, ``{}{}``) never decides alone.
+
+    A sample starting with ``[`` followed by ``{``, ``[`` or ``]`` is a JSON document; one
+    starting with ``{`` is JSON Lines when at least half of its lines are JSON objects, a
+    JSON document otherwise (an object spanning lines), or, with no whole line in the sample
+    (a first record longer than the sample), JSON Lines unless an array of objects opens in
+    it.
+    """
     text = sample.removeprefix(b"\xef\xbb\xbf").lstrip()
     if not text:
-        return InputFormat.JSONL
-    first_line = text.split(b"\n", 1)[0].rstrip(b"\r")
-    if text[:1] == b"[":
-        return InputFormat.JSON
+        return Detected(InputFormat.JSONL)
+    if text[:1] == b"[" and text[1:].lstrip()[:1] in (b"{", b"[", b"]", b""):
+        return Detected(InputFormat.JSON)
+    lines = _decoded(_sample_lines(text, whole), encoding)
     if text[:1] == b"{":
-        try:
-            json.loads(first_line)
-        except (ValueError, RecursionError):
-            return InputFormat.JSON  # an object spanning lines (or too deep): one document
-        return InputFormat.JSONL
-    line = first_line.decode("utf-8", "replace")
-    if parse_text_line(line, list(templates) or compile_templates({})) is not None:
-        return InputFormat.TEXT
-    pairs = parse_logfmt(line)
-    if pairs and len(pairs) >= 2:
-        return InputFormat.LOGFMT
-    if b"\t" in first_line and first_line.count(b"\t") >= first_line.count(b","):
-        return InputFormat.TSV
-    if b"," in first_line:
-        return InputFormat.CSV
+        if b"\n" not in text.rstrip(b"\r\n"):
+            only_line = text.rstrip(b"\r\n").decode(encoding, "replace")
+            if whole or len(sample) < SAMPLE_SIZE:  # the whole input: one line
+                return Detected(InputFormat.JSONL if lines and _is_object(lines[0])
+                                else InputFormat.JSON)
+            opens_array = _ARRAY_OF_OBJECTS.search(only_line) is not None
+            return Detected(InputFormat.JSON if opens_array else InputFormat.JSONL)
+        objects = sum(map(_is_object, lines))
+        return Detected(InputFormat.JSONL if objects and objects * 2 >= len(lines)
+                        else InputFormat.JSON)
+    if not lines:
+        return Detected(InputFormat.JSONL)
+    active = list(templates) or compile_templates({})
+    # Stack traces and wrapped text continue a text or logfmt record: not held against them.
+    entries = [line for line in lines if not is_continuation(line)] or lines
+    scores: list[tuple[float, Detected]] = [
+        (sum(map(_is_object, lines)) / len(lines), Detected(InputFormat.JSONL)),
+        (sum(parse_text_line(line, active) is not None for line in entries) / len(entries),
+         Detected(InputFormat.TEXT)),
+        (sum(len(parse_logfmt(line) or ()) >= 2 for line in entries) / len(entries),
+         Detected(InputFormat.LOGFMT)),
+    ]
+    for delimiter in ("\t", *(d for d in DELIMITERS if d != "\t")):
+        fmt = InputFormat.TSV if delimiter == "\t" else InputFormat.CSV
+        scores.append((_delimited_votes(lines, delimiter) / len(lines), Detected(fmt, delimiter)))
+    # The largest share of lines read wins; on a tie, the order above (JSON Lines first).
+    best, detected = max(scores, key=lambda scored: scored[0])
+    if best >= 0.5:
+        return detected
     # Mask before cutting: a card number cut short no longer validates and would show.
-    excerpt = mask_text(line[:200])[:60]
+    excerpt = mask_text(lines[0][:200])[:60]
     raise InputError(
         f"cannot tell the input format of {excerpt!r}...",
         hint="pass --input-format (jsonl, json, csv, tsv, logfmt, text), or add a text template",
     )
 
 
+_ARRAY_OF_OBJECTS = re.compile(r'":\s*\[\s*\{')
+
+
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\x0c\x1b\x00") + b"\x7f"
+
+
+def _binary(head: bytes) -> bool:
+    """Whether the first bytes are binary data rather than text. NUL bytes alone are not: a
+    log a crashed writer left padded with NULs is text, and its NUL lines are unreadable."""
+    text = head.replace(b"\x00", b"")
+    if not text:
+        return bool(head) and b"\n" not in head
+    controls = len(text) - len(text.translate(None, _CONTROL_BYTES))
+    return controls * 10 > len(text)
+
+
+def wide_encoding(encoding: str) -> bool:
+    """UTF-16 or UTF-32: read transcoded to UTF-8 (a newline is not one byte in them)."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return False
+    return name.startswith(("utf-16", "utf-32"))
+
+
 def check_sample(opened: OpenedInput, encoding: str) -> list[str]:
     """Refuse binary data; warn when the bytes look like another encoding than the one used."""
     sample = opened.sample
     warnings: list[str] = []
-    if sample.startswith((b"\xff\xfe", b"\xfe\xff")) or (
-        len(sample) >= 8 and sample[1:8:2] == b"\x00\x00\x00\x00"
-    ):
-        if not encoding.lower().startswith("utf-16"):
-            raise InputError(f"{opened.name}: looks like UTF-16 text",
-                             hint="pass --encoding utf-16")
+    if wide_encoding(encoding):
         return warnings
-    if b"\x00" in sample[:4096]:
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")) or (
+        len(sample) >= 8 and b"\x00" not in sample[0:8:2]
+        and sample[1:8:2] == b"\x00\x00\x00\x00"
+    ):
+        raise InputError(f"{opened.name}: looks like UTF-16 text",
+                         hint="pass --encoding utf-16")
+    if _binary(sample[:4096]):
         raise InputError(f"{opened.name}: looks like binary data, not a text log",
                          hint="compressed logs are detected (gzip, bz2, xz); others are not read")
     if encoding.lower().replace("-", "").replace("_", "") in {"utf8", "utf8sig"}:
@@ -470,22 +582,34 @@ def read_records(
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     records_path: str | None = None,
     templates: Sequence[Template] = (),
+    delimiter: str | None = None,
 ) -> tuple[ReadStats, Iterator[RawItem]]:
     """The stats object (filled while iterating) and the raw items of one opened input."""
     warnings = check_sample(opened, encoding)
-    fmt = (detect_format(opened.sample, templates) if input_format is InputFormat.AUTO
-           else input_format)
+    if wide_encoding(encoding):
+        normalize(opened, encoding)
+        encoding = "utf-8"
+    else:
+        normalize(opened, None)
+    if delimiter is not None and input_format in (InputFormat.AUTO, InputFormat.CSV,
+                                                  InputFormat.TSV):
+        # --delimiter says the input is delimited, and by what.
+        detected = Detected(InputFormat.TSV if delimiter == "\t" else InputFormat.CSV, delimiter)
+    elif input_format is InputFormat.AUTO:
+        detected = detect_format(opened.sample, templates, encoding=encoding,
+                                 whole=opened.sample_is_all)
+    else:
+        detected = Detected(input_format, "\t" if input_format is InputFormat.TSV else ",")
+    fmt = detected.format
     stats = ReadStats(name=opened.name, format=fmt.value, compression=opened.compression,
-                      encoding=encoding, warnings=warnings)
+                      encoding=encoding, warnings=warnings, delimiter=detected.delimiter)
     items: Iterator[RawItem]
     if fmt is InputFormat.JSONL:
         items = read_jsonl(opened, stats, max_line_bytes)
     elif fmt is InputFormat.JSON:
         items = read_json_document(opened, stats, max_line_bytes, records_path)
-    elif fmt is InputFormat.CSV:
-        items = read_csv(opened, stats, max_line_bytes)
-    elif fmt is InputFormat.TSV:
-        items = read_tsv(opened, stats, max_line_bytes)
+    elif fmt in (InputFormat.CSV, InputFormat.TSV):
+        items = read_delimited(opened, stats, max_line_bytes, stats.delimiter)
     elif fmt is InputFormat.LOGFMT:
         items = read_logfmt(opened, stats, max_line_bytes)
     else:

@@ -170,7 +170,7 @@ def split_points(path: str, parts: int) -> list[tuple[int, int]]:
 
 def plan(opened: OpenedInput, path: str, jobs: int) -> list[tuple[int, int]] | None:
     """The ranges to fold in parallel, or None when the input is read by one process."""
-    if jobs < 2 or opened.compression is not None or opened.raw is None:
+    if jobs < 2 or opened.compression is not None or opened.raw is None or opened.converted:
         return None
     try:
         info = os.stat(path)

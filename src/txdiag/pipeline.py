@@ -34,6 +34,8 @@ class ReadOptions:
     """How inputs are read."""
 
     input_format: InputFormat = InputFormat.AUTO
+    delimiter: str | None = None
+    """CSV's field delimiter; None: detected (``,``, ``;``, ``|`` or tab)."""
     encoding: str = "utf-8"
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     strict: bool = False
@@ -152,6 +154,7 @@ class Pipeline:
                 max_line_bytes=opts.max_line_bytes,
                 records_path=opts.records_path,
                 templates=opts.templates,
+                delimiter=opts.delimiter,
             )
         except BaseException:
             opened.close()

@@ -27,6 +27,7 @@ class InputSettings:
     """How to read and interpret inputs, as given on the command line (None: not given)."""
 
     input_format: InputFormat = InputFormat.AUTO
+    delimiter: str | None = None
     encoding: str | None = None
     assume_tz: str | None = None
     strict: bool = False
@@ -54,6 +55,7 @@ class InputSettings:
 
 _PARAMETERS: dict[str, tuple[Any, Any]] = {
     "input_format": (opt.InputFormatOpt, InputFormat.AUTO),
+    "delimiter": (opt.Delimiter, None),
     "encoding": (opt.Encoding, None),
     "assume_tz": (opt.AssumeTz, None),
     "strict": (opt.Strict, False),

@@ -48,6 +48,23 @@ InputFormatOpt = Annotated[
     typer.Option("--input-format", help="Input format; auto detects it from the content.",
                  case_sensitive=False),
 ]
+def one_character(value: str | None) -> str | None:
+    """``--delimiter``: one character; ``tab`` and ``\\t`` name the tab."""
+    if value is None:
+        return None
+    if value in ("tab", "\\t", "TAB"):
+        return "\t"
+    if len(value) != 1 or value in "\"\r\n":
+        raise typer.BadParameter("give one character (or 'tab'), not a quote or line end")
+    return value
+
+
+Delimiter = Annotated[
+    str | None,
+    typer.Option("--delimiter", callback=one_character, show_default=False,
+                 help="Field delimiter of CSV input, e.g. ';' or '|' or tab \\[default: "
+                 "detected among , ; | tab]."),
+]
 Encoding = Annotated[
     str | None,
     typer.Option("--encoding", help="Text encoding of the input, e.g. gb18030 \\[default: utf-8].",

@@ -123,6 +123,7 @@ class Session:
             assume_tz=zone,
             read_options=ReadOptions(
                 input_format=settings.input_format,
+                delimiter=settings.delimiter,
                 encoding=encoding,
                 max_line_bytes=settings.max_line_bytes or defaults.max_line_bytes
                 or DEFAULT_MAX_LINE_BYTES,
@@ -234,6 +235,8 @@ class Session:
                               "summary --format json has them all)")
         for stats in outcome.inputs:
             kind = stats.format + (f" ({stats.compression})" if stats.compression else "")
+            if stats.format == "csv" and stats.delimiter != ",":
+                kind += f" (delimiter {stats.delimiter!r})"
             self.terminal.say(self.terminal.safe(f"read {stats.name} as {kind}"))
         line = (f"{s.records:,} records ({s.successes:,} successes, {s.failures:,} failures), "
                 f"{s.unreadable:,} unreadable")
