@@ -343,3 +343,18 @@ def test_lookup_help_has_examples() -> None:
     result = run("lookup", "--help")
     assert result.exit_code == 0
     assert "Examples:" in result.stdout and "{txn_id}" in result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["json", "table", "markdown"])
+def test_lookup_masks_numbers_and_keys_in_the_record(api: ApiServer, fmt: str) -> None:
+    # Mis-mapped fields: a card in amount, a phone in installments and http_status, a card as a
+    # key (issue 13).
+    api.script(Reply(200, {"txn_id": "T42", "status": "failed", "code": "51",
+                           "amount": CARD, "installments": 13812345678,
+                           "http_status": 13812345678, CARD: "seen"}))
+    result = run("lookup", "T42", "--url", lookup_url(api), "--format", fmt)
+    assert result.exit_code == 0, result.stderr
+    assert CARD not in result.stdout and "13812345678" not in result.stdout
+    if fmt == "json":
+        record = json.loads(result.stdout)["record"]
+        assert record["amount"] == "622202*********0128"
