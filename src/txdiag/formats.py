@@ -290,7 +290,12 @@ _CONTINUATION = re.compile(
     # an exception line: java.net.SocketTimeoutException: ..., ConnectionResetError: ...
     r"|(?:[A-Za-z_$][\w$]*\.)*[A-Za-z_$][\w$]*(?:Exception|Error|Throwable|Timeout)\b:?)"
 )
-_TXN_IN_TEXT = re.compile(r"\b(?:txn|order|trade)[ _]?(?:id|no)?[=: ]+([A-Za-z0-9_\-]{4,64})", re.I)
+# ``txn=T3``, ``order_no: T5``, ``out_trade_no=...`` (any length after "=" or ":"), and
+# ``txn T20261111`` (after a blank only a token holding a digit: "order failed" names none).
+_TXN_IN_TEXT = re.compile(
+    r"\b(?:out_)?(?:txn|order|trade)[ _]?(?:id|no)?"
+    r"(?:[ ]*[=:][ ]*([A-Za-z0-9_\-]{1,64})|[ ]+(?=[A-Za-z_\-]*[0-9])([A-Za-z0-9_\-]{2,64}))",
+    re.I)
 _CODE_IN_TEXT = re.compile(r"\b(?:code|err_?code|resp_?code)[=: ]+([A-Za-z0-9_.\-]{1,40})", re.I)
 _FAILURE_LEVELS = {"ERROR", "FATAL", "CRITICAL", "SEVERE", "ERR"}
 
@@ -320,7 +325,7 @@ def parse_text_line(line: str, templates: Sequence[Template]) -> dict[str, Any] 
         record.pop("logger", None)
         msg = record.get("msg") or record.get("message") or ""
         if "txn_id" not in record and (found := _TXN_IN_TEXT.search(msg)):
-            record["txn_id"] = found.group(1)
+            record["txn_id"] = found.group(1) or found.group(2)
         if "code" not in record and (found := _CODE_IN_TEXT.search(msg)):
             record["code"] = found.group(1)
         if level in _FAILURE_LEVELS and "status" not in record:
