@@ -10,6 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from txdiag import __version__
+from txdiag.cli.app import rendering_started
 from txdiag.cli.terminal import Terminal
 from txdiag.errors import TxdiagError
 from txdiag.exitcodes import ExitCode
@@ -37,6 +38,7 @@ class _Group(TyperGroup):
     # Typer's Context base lives in a private module: accept anything, as the base does.
     def invoke(self, ctx: Any) -> Any:
         state["json_errors"] = False  # each run decides again (tests run many in one process)
+        rendering_started(False)
         try:
             return super().invoke(ctx)
         except TxdiagError as exc:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from txdiag.aggregate import Summary
+from txdiag.cli.app import rendering_started
 from txdiag.cli.common import InputSettings
 from txdiag.cli.configured import load_rules, resolve_lang
 from txdiag.cli.progress import Progress
@@ -170,6 +171,7 @@ class Session:
             outcome.error = exc
         except KeyboardInterrupt:
             outcome.interrupted = True
+        rendering_started()
         outcome.summary.filtered_out = self.pipeline.filtered_out
         return outcome
 
