@@ -166,3 +166,19 @@ def test_fault_in_a_real_process_with_debug(tmp_path: Path) -> None:
         assert all(line.startswith(("txdiag: error:", "txdiag: hint:", "txdiag: debug:"))
                    for line in proc.stderr.splitlines())
         assert ("txdiag: debug: Traceback" in proc.stderr) == bool(debug)
+
+
+@pytest.mark.parametrize("args", [["summary"], ["diagnose", "-n", "3000"],
+                                  ["check", "--max-rate", "failure=100"]])
+def test_table_output_into_a_closed_pipe_exits_0(tmp_path: Path, args: list[str]) -> None:
+    # Rich's own answer to a closed pipe is SystemExit(1), which reads as a check breach.
+    log = tmp_path / "big.jsonl"
+    log.write_bytes(EXAMPLE.read_bytes() * 3)
+    proc = subprocess.Popen([sys.executable, "-m", "txdiag", args[0], str(log), *args[1:]],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read() if proc.stderr else b""
+    assert proc.wait(timeout=60) == ExitCode.OK, err
+    assert b"Traceback" not in err
