@@ -61,6 +61,9 @@ class ReadStats:
     warnings: list[str] = field(default_factory=list)
     delimiter: str = ","
     """The field delimiter of CSV (``,``, ``;``, ``|``, ...) and TSV (tab)."""
+    partial: str | None = None
+    """Why the input was not read to its end without an error (``--max-pages`` stopped an API
+    walk with pages left): its results are partial, and ``check`` says so."""
 
 
 class InputFormat(StrEnum):

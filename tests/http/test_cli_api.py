@@ -358,3 +358,17 @@ def test_lookup_masks_numbers_and_keys_in_the_record(api: ApiServer, fmt: str) -
     if fmt == "json":
         record = json.loads(result.stdout)["record"]
         assert record["amount"] == "622202*********0128"
+
+
+@pytest.mark.parametrize("fmt", ["json", "table", "markdown"])
+def test_check_stopped_by_max_pages_is_not_complete(api: ApiServer, fmt: str) -> None:
+    api.script(Reply(200, {"items": failed_records(1, 2), "next": "p2"}),
+               Reply(200, {"items": failed_records(3, 2), "next": "p3"}))
+    result = run("check", api.url("/tx"), "--next-path", "next", "--max-pages", "1",
+                 "--max-rate", "failure=100", "--format", fmt)
+    assert result.exit_code == ExitCode.OK, result.stderr
+    if fmt == "json":
+        data = json.loads(result.stdout)
+        assert data["complete"] is False and data["totals"]["records"] == 2
+    else:
+        assert "PARTIAL INPUT (stopped after 1 pages (--max-pages), more remain)" in result.stdout

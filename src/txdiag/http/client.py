@@ -524,6 +524,7 @@ def _walk(start: httpx.URL, options: HttpOptions, stats: ReadStats) -> Iterator[
                 message = (f"{stats.name}: stopped after {pages} pages (--max-pages); "
                            "more pages remain")
                 stats.warnings.append(message)
+                stats.partial = f"stopped after {pages} pages (--max-pages), more remain"
                 client.notice(message)
                 return
             page_url = next_url
