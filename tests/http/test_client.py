@@ -364,3 +364,32 @@ def test_get_json_returns_one_document(api: ApiServer, fast: Fast) -> None:
     page = get_json(api.url("/v1/transactions/T1"), fast())
     assert page.document == {"data": {"txn_id": "T1"}}
     assert page.status == 200
+
+
+def test_a_cookie_never_follows_a_redirect_to_another_origin(api: ApiServer,
+                                                              other_api: ApiServer,
+                                                              fast: Fast) -> None:
+    # Same host, another port: the cookie jar alone would send it (issue 13).
+    api.script(Reply(307, "", {"Location": other_api.url("/collect"),
+                               "Set-Cookie": "session=s3cr3t; Path=/"}))
+    other_api.script(Reply(200, {"items": records(1, 1)}))
+    assert len(list(read_url(api.url("/tx"), fast())[1])) == 1
+    assert "s3cr3t" not in json.dumps(other_api.requests[0].headers)
+
+
+def test_a_dead_proxy_is_named_not_the_api(api: ApiServer, fast: Fast,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("HTTP_PROXY", dead)
+    monkeypatch.setenv("NO_PROXY", "")
+    monkeypatch.delenv("no_proxy", raising=False)
+    url = "http://api.example.test/tx"
+    with pytest.raises(ApiError) as caught:
+        list(read_url(url, fast(retries=0))[1])
+    assert f"cannot connect to the proxy {dead} (HTTP_PROXY)" in caught.value.message
+    assert "--no-proxy" in (caught.value.hint or "")
+    # --no-proxy: straight to the API (here: the test server), the proxy variable ignored
+    api.script(Reply(200, {"items": records(1, 1)}))
+    assert len(list(read_url(api.url("/tx"), fast(trust_env=False))[1])) == 1

@@ -49,6 +49,7 @@ class InputSettings:
     timeout: float | None = None
     retries: int | None = None
     ca_bundle: Path | None = None
+    no_proxy: bool = False
     api: str | None = None
     jobs: int = 1
 
@@ -77,6 +78,7 @@ _PARAMETERS: dict[str, tuple[Any, Any]] = {
     "timeout": (opt.Timeout, None),
     "retries": (opt.Retries, None),
     "ca_bundle": (opt.CaBundle, None),
+    "no_proxy": (opt.NoProxy, False),
     "api": (opt.Api, None),
     "jobs": (opt.Jobs, 1),
 }

@@ -180,6 +180,11 @@ Retries = Annotated[
                  help="Retries on connection errors, timeouts, 429 and 502/503/504 "
                  "\\[default: 3]."),
 ]
+NoProxy = Annotated[
+    bool,
+    typer.Option("--no-proxy", help="Connect directly: ignore HTTPS_PROXY, HTTP_PROXY, "
+                 "ALL_PROXY and NO_PROXY."),
+]
 CaBundle = Annotated[
     Path | None,
     typer.Option("--ca-bundle", show_default=False,

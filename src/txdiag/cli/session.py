@@ -289,6 +289,7 @@ def http_options(settings: InputSettings, api: ApiProfile | None) -> HttpOptions
         timeout=settings.timeout or (api.timeout if api and api.timeout else DEFAULT_TIMEOUT),
         retries=settings.retries if settings.retries is not None else DEFAULT_RETRIES,
         ca_bundle=settings.ca_bundle,
+        trust_env=not settings.no_proxy,
     )
 
 

@@ -197,6 +197,7 @@ def _make_client(options: HttpOptions) -> httpx.Client:
         return httpx.Client(
             verify=_tls(options.ca_bundle),
             timeout=httpx.Timeout(options.timeout),
+            trust_env=options.trust_env,
             # Redirects are followed by hand: httpx keeps custom headers (API keys) across hosts.
             follow_redirects=False,
             headers={"Accept": "application/json", "User-Agent": f"txdiag/{__version__}"},
@@ -205,10 +206,12 @@ def _make_client(options: HttpOptions) -> httpx.Client:
         # httpx reads ALL_PROXY/HTTPS_PROXY; a socks5:// one needs a package not installed.
         raise UsageError("a SOCKS proxy is set in the environment (ALL_PROXY or HTTPS_PROXY), "
                          "and SOCKS support is not installed",
-                         hint="pip install 'httpx[socks]', or unset the proxy variable") from None
+                         hint="pip install 'httpx[socks]', unset the proxy variable, or pass "
+                         "--no-proxy") from None
     except ValueError as exc:
         raise UsageError(f"the proxy set in the environment cannot be used: {exc}",
-                         hint="check ALL_PROXY, HTTPS_PROXY and HTTP_PROXY") from None
+                         hint="check ALL_PROXY, HTTPS_PROXY and HTTP_PROXY, or pass --no-proxy"
+                         ) from None
 
 
 # -- one request, with the whole policy ------------------------------------------------------
@@ -316,6 +319,8 @@ class ApiClient:
             return "the API is slow: try again later, or raise --timeout"
         if problem[:1].isdigit():
             return "the API is failing: try again later, or raise --retries"
+        if "proxy" in problem:
+            return "the proxy is the problem, not the API: check it, or pass --no-proxy"
         return "check the URL and the network (proxy, firewall, DNS), then try again"
 
     def _attempt(self, url: httpx.URL) -> _Answer:
@@ -335,8 +340,15 @@ class ApiClient:
                     hint="if the API uses a private CA, pass its certificates with --ca-bundle "
                     "PATH (verification cannot be turned off)",
                 ) from None
+            proxy = self._proxy_for(url)
+            if proxy is not None:
+                raise _Transient(f"cannot connect to the proxy {proxy}: {self._reason(exc)}"
+                                 ) from None
             raise _Transient(f"cannot connect: {self._reason(exc)}") from None
-        except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
+        except httpx.ProxyError as exc:
+            raise _Transient(f"the proxy {self._proxy_for(url) or ''} refused the request: "
+                             f"{self._reason(exc)}") from None
+        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise _Transient(f"connection lost: {self._reason(exc)}") from None
         except httpx.DecodingError:
             raise ApiError(f"GET {shown}: the response body cannot be decoded "
@@ -344,6 +356,20 @@ class ApiClient:
         except (httpx.UnsupportedProtocol, httpx.InvalidURL, httpx.LocalProtocolError) as exc:
             raise ApiError(f"GET {shown}: {self._reason(exc)}",
                            hint="only http:// and https:// URLs are read") from None
+
+    def _proxy_for(self, url: httpx.URL) -> str | None:
+        """The proxy (from the environment) a request to ``url`` goes through, shown safely;
+        None when it goes direct (or under --no-proxy)."""
+        if not self.options.trust_env:
+            return None
+        import urllib.request
+
+        proxies = urllib.request.getproxies()
+        proxy = proxies.get(url.scheme) or proxies.get("all")
+        if not proxy or urllib.request.proxy_bypass(url.host or ""):
+            return None
+        variable = f"{url.scheme.upper()}_PROXY" if proxies.get(url.scheme) else "ALL_PROXY"
+        return f"{redact_url(proxy)} ({variable})"
 
     def _reason(self, exc: BaseException) -> str:
         text = str(exc) or type(exc).__name__
@@ -365,10 +391,20 @@ class ApiClient:
             try:
                 location = response.headers.get("location")
                 if response.is_redirect and location:
-                    current = current.join(location)
+                    previous, current = current, current.join(location)
                     if current.scheme not in _DEFAULT_PORTS:
                         raise ApiError(f"GET {self.show(url)}: redirected to a "
                                        f"{current.scheme or 'relative'} URL, not http(s)")
+                    if previous.scheme == "https" and current.scheme == "http":
+                        raise ApiError(
+                            f"GET {self.show(url)}: redirected from https to "
+                            f"{self.show(current)}: refused (plain http could be read or "
+                            "changed on the way)",
+                            hint="ask for the https URL the API really serves")
+                    if _origin(current) != _origin(previous):
+                        # A cookie the server set is its own: never sent to another origin
+                        # (the cookie jar would send it to the same host on any port).
+                        self._client.cookies.clear()
                     continue
                 body = (self._body(response, url, deadline) if response.is_success
                         else b"")

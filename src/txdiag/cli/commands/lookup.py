@@ -65,6 +65,7 @@ def lookup(
     timeout: opt.Timeout = None,
     retries: opt.Retries = None,
     ca_bundle: opt.CaBundle = None,
+    no_proxy: opt.NoProxy = False,
     profile: opt.Profile = None,
     field_maps: opt.FieldMaps = None,
     assume_tz: opt.AssumeTz = None,
@@ -96,7 +97,8 @@ def lookup(
     # only --records-path applies here.
     http = dataclasses.replace(
         http_options(InputSettings(headers=tuple(headers or ()), token_env=token_env,
-                                   timeout=timeout, retries=retries, ca_bundle=ca_bundle),
+                                   timeout=timeout, retries=retries, ca_bundle=ca_bundle,
+                                   no_proxy=no_proxy),
                      api_profile),
         records_path=records_path,
         notify=lambda message: terminal.say(terminal.safe(message)),
