@@ -40,70 +40,90 @@ from txdiag.sources import (
 MAX_JSON_VALUE_BYTES = 64 << 20
 """A single JSON value (one record, or a skipped one) larger than this is not read."""
 MAX_JSON_DEPTH = 64
-_WS = b" \t\r\n"
 _DECODER = json.JSONDecoder()
 
 
+_SKIP_WS = re.compile(r"[ \t\r\n]*")
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
 class _JsonStream:
-    """A window over the decompressed bytes with a cursor, refilled block by block."""
+    """A window over the decompressed input, decoded once, with a cursor, refilled block by
+    block.
+
+    Each block is decoded to text once (bytes that are not UTF-8 become surrogate escapes, so
+    the records before them still read), and values are decoded in place from the cursor
+    (``raw_decode`` at an index): a document on one line streams at the speed of the JSON
+    decoder, where decoding the rest of the window again for every value took quadratic time.
+    """
 
     def __init__(self, opened: OpenedInput) -> None:
         self.opened = opened
-        self.buffer = b""
+        self.text = ""
         self.pos = 0
         self.line = 1
+        """The line of ``text[counted]``: counted on from there, never from the start."""
+        self.counted = 0
         self.eof = False
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
 
     def _fill(self) -> bool:
         if self.eof:
             return False
         block = read_block(self.opened.stream, BLOCK_SIZE, self.opened.name,
                            self.opened.compression)
+        decoded = self._decoder.decode(block, final=not block)
         if not block:
             self.eof = True
-            return False
-        self.line += self.buffer.count(b"\n", 0, self.pos)
-        self.buffer = self.buffer[self.pos:] + block
-        self.pos = 0
+            if not decoded:
+                return False
+        self.current_line()
+        self.text = self.text[self.pos:] + decoded
+        self.pos = self.counted = 0
         return True
 
     def current_line(self) -> int:
-        return self.line + self.buffer.count(b"\n", 0, self.pos)
+        if self.pos >= self.counted:
+            self.line += self.text.count("\n", self.counted, self.pos)
+        else:  # the cursor went back (a look ahead)
+            self.line -= self.text.count("\n", self.pos, self.counted)
+        self.counted = self.pos
+        return self.line
 
-    def peek(self) -> bytes:
-        """The next non-blank byte (without consuming it), or b"" at the end."""
+    def peek(self) -> str:
+        """The next non-blank character (without consuming it), or "" at the end."""
         while True:
-            while self.pos < len(self.buffer) and self.buffer[self.pos] in _WS:
-                self.pos += 1
-            if self.pos < len(self.buffer):
-                return self.buffer[self.pos:self.pos + 1]
+            self.pos = _SKIP_WS.match(self.text, self.pos).end()  # type: ignore[union-attr]
+            if self.pos < len(self.text):
+                return self.text[self.pos]
             if not self._fill():
-                return b""
+                return ""
 
-    def expect(self, char: bytes) -> None:
+    def skip_bom(self) -> None:
+        if self.peek() == "\ufeff":
+            self.pos += 1
+
+    def expect(self, char: str) -> None:
         if self.peek() != char:
-            raise self.error(f"expected {char.decode()!r}")
+            raise self.error(f"expected {char!r}")
         self.pos += 1
 
     def value(self) -> tuple[int, Any]:
-        """Decode the next JSON value; its starting line and the value."""
+        """Decode the next JSON value; its starting line and the value. A value holding bytes
+        that are not UTF-8 raises ``UnicodeDecodeError``."""
         self.peek()
         start_line = self.current_line()
         while True:
             try:
-                text = self.buffer[self.pos:].decode("utf-8")
-            except UnicodeDecodeError as exc:
-                # A multi-byte character cut by the block boundary: read more and try again.
-                if exc.start >= len(self.buffer) - self.pos - 4 and self._fill():
-                    continue
-                raise
-            try:
-                value, end = _DECODER.raw_decode(text)
+                value, end = _DECODER.raw_decode(self.text, self.pos)
             except json.JSONDecodeError:
-                if len(self.buffer) - self.pos > MAX_JSON_VALUE_BYTES or not self._fill():
+                if len(self.text) - self.pos > MAX_JSON_VALUE_BYTES or not self._fill():
                     raise
                 continue
-            self.pos += len(text[:end].encode("utf-8"))
+            bad = _ESCAPED_BYTE.search(self.text, self.pos, end)
+            if bad is not None:
+                raise UnicodeDecodeError("utf-8", b"", 0, 1, "invalid byte in a value")
+            self.pos = end
             return start_line, value
 
     def error(self, what: str) -> InputError:
@@ -115,9 +135,7 @@ def read_json_document(opened: OpenedInput, stats: ReadStats, max_line_bytes: in
                        records_path: str | None = None) -> Iterator[RawItem]:
     """The records of a JSON document: a top-level array, or an array inside objects."""
     stream = _JsonStream(opened)
-    if opened.sample.startswith(b"\xef\xbb\xbf"):
-        stream.peek()
-        stream.pos = 3
+    stream.skip_bom()
     path = records_path.split(".") if records_path else None
     try:
         found = _find_records(stream, path, 0)
@@ -137,7 +155,7 @@ def _find_records(stream: _JsonStream, path: list[str] | None, depth: int) -> bo
     if depth > MAX_JSON_DEPTH:
         raise stream.error("nested too deeply")
     first = stream.peek()
-    if first == b"[":
+    if first == "[":
         rejected = bool(path)
         if path is None and depth > 0:
             # Auto-detection: an array counts only when it holds objects (or nothing).
@@ -145,34 +163,34 @@ def _find_records(stream: _JsonStream, path: list[str] | None, depth: int) -> bo
             stream.pos += 1
             inner = stream.peek()
             stream.pos = save
-            rejected = inner not in (b"{", b"]")
+            rejected = inner not in ("{", "]")
         if rejected:
             stream.value()  # skip the whole array: the caller goes on after it
             return False
         stream.pos += 1
         return True
-    if first != b"{":
+    if first != "{":
         return False
     stream.pos += 1
     while True:
-        if stream.peek() == b"}":
+        if stream.peek() == "}":
             stream.pos += 1
             return False
         _, key = stream.value()
-        stream.expect(b":")
+        stream.expect(":")
         wanted = path is None or (path and key == path[0])
         nxt = stream.peek()
-        if wanted and nxt in (b"[", b"{"):
+        if wanted and nxt in ("[", "{"):
             if _find_records(stream, path[1:] if path else None, depth + 1):
                 return True
         else:
             stream.value()  # skip this member
-        if stream.peek() == b",":
+        if stream.peek() == ",":
             stream.pos += 1
 
 
 def _array_items(stream: _JsonStream, name: str) -> Iterator[RawItem]:
-    if stream.peek() == b"]":
+    if stream.peek() == "]":
         return
     while True:
         line = stream.current_line()
@@ -191,9 +209,9 @@ def _array_items(stream: _JsonStream, name: str) -> Iterator[RawItem]:
             yield Unreadable(name, line, UnreadableCause.NOT_AN_OBJECT,
                              f"a JSON {type(value).__name__}, not an object")
         following = stream.peek()
-        if following == b",":
+        if following == ",":
             stream.pos += 1
-        elif following == b"]":
+        elif following == "]":
             return
         else:
             yield Unreadable(name, stream.current_line(), UnreadableCause.INVALID_JSON,
