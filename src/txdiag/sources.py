@@ -169,12 +169,22 @@ def normalize(opened: OpenedInput, wide: str | None) -> None:
     encoding (UTF-16 or UTF-32, where a newline is not one byte) when one is given, and with
     lone CR line ends (old Mac files) turned into LF when the sample has CRs and no LF at all.
     """
+    steps: list[Callable[[bytes, bool], bytes]] = []
+    sample = opened.sample
     if wide is not None:
-        convert, sample = _to_utf8(wide), _to_utf8(wide)(opened.sample, False)
-    elif b"\r" in opened.sample and b"\n" not in opened.sample:
-        convert, sample = _lone_cr_to_lf(), _lone_cr_to_lf()(opened.sample, False)
-    else:
+        steps.append(_to_utf8(wide))
+        sample = _to_utf8(wide)(sample, False)
+    if b"\r" in sample and b"\n" not in sample:
+        steps.append(_lone_cr_to_lf())
+        sample = _lone_cr_to_lf()(sample, False)
+    if not steps:
         return
+
+    def convert(data: bytes, final: bool) -> bytes:
+        for step in steps:
+            data = step(data, final)
+        return data
+
     opened.stream = io.BufferedReader(_Converted(opened.stream, convert), BLOCK_SIZE)
     opened.sample = sample
     opened.converted = True
