@@ -393,3 +393,14 @@ def test_a_dead_proxy_is_named_not_the_api(api: ApiServer, fast: Fast,
     # --no-proxy: straight to the API (here: the test server), the proxy variable ignored
     api.script(Reply(200, {"items": records(1, 1)}))
     assert len(list(read_url(api.url("/tx"), fast(trust_env=False))[1])) == 1
+
+
+def test_a_body_encoded_twice_is_refused_before_it_is_decoded(api: ApiServer, fast: Fast) -> None:
+    # gzip over gzip of zeros grows a million-fold per chunk: refused, never decoded (issue 13).
+    bomb = gzip.compress(gzip.compress(b"\0" * (8 << 20)))
+    api.script(Reply(200, bomb, {"Content-Encoding": "gzip, gzip"}))
+    with pytest.raises(ApiError) as caught:
+        list(read_url(api.url("/tx"), fast(retries=0))[1])
+    assert "encoded 2 times (gzip, gzip): refused" in caught.value.message
+    api.script(Reply(200, gzip.compress(b'{"items": []}'), {"Content-Encoding": "identity, gzip"}))
+    assert list(read_url(api.url("/tx"), fast())[1]) == []

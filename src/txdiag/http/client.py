@@ -418,6 +418,15 @@ class ApiClient:
     def _body(self, response: httpx.Response, url: httpx.URL, deadline: float) -> bytes:
         """The decoded body, refused past ``max_body_bytes`` and past the deadline."""
         limit = self.options.max_body_bytes
+        encoding = response.headers.get("content-encoding", "").lower()
+        codings = [c.strip() for c in encoding.split(",") if c.strip() not in ("", "identity")]
+        if len(codings) > 1:
+            # Each layer multiplies: gzip over gzip of zeros grows a million-fold, and httpx
+            # decodes a whole chunk before the cap below can count it.
+            status = _status_text(response.status_code, response.reason_phrase)
+            raise ApiError(f"GET {self.show(url)} -> {status}: the body is encoded "
+                           f"{len(codings)} times ({', '.join(codings)}): refused",
+                           hint="an API sends its body encoded once (gzip) or not at all")
         length = response.headers.get("content-length", "")
         if not response.headers.get("content-encoding") and length.isdigit() and int(
             length
