@@ -404,3 +404,37 @@ def test_a_body_encoded_twice_is_refused_before_it_is_decoded(api: ApiServer, fa
     assert "encoded 2 times (gzip, gzip): refused" in caught.value.message
     api.script(Reply(200, gzip.compress(b'{"items": []}'), {"Content-Encoding": "identity, gzip"}))
     assert list(read_url(api.url("/tx"), fast())[1]) == []
+
+
+def test_headers_trickled_a_byte_at_a_time_hit_the_deadline(fast: Fast) -> None:
+    # Each byte comes well within the read timeout; only a deadline over the whole request,
+    # headers included, ends it (issue 13: lookup waited past 400 s with a 40 s deadline).
+    import threading
+
+    stop = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def trickle() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 1000:
+                if stop.wait(0.1):
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/tx"
+    started = time.monotonic()
+    try:
+        with pytest.raises(ApiError) as caught:
+            list(read_url(url, fast(timeout=0.5, page_deadline=1.0, retries=0))[1])
+    finally:
+        stop.set()
+        listener.close()
+    assert time.monotonic() - started < 5
+    assert "no complete answer within the deadline (1 s)" in caught.value.message

@@ -274,3 +274,12 @@ def test_https_to_http_redirect_is_refused(mocker: MockerFixture) -> None:
     assert "redirected from https to http://api.example.test/plain: refused" in (
         caught.value.message)
     assert [r.url.scheme for r in seen] == ["https"]
+
+
+def test_the_deadline_backend_reaches_every_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    # install_deadline reaches into httpx's pools; an httpx whose layout changed must show here.
+    from txdiag.http.deadline import install_deadline
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    with httpx.Client() as plain:
+        assert plain._mounts and install_deadline(plain)

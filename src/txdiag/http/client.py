@@ -40,6 +40,7 @@ import httpx
 from txdiag import __version__
 from txdiag.errors import ApiError, UsageError
 from txdiag.formats import find_records
+from txdiag.http.deadline import bound_by, install_deadline
 from txdiag.http.options import HttpOptions
 from txdiag.http.redact import Secrets
 from txdiag.readers import RawItem, ReadStats, Unreadable, UnreadableCause
@@ -194,7 +195,7 @@ def _tls(ca_bundle: Path | None) -> ssl.SSLContext | bool:
 def _make_client(options: HttpOptions) -> httpx.Client:
     """The httpx client (a function of its own so that tests can hand in a mock transport)."""
     try:
-        return httpx.Client(
+        client = httpx.Client(
             verify=_tls(options.ca_bundle),
             timeout=httpx.Timeout(options.timeout),
             trust_env=options.trust_env,
@@ -212,6 +213,8 @@ def _make_client(options: HttpOptions) -> httpx.Client:
         raise UsageError(f"the proxy set in the environment cannot be used: {exc}",
                          hint="check ALL_PROXY, HTTPS_PROXY and HTTP_PROXY, or pass --no-proxy"
                          ) from None
+    install_deadline(client)  # the page deadline covers the headers too, not only the body
+    return client
 
 
 # -- one request, with the whole policy ------------------------------------------------------
@@ -326,9 +329,14 @@ class ApiClient:
     def _attempt(self, url: httpx.URL) -> _Answer:
         """One attempt: follow redirects, read the body, translate httpx's exceptions."""
         shown = self.show(url)
+        end = time.monotonic() + self.options.deadline
         try:
-            return self._follow(url)
+            with bound_by(end):
+                return self._follow(url, end)
         except httpx.TimeoutException as exc:
+            if time.monotonic() >= end - 0.01:
+                raise _Transient(f"no complete answer within the deadline "
+                                 f"({self.options.deadline:g} s)") from None
             kind = {httpx.ConnectTimeout: "connect", httpx.ReadTimeout: "read",
                     httpx.WriteTimeout: "write", httpx.PoolTimeout: "pool"}.get(type(exc), "")
             raise _Transient(f"timed out ({kind}, --timeout {self.options.timeout:g} s)"
@@ -375,9 +383,8 @@ class ApiClient:
         text = str(exc) or type(exc).__name__
         return self.scrub(mask_text(_URL_IN_TEXT.sub(lambda m: redact_url(m.group()), text)))
 
-    def _follow(self, url: httpx.URL) -> _Answer:
+    def _follow(self, url: httpx.URL, deadline: float) -> _Answer:
         opts = self.options
-        deadline = time.monotonic() + opts.deadline
         current = url
         for _ in range(opts.max_redirects + 1):
             remaining = deadline - time.monotonic()
