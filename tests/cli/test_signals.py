@@ -47,7 +47,10 @@ def test_jobs_2_interrupted_prints_no_worker_traceback(big_log: Path, signum: in
     expected = ExitCode.INTERRUPTED if signum == signal.SIGINT else ExitCode.TERMINATED
     assert proc.returncode in (expected, ExitCode.OK), err  # OK: it finished first
     assert b"Traceback" not in err, err.decode()
-    assert json.loads(out)["totals"]["records"] > 0
+    if signum == signal.SIGTERM:
+        # Held while the results are written; Ctrl-C there stops the writing, as a user
+        # pressing it means (exit-codes.md).
+        assert json.loads(out)["totals"]["records"] > 0
 
 
 @pytest.mark.parametrize("signals", [1, 2, 3])

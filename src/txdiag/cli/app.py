@@ -70,6 +70,8 @@ def rendering_started(started: bool = True) -> None:
     at 64 KiB). A SIGTERM arriving meanwhile stays pending; :func:`main` exits 143 for it.
     """
     _rendering[:] = [True] if started else []
+    if signal.getsignal(signal.SIGTERM) is not _on_sigterm:
+        return  # not the txdiag process (a test runner, an embedding program): hands off
     with contextlib.suppress(AttributeError, ValueError, OSError):
         signal.pthread_sigmask(signal.SIG_BLOCK if started else signal.SIG_UNBLOCK,
                                {signal.SIGTERM})
