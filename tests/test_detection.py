@@ -162,3 +162,12 @@ def test_five_lines_into_a_fifo_then_ctrl_c(tmp_path: Path) -> None:
     assert proc.returncode == ExitCode.INTERRUPTED, err
     assert json.loads(out)["totals"]["records"] == 5
     assert b"Traceback" not in err
+
+
+def test_unionpay_txn_time_is_a_time_not_milliseconds(tmp_path: Path) -> None:
+    path = tmp_path / "unionpay.jsonl"
+    path.write_text('{"txnTime":"20241111000001","respCode":"51","orderId":"T1"}\n',
+                    encoding="utf-8")
+    result = CliRunner().invoke(app, ["diagnose", str(path), "--profile", "unionpay", "-f",
+                                      "jsonl", "--assume-tz", "+08:00"], catch_exceptions=False)
+    assert json.loads(result.stdout)["timestamp"] == "2024-11-11T00:00:01+08:00"
