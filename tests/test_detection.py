@@ -171,3 +171,26 @@ def test_unionpay_txn_time_is_a_time_not_milliseconds(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["diagnose", str(path), "--profile", "unionpay", "-f",
                                       "jsonl", "--assume-tz", "+08:00"], catch_exceptions=False)
     assert json.loads(result.stdout)["timestamp"] == "2024-11-11T00:00:01+08:00"
+
+
+@pytest.mark.parametrize(("command", "extra"), [("summary", []), ("diagnose", []),
+                                                ("check", ["--max-rate", "failure=100"])])
+def test_a_file_truncated_while_it_is_read_is_reported_partial(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, extra: list[str]) -> None:
+    import txdiag.pipeline
+
+    path = tmp_path / "app.jsonl"
+    path.write_bytes(b"\n".join(JSONL * 20) + b"\n")
+    opened_by = txdiag.pipeline.Pipeline.open
+
+    def open_then_truncate(self: Any, name: str) -> Any:
+        found = opened_by(self, name)
+        os.truncate(name, 70000)  # as a copytruncate rotation does, while it is read
+        return found
+
+    monkeypatch.setattr(txdiag.pipeline.Pipeline, "open", open_then_truncate)
+    result = CliRunner().invoke(app, [command, str(path), "-f", "json", *extra],
+                                catch_exceptions=False)
+    assert f"{path}: partial: the file shrank from" in result.stderr
+    if command == "check":
+        assert json.loads(result.stdout)["complete"] is False

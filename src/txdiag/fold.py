@@ -66,6 +66,7 @@ from txdiag.readers import (
     is_header_again,
     is_utf8,
     jsonl_chunk_lines,
+    note_truncation,
 )
 from txdiag.sources import OpenedInput, iter_chunks
 from txdiag.timeparse import in_range, parse_timestamp
@@ -201,6 +202,7 @@ class SummaryFold:
                 _TextFold(self, stats.name).run(items)
             else:
                 self._items(items, stats.name)
+            note_truncation(opened, stats)
         finally:
             opened.close()
 

@@ -20,7 +20,14 @@ from txdiag.errors import InputError
 from txdiag.formats import Template, read_records
 from txdiag.http.options import HttpOptions
 from txdiag.normalize import Extracted, FieldMap, Normalizer
-from txdiag.readers import InputFormat, RawItem, ReadStats, Unreadable, UnreadableCause
+from txdiag.readers import (
+    InputFormat,
+    RawItem,
+    ReadStats,
+    Unreadable,
+    UnreadableCause,
+    note_truncation,
+)
 from txdiag.rulebook import Rulebook
 from txdiag.sources import DEFAULT_MAX_LINE_BYTES, OpenedInput, open_input
 from txdiag.timeparse import parse_timestamp
@@ -139,6 +146,7 @@ class Pipeline:
         opened, stats, items = self.open(name)
         try:
             yield from self._events(stats, items)
+            note_truncation(opened, stats)
         finally:
             opened.close()
 

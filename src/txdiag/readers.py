@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -74,6 +75,20 @@ class InputFormat(StrEnum):
     TSV = "tsv"
     LOGFMT = "logfmt"
     TEXT = "text"
+
+
+def note_truncation(opened: OpenedInput, stats: ReadStats) -> None:
+    """After an input was read: when the file is now shorter than when it was opened (it was
+    truncated, or rotated with copytruncate, while it was read), the records are partial."""
+    if opened.raw is None or opened.size is None:
+        return
+    try:
+        now = os.fstat(opened.raw.fileno()).st_size
+    except (OSError, ValueError):
+        return
+    if now < opened.size:
+        stats.partial = (f"the file shrank from {opened.size:,} to {now:,} bytes while it was "
+                         "read (truncated?): records may be missing")
 
 
 def decoded_lines(

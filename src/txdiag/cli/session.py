@@ -240,6 +240,8 @@ class Session:
             if stats.format == "csv" and stats.delimiter != ",":
                 kind += f" (delimiter {stats.delimiter!r})"
             self.terminal.say(self.terminal.safe(f"read {stats.name} as {kind}"))
+            if stats.partial:
+                self.terminal.say(self.terminal.safe(f"{stats.name}: partial: {stats.partial}"))
         line = (f"{s.records:,} records ({s.successes:,} successes, {s.failures:,} failures), "
                 f"{s.unreadable:,} unreadable")
         if s.filtered_out:
