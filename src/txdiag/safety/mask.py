@@ -14,7 +14,10 @@ The shape is two precompiled regex passes with validating callbacks:
    ``AKIA``, ``ghp_``, JWTs ...) become ``[REDACTED]``;
 2. personal data (only when the text contains a digit or ``@``): URL userinfo, e-mail
    addresses, and digit runs that validate as a bank card (Luhn), a Chinese mobile number or a
-   Chinese resident ID number (GB 11643-1999 check character and a real birth date).
+   Chinese resident ID number (18 characters: a province code and a real birth date, the check
+   character not required; or the 15-digit first generation), also when written with
+   full-width digits or odd separators (:func:`_odd_runs`). Holder names after a telling key
+   (``持卡人:``, ``holder_name=``) keep their first character.
 
 What is deliberately *not* masked, because diagnosing a failed payment needs it: numbers that
 fail the checks (order numbers, amounts such as ``1234.56``, dates, short codes such as ``51``),
