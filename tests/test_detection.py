@@ -192,5 +192,7 @@ def test_a_file_truncated_while_it_is_read_is_reported_partial(
     result = CliRunner().invoke(app, [command, str(path), "-f", "json", *extra],
                                 catch_exceptions=False)
     assert f"{path}: partial: the file shrank from" in result.stderr
-    if command == "check":
-        assert json.loads(result.stdout)["complete"] is False
+    document = json.loads(result.stdout)
+    assert document["complete"] is False
+    if command != "check":
+        assert document["stopped"] == "truncated"

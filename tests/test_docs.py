@@ -68,3 +68,25 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert len(lines) == 2
     assert "txdiag summary examples/" in lines[0]
     assert "pytest" in lines[1]
+
+
+def test_doc_samples_are_what_the_commands_print() -> None:
+    """README and docs samples come from the real commands (tests/samples.py regenerates)."""
+    import os
+
+    from tests import samples
+
+    found = [s for path in samples.FILES for s in samples.samples(path)]
+    assert len(found) >= 2  # README's summary and the runbook's time view at least
+    if os.environ.get("TXDIAG_UPDATE_GOLDEN"):
+        for path in samples.FILES:
+            samples.update(path)
+        found = [s for path in samples.FILES for s in samples.samples(path)]
+    for sample in found:
+        output = samples.run(sample.command)
+        where = f"{sample.file.name}: $ {sample.command}"
+        assert [line.rstrip() for line in sample.shown] == samples.expected(sample, output), (
+            f"{where} shows other output than the command prints; "
+            "regenerate with python -m tests.samples --update")
+        if sample.cut:
+            assert len(output) > len(sample.shown), f"{where}: nothing left out after '...'"

@@ -23,6 +23,10 @@ from txdiag.vocabulary import Category
 if TYPE_CHECKING:
     from txdiag.models import Diagnosis
 
+STOPS = ("interrupted", "terminated", "input error", "truncated")
+"""What can stop a run early: Ctrl-C, SIGTERM, an input error (what was read is kept), or an
+input that ended before its end without an error: an API walk stopped by ``--max-pages`` with
+pages left, a file that shrank while it was read (``ReadStats.partial``)."""
 UNREADABLE_EXAMPLES = 5
 NO_CHANNEL = "(none)"
 NO_CODE = "(none)"
@@ -69,6 +73,9 @@ class Summary:
     unreadable: int = 0
     filtered_out: int = 0
     """Records outside --since/--until: read, but not counted as records."""
+    stopped: str | None = None
+    """Why reading stopped before the end of the input (:data:`STOPS`); None when it did not:
+    the totals then cover part of the input."""
     by_category: Counter[str] = field(
         default_factory=lambda: Counter({c.value: 0 for c in Category})
     )

@@ -7,13 +7,24 @@ messages, which is what real traffic is made of, cost one dictionary lookup.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+import heapq
+import re
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from txdiag.concepts import (
+    ConceptMatcher,
+    ConceptRules,
+    TextFolding,
+    camel_words,
+    combination_text,
+    evidence_text,
+)
 from txdiag.diagnosis import CodeValue, Diagnosis, Evidence
+from txdiag.errors import RulebookError
 from txdiag.patterns import PatternSet
 from txdiag.rulebook import NO_MATCH_REASON, ReasonDef, Rule, Rulebook
 from txdiag.safety import strip_ansi
@@ -29,12 +40,17 @@ MEMO_SIZE = 4096
 DIAGNOSIS_MEMO_SIZE = 4096
 """Diagnoses kept (each a few validated objects, built only for what is shown)."""
 
-_BEFORE_MESSAGE = frozenset({"channel_code", "code", "inferred_code", "status"})
-"""Precedence levels above the message patterns."""
-# Precedence levels decided before latency: when one of them decides, latency cannot matter.
-_BEFORE_LATENCY = frozenset(
-    {"channel_code", "code", "inferred_code", "status", "message", "http_status"}
+PRECEDENCE: tuple[MatchLevel, ...] = (
+    "channel_code", "code", "status", "message", "inferred_code", "code_text", "http_status",
+    "latency", "fallback_code", "fallback_message",
 )
+"""The precedence levels in order (docs/rules.md); :meth:`Classifier.candidates` yields them so."""
+_RANK = {level: rank for rank, level in enumerate(PRECEDENCE)}
+# Precedence levels decided before latency: when one of them decides, latency cannot matter.
+_BEFORE_LATENCY = frozenset(PRECEDENCE[:PRECEDENCE.index("latency")])
+
+_WORD = re.compile(r"[A-Za-z]{2}")
+_NAMED = re.compile(r"[A-Za-z]")
 
 Codes = tuple[tuple[str, str], ...]
 """(field, value) pairs, most specific first, as found in the record."""
@@ -54,33 +70,90 @@ class Candidate:
 class _MessageScope:
     """The message rules of one scope (a channel, or channel-independent) in precedence order.
 
-    All patterns of the scope are tested in one RE2 pass; the first rule in order that matches
-    wins, wherever in the text its match is. The patterns compile on first use, so looking up
-    a code (``explain 51``) never pays for them.
+    One RE2 pass tests the patterns and finds the concepts (:class:`ConceptRules`); the first
+    rule in order that matches wins, wherever in the text its match is. Fallback rules come
+    last. The patterns compile on first use, so looking up a code (``explain 51``) never pays
+    for them.
     """
 
-    def __init__(self, rules: Sequence[Rule]) -> None:
-        self.entries: list[tuple[Rule, str]] = [
-            (rule, pattern) for rule in rules for pattern in rule.messages
-        ]
+    def __init__(self, rules: Sequence[Rule], matcher: ConceptMatcher) -> None:
+        self.entries: list[tuple[Rule, str, tuple[str, ...] | None]] = []
+        regex: list[tuple[int, str]] = []
+        concepts: list[tuple[int, tuple[str, ...]]] = []
+        # Fallback rules last: the same passes find them too, and they decide only where no
+        # other rule of the scope matched (and then at the fallback level).
+        for rule in sorted(rules, key=lambda r: r.fallback):
+            for pattern in rule.messages:
+                regex.append((len(self.entries), pattern))
+                self.entries.append((rule, pattern, None))
+            for combination in rule.concepts:
+                concepts.append((len(self.entries), combination))
+                self.entries.append((rule, combination_text(combination), combination))
+        self._regex_positions = [position for position, _ in regex]
+        self._regex_index = {position: index for index, (position, _) in enumerate(regex)}
+        self._regex_patterns = [pattern for _, pattern in regex]
+        self._concepts = ConceptRules(concepts, matcher)
         self._patterns: PatternSet | None = None
 
     @property
     def patterns(self) -> PatternSet:
+        """The patterns, then the concepts' (one RE2 pass finds both)."""
         if self._patterns is None:
-            self._patterns = PatternSet([pattern for _, pattern in self.entries])
+            try:
+                self._patterns = PatternSet(self._regex_patterns + self._concepts.patterns)
+            except ValueError as exc:
+                raise RulebookError(str(exc), hint="`txdiag rules validate FILE` checks a "
+                                    "rule file for this") from None
         return self._patterns
 
+    def _concepts_in(self, text: str) -> list[int]:
+        """The concepts (and probes) found in a part of a text: the concepts' own set, which
+        is smaller and faster than the scope's."""
+        return self._concepts.find(text)
+
+    def _found(self, text: str, before: int | None = None) -> Iterator[int]:
+        """Positions of the entries that match, in order (only those before ``before``, when
+        given: what :meth:`first` needs)."""
+        found = self.patterns.indices(text)
+        offset = len(self._regex_patterns)
+        cut = bisect_left(found, offset)
+        by_pattern = [self._regex_positions[i] for i in found[:cut]]
+        if before is not None and by_pattern:
+            before = min(before, by_pattern[0])
+        words = camel_words(text)
+        if words is None:
+            by_concept = self._concepts.holding(text, [i - offset for i in found[cut:]],
+                                                self._concepts_in, before)
+        else:
+            by_concept = self._concepts.holding(words, self._concepts_in(words),
+                                                self._concepts_in, before)
+        if not by_pattern:
+            return by_concept
+        return heapq.merge(by_pattern, by_concept)
+
     def matches(self, message: str) -> Iterator[tuple[Rule, str, str]]:
-        """Matching rules in order: the first costs one RE2 pass, the rest only if asked for."""
-        for index, matched in self.patterns.all(message):
-            rule, pattern = self.entries[index]
-            yield rule, pattern, matched
+        """Matching rules in order, each with its pattern (for a concept rule, the
+        combination) and what it matched (the deciding terms)."""
+        for position in self._found(message):
+            rule, pattern, combination = self.entries[position]
+            if combination is None:
+                found = self.patterns.compiled(self._regex_index[position]).search(message)
+                yield rule, pattern, found.group(0) if found is not None else ""
+                continue
+            words = camel_words(message) or message
+            terms = self._concepts.matcher.terms_in(words, combination) or []
+            yield rule, pattern, evidence_text(terms)
+
+    def forget(self) -> None:
+        self._concepts.forget()
 
     def first(self, message: str) -> tuple[Rule, str] | None:
         """The first matching rule and its pattern, without the text it matched."""
-        index = self.patterns.first_index(message)
-        return None if index is None else self.entries[index]
+        position = next(self._found(message, len(self.entries)), None)
+        if position is None:
+            return None
+        rule, pattern, _ = self.entries[position]
+        return rule, pattern
 
 
 class Classifier:
@@ -110,7 +183,7 @@ class Classifier:
             elif rule.selector == "statuses":
                 for status in rule.statuses:
                     self._statuses.setdefault((rule.channel, status), rule)
-            elif rule.selector == "messages":
+            elif rule.selector in ("messages", "concepts"):
                 if rule.channel is None:
                     generic_messages.append(rule)
                 else:
@@ -119,16 +192,28 @@ class Classifier:
                 self._http.append(rule)
             else:
                 latency.append(rule)
-        # A code known only to channel packs still decides for a record without a (known)
-        # channel when every channel agrees on its reason; an ambiguous code decides nothing.
+        # A code known only to channel packs still decides for a record without a channel when
+        # every channel that knows it agrees on its reason (51 is ISO 8583's wherever it is
+        # logged bare); an ambiguous code decides nothing. For a channel that has a name but
+        # no pack, a number only one channel knows decides nothing either: 2009 of "xpay" is
+        # not Braintree's 2009 (every channel numbers its own codes; a name such as NOTENOUGH
+        # is not reused).
         self._inferred: dict[str, Rule] = {
             code: rules[0]
             for code, rules in by_code_channel.items()
             if len({rule.reason for rule in rules}) == 1
         }
+        self._inferred_for_named = {
+            code: rule for code, rule in self._inferred.items()
+            if len(by_code_channel[code]) > 1 or _NAMED.search(code) is not None
+        }
         self._known_channels = {ch for ch, _ in self._channel_codes} | set(channel_messages)
-        self._channel_scopes = {ch: _MessageScope(rules) for ch, rules in channel_messages.items()}
-        self._generic_scope = _MessageScope(generic_messages)
+        matcher = ConceptMatcher(rulebook.concepts)
+        self._channel_scopes = {
+            ch: _MessageScope(rules, matcher) for ch, rules in channel_messages.items()
+        }
+        self._generic_scope = _MessageScope(generic_messages, matcher)
+        self._fold_text = TextFolding(rulebook.char_folds)
         # Highest threshold first: the most severe latency rule a record reaches decides.
         self._latency = sorted(latency, key=lambda r: r.min_latency_ms or 0.0)
         self._latency_thresholds = [r.min_latency_ms or 0.0 for r in self._latency]
@@ -173,7 +258,9 @@ class Classifier:
     ) -> Candidate | None:
         """The rule that decides (None: no rule, ``unknown.no_match``), without building the
         :class:`Diagnosis`: what aggregation needs. A message candidate's ``value`` (the text
-        matched, for the evidence) is left empty."""
+        matched, for the evidence) is left empty. The message is remembered by its
+        :func:`message_key`, so messages that differ only in an order number cost one
+        lookup."""
         band, status_key = self._bands(latency_ms, status)
         if not message:
             return self._first(channel, codes, None, http_status, band, status_key)
@@ -181,10 +268,15 @@ class Classifier:
         # (an order number in the text): levels 1-3 and 5-6 are worked out once, and the
         # message level, between them, on its own; the order is the one candidates() states.
         rest = self._first(channel, codes, None, http_status, band, status_key)
-        if rest is not None and rest.level in _BEFORE_MESSAGE:
+        if rest is not None and _RANK[rest.level] < _RANK["message"]:
             return rest
-        by_message = self._first(channel, (), message, None, 0, None)
-        return by_message if by_message is not None else rest
+        by_message = self._first(channel, (), message_key(message), None, 0, None)
+        # (keyed: the text rules see is the key anyway, so the decision is the same)
+        if by_message is None or (rest is not None
+                                  and _RANK[rest.level] < _RANK[by_message.level]):
+            # (a message that names no cause decides below everything else)
+            return rest
+        return by_message
 
     def _lineage(self, channel: str) -> tuple[str, ...]:
         if len(self._lineages) >= MEMO_SIZE:
@@ -208,6 +300,20 @@ class Classifier:
 
     def cache_info(self) -> str:
         return str(self._first.cache_info())
+
+    def compile(self) -> None:
+        """Compile every scope's patterns now (they compile on first use otherwise);
+        :class:`RulebookError` when RE2 cannot hold them."""
+        for scope in (*self._channel_scopes.values(), self._generic_scope):
+            _ = scope.patterns
+
+    def forget(self) -> None:
+        """Drop every remembered decision (the compiled patterns stay): each input is then
+        worked out afresh, as the first time it is seen."""
+        self._first.cache_clear()
+        self._memo.cache_clear()
+        for scope in (*self._channel_scopes.values(), self._generic_scope):
+            scope.forget()
 
     def _first_candidate(
         self,
@@ -275,32 +381,33 @@ class Classifier:
             rule = self._codes.get(code)
             if rule is not None:
                 yield Candidate(rule, "code", field, code)
-        if channel is None or channel not in self._known_channels:
-            for field, code in upper:
-                rule = self._inferred.get(code)
-                if rule is not None:
-                    yield Candidate(rule, "inferred_code", field, code)
         # 3. status.
         if status:
             for owner in (*lineage, None):
                 rule = self._statuses.get((owner, status))
                 if rule is not None:
                     yield Candidate(rule, "status", "status", status)
-        # 4. message patterns: the channel's own first, then channel-independent ones.
+        # 4. message patterns and concepts: the channel's own first, then channel-independent
+        # ones. Rules that name no cause ("transaction failed") are found in the same pass but
+        # decide only at level 7.
+        deferred: list[Candidate] = []
         if message:
-            text = _prepare_message(message)
-            scopes = [self._channel_scopes.get(name) for name in lineage]
-            for scope in (*scopes, self._generic_scope):
-                if scope is None:
-                    continue
-                if not matched_text:
-                    found = scope.first(text)
-                    if found is not None:
-                        yield Candidate(found[0], "message", "error_message", "", found[1])
-                    continue
-                for rule, pattern, matched in scope.matches(text):
-                    yield Candidate(rule, "message", "error_message", matched, pattern)
-        # 5. HTTP status, then latency (the most severe threshold reached first).
+            yield from self._text_candidates("message", "error_message", message, lineage,
+                                             matched_text, deferred)
+        # 5. a code of another channel's table, for a record without a (known) channel: only
+        # below the message, which says what happened where this only guesses it; then the
+        # words of a code (CARD_EXPIRED, USER_BALANCE_NOT_ENOUGH) read as text.
+        if channel is None or channel not in self._known_channels:
+            inferred = self._inferred if channel is None else self._inferred_for_named
+            for field, code in upper:
+                rule = inferred.get(code)
+                if rule is not None:
+                    yield Candidate(rule, "inferred_code", field, code)
+        for field, value in codes:
+            if _has_words(value):
+                yield from self._text_candidates("code_text", field, value, lineage,
+                                                 matched_text, deferred)
+        # 6. HTTP status, then latency (the most severe threshold reached first).
         if http_status is not None:
             for rule in self._http:
                 if any(low <= http_status <= high for low, high in rule.http_status):
@@ -308,12 +415,40 @@ class Classifier:
         for band in range(latency_band, 0, -1):
             rule = self._latency[band - 1]
             yield Candidate(rule, "latency", "latency_ms", f">= {rule.min_latency_ms:g} ms")
-        # 6. generic codes that decide only when nothing more specific did.
+        # 7. generic codes, then messages that name no cause ("transaction failed"): they
+        # decide only when nothing more specific did.
         for field, code in upper:
             for owner in (*lineage, None):
                 rule = self._fallback.get((owner, code))
                 if rule is not None:
                     yield Candidate(rule, "fallback_code", field, code)
+        for candidate in deferred:
+            yield Candidate(candidate.rule, "fallback_message", candidate.field, candidate.value,
+                            candidate.pattern)
+
+    def _text_candidates(self, level: MatchLevel, field: str, text: str,
+                         lineage: tuple[str, ...], matched_text: bool,
+                         deferred: list[Candidate]) -> Iterator[Candidate]:
+        """The message rules that match ``text``: the channel's scopes, then the generic one;
+        those of fallback rules go to ``deferred``. Without ``matched_text``, only the first of
+        each scope, and no matched text."""
+        text = self._fold_text(_prepare_message(message_key(text)))
+        for scope in (*(self._channel_scopes.get(name) for name in lineage), self._generic_scope):
+            if scope is None:
+                continue
+            if matched_text:
+                found: Iterable[tuple[Rule, str, str]] = scope.matches(text)
+            else:
+                first = scope.first(text)
+                found = () if first is None else ((first[0], first[1], ""),)
+            # (lazily: a scope's fallback rules come last, so the first that decides costs no
+            # more than before)
+            for rule, pattern, matched in found:
+                candidate = Candidate(rule, level, field, matched, pattern)
+                if rule.fallback:
+                    deferred.append(candidate)
+                else:
+                    yield candidate
 
     def all_candidates(
         self,
@@ -328,6 +463,21 @@ class Classifier:
         """Like :meth:`classify`, but every matching rule in precedence order (not memoized)."""
         band, status_key = self._bands(latency_ms, status)
         return list(self.candidates(channel, codes, message, http_status, band, status_key))
+
+    def code_meanings(self, code: str) -> list[Candidate]:
+        """The rule each channel has for ``code`` (its own, or a fallback), one per channel,
+        in rulebook order: what the code may mean when the channel is not known."""
+        key = strip_ansi(code).strip().upper()
+        found: dict[str, Candidate] = {}
+        for (channel, value), rule in (*self._channel_codes.items(), *self._fallback.items()):
+            if value == key and channel is not None and channel not in found:
+                level: MatchLevel = "fallback_code" if rule.fallback else "channel_code"
+                found[channel] = Candidate(rule, level, "code", key)
+        return list(found.values())
+
+    def diagnosis_of(self, candidate: Candidate, codes: Codes) -> Diagnosis:
+        """The diagnosis a candidate gives."""
+        return self._diagnosis(candidate, codes)
 
     @staticmethod
     def _diagnosis(candidate: Candidate, codes: Codes) -> Diagnosis:
@@ -368,6 +518,26 @@ class Classifier:
                 codes=tuple(CodeValue(field=f, value=v) for f, v in codes),
             ),
         )
+
+
+_VOLATILE = re.compile(
+    r"\d{8,}"                                              # order, card and phone numbers, times
+    r"|\b[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b"       # UUIDs
+    r"|\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{16,}\b"                        # hex trace ids
+)
+
+
+def message_key(message: str) -> str:
+    """The message with what differs from record to record (runs of eight digits or more,
+    UUIDs, long hex ids) made the same: the text message rules see, and what decisions are
+    remembered by. Such a run reads as ``00000000``, so a pattern that expects digits there
+    still matches, and two messages that differ only in an order number are one decision."""
+    return _VOLATILE.sub("00000000", message)
+
+
+def _has_words(code: str) -> bool:
+    """Whether a code holds a word (two letters running), not only digits and signs."""
+    return _WORD.search(code) is not None
 
 
 def _prepare_message(message: str) -> str:

@@ -126,6 +126,10 @@ class _Range(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def tell(self) -> int:
+        """The offset in the file read up to (progress follows it)."""
+        return self._pos
+
     def readinto(self, buffer: Any) -> int:
         size = min(len(buffer), self._end - self._pos)
         if size <= 0:
@@ -142,8 +146,9 @@ class _Range(io.RawIOBase):
 
 
 def opened_range(path: str, name: str, start: int, end: int) -> OpenedInput:
+    """The range as an input whose :meth:`~OpenedInput.position` is its offset, of ``end``."""
     stream = io.BufferedReader(_Range(path, start, end), 1 << 20)
-    return OpenedInput(name, stream, None, b"")
+    return OpenedInput(name, stream, None, b"", stream, end)
 
 
 def split_points(path: str, parts: int) -> list[tuple[int, int]]:
@@ -210,7 +215,9 @@ def fold_split(fold: SummaryFold, path: str, stats: ReadStats,
                 sender.close()
                 workers.append((process, receiver))
         first_start, first_end = ranges[0]
-        fold._read_jsonl(opened_range(path, stats.name, first_start, first_end), stats)
+        # The progress bar follows this process's range (the workers read theirs meanwhile).
+        first = pipeline.current = opened_range(path, stats.name, first_start, first_end)
+        fold._read_jsonl(first, stats)
         fold.flush()
         offset = stats.lines.lines
         blank, too_long = stats.blank_lines, stats.lines.too_long

@@ -68,22 +68,34 @@ class PatternSet:
 
     def __init__(self, patterns: Sequence[str]) -> None:
         self.patterns = list(patterns)
-        self._each: list[Any] | None = None
-        """Each pattern compiled on its own, to find what it matched (on first use)."""
+        self._each: dict[int, Any] = {}
+        """Patterns compiled on their own, to find what they matched (each on first use)."""
         self._set = re2.Set.SearchSet(_INSENSITIVE) if self.patterns else None
         if self._set is not None:
-            for pattern in self.patterns:
-                self._set.Add(pattern)
-            if self._set.Compile() is False:
-                raise ValueError("the message patterns need more memory than RE2 allows")
+            try:
+                for pattern in self.patterns:
+                    self._set.Add(pattern)
+                compiled = self._set.Compile()
+            except re2.error:
+                compiled = False
+            if compiled is False:
+                raise ValueError("the message patterns and concepts need more memory than RE2 "
+                                 "allows: split or shorten the largest ones")
 
-    def first_index(self, text: str) -> int | None:
-        """The index of the first pattern (in order) found in ``text``: one RE2 pass, without
-        working out what it matched (for callers that need only which pattern decides)."""
+    def indices(self, text: str) -> list[int]:
+        """The indices of every pattern found in ``text``, in order: one RE2 pass."""
         if self._set is None:
-            return None
+            return []
         found = self._set.Match(encodable(text))
-        return min(found) if found else None
+        return sorted(found) if found else []
+
+    def compiled(self, index: int) -> Any:
+        """Pattern ``index`` compiled on its own (to find what it matched); it was checked when
+        the set was made."""
+        regex = self._each.get(index)
+        if regex is None:
+            regex = self._each[index] = re2.compile(self.patterns[index], _INSENSITIVE)
+        return regex
 
     def first(self, text: str) -> tuple[int, str] | None:
         """The index of the first pattern (in order) found in ``text``, and the matched text."""
@@ -94,8 +106,6 @@ class PatternSet:
         if self._set is None:
             return
         text = encodable(text)
-        if self._each is None:
-            self._each = [compile_pattern(p) for p in self.patterns]
         for index in sorted(self._set.Match(text) or ()):
-            found = self._each[index].search(text)
+            found = self.compiled(index).search(text)
             yield index, found.group(0) if found is not None else ""

@@ -42,8 +42,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from statistics import median
 from typing import Literal
@@ -461,6 +461,34 @@ def _category_spikes(series: list[tuple[int, Bucket]], width: int,
                                 if reason_category.get(reason) == category})
     # A run still open at the end (only quiet buckets after it) may not be over.
     return [_spike(width, category, run, ongoing=run is current) for run in runs]
+
+
+def merge_adjacent(spikes: Sequence[Spike], gap: timedelta) -> list[Spike]:
+    """Spikes of one category at most ``gap`` apart as one, ordered by start then category.
+
+    For people reading a list: an outage that dipped below the threshold for a bucket or two
+    is one incident. The merged spike adds up failures, records and buckets, keeps the highest
+    peak, the first part's baseline, the last part's ``ongoing``, and the top reason of the part
+    where it was most frequent (the parts' reason counts are not kept).
+    """
+    merged: list[Spike] = []
+    last: dict[str, int] = {}
+    for spike in sorted(spikes, key=lambda s: (s.start, CATEGORIES.index(s.category))):
+        index = last.get(spike.category)
+        if index is not None and spike.start - merged[index].end <= gap:
+            before = merged[index]
+            peak = spike if spike.peak_rate > before.peak_rate else before
+            top = spike if spike.top_reason_count > before.top_reason_count else before
+            merged[index] = replace(
+                before, end=spike.end, peak_rate=peak.peak_rate, peak_at=peak.peak_at,
+                p_value=peak.p_value, affected=before.affected + spike.affected,
+                records=before.records + spike.records, buckets=before.buckets + spike.buckets,
+                top_reason=top.top_reason, top_reason_count=top.top_reason_count,
+                ongoing=spike.ongoing)
+        else:
+            last[spike.category] = len(merged)
+            merged.append(spike)
+    return merged
 
 
 def _spike(width: int, category: str, run: _Run, *, ongoing: bool) -> Spike:

@@ -38,12 +38,14 @@ LANGS: tuple[Lang, ...] = ("en", "zh")
 MatchLevel = Literal[
     "channel_code",
     "code",
-    "inferred_code",
     "status",
     "message",
+    "inferred_code",
+    "code_text",
     "http_status",
     "latency",
     "fallback_code",
+    "fallback_message",
     "none",
 ]
 
@@ -63,6 +65,13 @@ class LocalizedText:
 
     def get(self, lang: Lang) -> str:
         return self.zh if lang == "zh" else self.en
+
+
+def counted(n: int, noun: str) -> str:
+    """A count and its noun in the right number: ``1 record``, ``1,175 failures``."""
+    if n == 1:
+        return f"1 {noun}"
+    return f"{n:,} {noun}{'es' if noun.endswith(('s', 'sh', 'ch', 'x')) else 's'}"
 
 
 def format_time(value: datetime | None) -> str:

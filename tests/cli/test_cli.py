@@ -232,3 +232,101 @@ def test_python_dash_m_and_closed_pipe_is_silent() -> None:
     assert proc.returncode == 0
     assert len(proc.stdout.splitlines()) == 1
     assert b"Traceback" not in proc.stderr and b"BrokenPipe" not in proc.stderr
+
+
+def test_explain_a_code_channels_read_differently_lists_each_reading() -> None:
+    table = run("explain", "05", "--lang", "en")
+    assert table.exit_code == 0
+    assert "means different things on different channels" in table.stdout
+    for word in ("iso8583", "risk_control.issuer_declined", "unionpay", "unknown.pending",
+                 "txdiag explain 05 --channel"):
+        assert word in table.stdout
+    assert "Unrecognised" not in table.stdout  # (its readings say more than "no match")
+    data = json.loads(run("explain", "05", "-f", "json").stdout)
+    readings = {m["channel"]: m["reason"] for m in data["meanings"]}
+    assert readings["iso8583"] == "risk_control.issuer_declined"
+    assert readings["unionpay"] == "unknown.pending"
+    rows = run("explain", "05", "-f", "csv").stdout.splitlines()
+    assert len(rows) == 2 + len(readings) and rows[2].startswith("05,")
+    markdown = run("explain", "05", "-f", "markdown").stdout
+    assert "| iso8583 | risk_control | risk_control.issuer_declined |" in markdown
+    one = json.loads(run("explain", "05", "--channel", "iso8583", "-f", "json").stdout)
+    assert one["meanings"] == [] and one["reason"] == "risk_control.issuer_declined"
+
+
+def test_explain_needs_a_query() -> None:
+    result = run("explain", "  ")
+    assert result.exit_code == ExitCode.USAGE
+    assert "needs a code or a message" in result.output
+
+
+def test_explain_shows_the_category_in_the_agents_language() -> None:
+    result = run("explain", "余额不足", "--lang", "zh")
+    assert "balance (余额/额度)" in result.stdout
+    assert "余额 + 不足" in result.stdout or "余额不足" in result.stdout
+@pytest.mark.parametrize("command", ["summary", "diagnose"])
+def test_an_input_error_marks_the_result_partial(tmp_path: Path, command: str) -> None:
+    """Like check's verdict: what was read is rendered, and says it covers part of the input."""
+    import gzip
+
+    whole = gzip.compress(EXAMPLE.read_bytes())
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    result = run(command, str(cut), "--format", "json")
+    assert result.exit_code == ExitCode.INPUT
+    data = json.loads(result.stdout)
+    assert data["complete"] is False and data["stopped"] == "input error"
+    assert data["totals"]["records"] > 0
+    table = run(command, str(cut))
+    assert "INPUT ERROR (partial input): " in table.stdout
+    complete = json.loads(run(command, str(EXAMPLE), "--format", "json").stdout)
+    assert complete["complete"] is True and complete["stopped"] is None
+
+
+def test_counts_of_one_are_singular(tmp_path: Path) -> None:
+    one = tmp_path / "one.jsonl"
+    one.write_text(EXAMPLE.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    result = run("summary", str(one))
+    assert result.stdout.startswith("1 record: 1 success, 0 failures")
+    assert "1 record (1 success, 0 failures), 0 unreadable" in result.stderr
+
+
+def test_a_window_with_nothing_in_it_says_so() -> None:
+    result = run("summary", str(EXAMPLE), "--until", "2000-01-01")
+    assert "No records between --since and --until: all 3,000 records read were outside" in \
+        " ".join(result.stdout.split())
+    assert "No records found in the input" not in result.stdout
+
+
+def test_diagnose_says_how_many_it_left_out() -> None:
+    result = run("diagnose", str(EXAMPLE), "-n", "20", "-f", "jsonl")
+    failures = json.loads(run("summary", str(EXAMPLE), "-f", "json").stdout)["totals"]["failures"]
+    assert result.stderr.splitlines()[-1] == f"txdiag: 20 of {failures:,} failures shown (-n 20)"
+    network = run("diagnose", str(EXAMPLE), "-n", "2", "-c", "network", "-f", "jsonl")
+    assert network.stderr.splitlines()[-1].startswith("txdiag: 2 of ")
+    assert "shown" not in run("diagnose", str(EXAMPLE), "-f", "jsonl").stderr
+
+
+def test_a_bad_option_value_names_the_env_var_only_when_it_came_from_it() -> None:
+    command = [_console_script(), "summary", str(EXAMPLE)]
+    typed = subprocess.run([*command, "--lang", "fr"], capture_output=True, text=True,
+                           timeout=60, check=False)
+    assert typed.returncode == 2
+    assert "Invalid value for '--lang': 'fr'" in typed.stderr and "env var" not in typed.stderr
+    from_env = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False,
+                              env={**os.environ, "TXDIAG_LANG": "fr"})
+    assert from_env.returncode == 2 and "(env var: 'TXDIAG_LANG')" in from_env.stderr
+
+
+def test_under_json_every_stderr_line_is_a_json_object(tmp_path: Path) -> None:
+    import gzip
+
+    whole = gzip.compress(EXAMPLE.read_bytes())
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    result = run("summary", str(cut), "--format", "json")
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert lines[0]["info"].startswith("read ") and lines[-1]["exit_code"] == ExitCode.INPUT
+    assert all(("info" in line) != ("error" in line) for line in lines)
+    plain = run("summary", str(cut))
+    assert plain.stderr.startswith("txdiag: read ")

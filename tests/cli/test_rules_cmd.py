@@ -29,6 +29,17 @@ def comparable(rule: Rule) -> dict[str, object]:
     return data
 
 
+def test_an_unknown_channel_is_warned_about_with_close_names() -> None:
+    runner = CliRunner()
+    typo = runner.invoke(app, ["rules", "test", "51", "--channel", "isso8583"])
+    assert typo.exit_code == 0
+    assert "unknown channel 'isso8583'" in typo.stderr and "did you mean iso8583?" in typo.stderr
+    other = runner.invoke(app, ["rules", "list", "--channel", "foo", "-f", "json"])
+    assert "known channels: " in other.stderr and "wechatpay" in other.stderr
+    known = runner.invoke(app, ["rules", "list", "--channel", "WeChatPay", "-f", "json"])
+    assert "unknown channel" not in known.stderr
+
+
 def test_list_filters_by_category_and_channel() -> None:
     rows = json.loads(run("rules", "list", "-c", "network", "-f", "json").stdout)["rules"]
     assert rows and {r["category"] for r in rows} == {"network"}
@@ -199,3 +210,88 @@ def test_suggest_shows_log_text_with_control_characters_visible(tmp_path: Path) 
 
     rules = tomllib.loads(result.stdout)["rules"]
     assert len(rules) == 1
+
+
+def test_suggest_drafts_concepts_from_known_and_frequent_terms(tmp_path: Path) -> None:
+    log = tmp_path / "log.jsonl"
+    lines = [{"channel": "baitiao", "status": "failed",
+              "err_msg": f"银行卡 widget sprocket misaligned {n}"} for n in range(12345, 12349)]
+    lines += [{"channel": "baitiao", "status": "failed", "err_msg": f"对账差异 {n}"}
+              for n in range(3)]
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    draft = tmp_path / "draft.toml"
+    assert run("rules", "suggest", str(log), "--min-count", "2", "-o", str(draft)).exit_code == 0
+    import tomllib
+
+    data = tomllib.loads(draft.read_text(encoding="utf-8"))
+    (concept,) = data["concepts"]
+    assert concept["terms"][:3] == ["misaligned", "sprocket", "widget"]
+    assert "对账差异" in concept["terms"]
+    by_template = {tuple(r.get("concepts") or r.get("messages")): r for r in data["rules"]}
+    assert ("card + draft_terms",) in by_template
+    filled = draft.read_text(encoding="utf-8").replace("FILL_IN.reason", "system.internal_error")
+    draft.write_text(filled, encoding="utf-8")
+    assert run("rules", "validate", str(draft)).exit_code == 0
+    after = json.loads(run("summary", str(log), "-f", "json", "-q", "--rules",
+                           str(draft)).stdout)
+    assert after["by_category"]["unknown"] == 0
+
+
+def test_concepts_lists_terms_and_the_rules_that_use_them() -> None:
+    table = run("rules", "concepts").stdout
+    assert "reserved_phone: the phone number registered with the bank" in table
+    assert "concepts.reserved_phone_mismatch" in table
+    data = json.loads(run("rules", "concepts", "-f", "json").stdout)["concepts"]
+    mismatch = next(c for c in data if c["id"] == "mismatch")
+    assert mismatch["negatable"] and "不一致" in mismatch["terms"]
+    assert "concepts.identity_mismatch" in mismatch["rules"]
+    assert run("rules", "concepts", "-f", "markdown").stdout.startswith("| concept | title |")
+
+
+CORPUS_HEADER = ("channel,code,message,http_status,expected_category,expected_reason,accepted,"
+                 "lang,source\n")
+
+
+def test_accuracy_on_a_small_corpus(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.csv"
+    corpus.write_text(CORPUS_HEADER
+                      + ",,余额不足,,balance,balance.insufficient_funds,,zh,a\n"
+                      + ",,Read timed out,,network,network.read_timeout,,en,b\n"
+                      + ",,余额不足,,network,network.read_timeout,,zh,c\n"
+                      + ",4111111111111111,flux capacitor 13812345678,,system,system.busy,,en,d\n",
+                      encoding="utf-8")
+    data = json.loads(run("rules", "accuracy", str(corpus), "--show", "9", "-f", "json").stdout)
+    assert data["rows"] == 4 and data["accuracy"] == 0.5
+    assert data["confidently_wrong"] == 0.25 and data["unknown_faults"] == 0.25
+    outcomes = {m["outcome"] for m in data["misses"]}
+    assert outcomes == {"wrong", "unknown"}
+    text = json.dumps(data)
+    assert "4111111111111111" not in text and "13812345678" not in text
+    csv_rows = run("rules", "accuracy", str(corpus), "--show", "9", "-f", "csv").stdout
+    assert "figure,accuracy,0.5," in csv_rows and "4111111111111111" not in csv_rows
+    assert "| accuracy | 0.5 |" in run("rules", "accuracy", str(corpus), "-f", "markdown").stdout
+
+
+@pytest.mark.parametrize(("content", "error"), [
+    ("a,b\n1,2\n", "missing columns"),
+    (CORPUS_HEADER + ",,x,²,system,system.busy,,en,s\n", "c.csv:2: http_status"),
+    (CORPUS_HEADER + ",,x,,system,,,en,s\n", "needs expected_reason and source"),
+])
+def test_accuracy_refuses_a_bad_corpus_naming_the_line(tmp_path: Path, content: str,
+                                                       error: str) -> None:
+    corpus = tmp_path / "c.csv"
+    corpus.write_text(content, encoding="utf-8")
+    result = run("rules", "accuracy", str(corpus))
+    assert result.exit_code == ExitCode.INPUT
+    assert error in result.output
+
+
+def test_accuracy_reads_long_fields_and_refuses_other_encodings(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.csv"
+    corpus.write_text(CORPUS_HEADER + ",," + "余额不足" * 50_000
+                      + ",,balance,balance.insufficient_funds,,zh,s\n", encoding="utf-8")
+    assert json.loads(run("rules", "accuracy", str(corpus), "-f", "json").stdout)["rows"] == 1
+    corpus.write_bytes((CORPUS_HEADER + ",,余额不足,,balance,balance.insufficient_funds,,zh,s\n"
+                        ).encode("gb18030"))
+    result = run("rules", "accuracy", str(corpus))
+    assert result.exit_code == ExitCode.INPUT and "not UTF-8" in result.output

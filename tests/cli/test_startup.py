@@ -14,7 +14,7 @@ import pytest
 
 from txdiag.classify import Classifier
 from txdiag.errors import RulebookError
-from txdiag.explain import explain_query
+from txdiag.explain import explain
 from txdiag.render.present import Presenter, diagnosis_dict
 from txdiag.rulebook import Rulebook, load_rulebook, loader, read_rule_file, shipped_files
 
@@ -109,7 +109,7 @@ def test_explain_query_decides_as_classify(rulebook: Rulebook, lang: str) -> Non
             codes=(("query", text),) if text and not any(c.isspace() for c in text) else (),
             message=text or None,
         )
-        explanation = explain_query(classifier, query, channel)
+        explanation = explain(classifier, query, channel).diagnosis
         assert diagnosis_dict(explanation, presenter) == diagnosis_dict(diagnosis, presenter)
         assert explanation.title == diagnosis.title
 

@@ -409,6 +409,25 @@ def test_jobs_mine_the_templates_of_one_process(rulebook: Rulebook, tmp_path: Pa
     assert split["unknown_templates"]["capped"]
 
 
+def test_progress_follows_the_range_read_here_under_jobs(
+        rulebook: Rulebook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bar used to stay at the format sniff's 0.1 MB while the records climbed."""
+    path = generated(tmp_path, 8000, "jsonl")
+    monkeypatch.setattr(txdiag.jobs, "MIN_SPLIT_BYTES", 1)
+    pipeline = Pipeline(rulebook)
+    seen: list[tuple[int, int | None]] = []
+
+    def progress(count: int) -> None:
+        if pipeline.current is not None:
+            seen.append(pipeline.current.position())
+
+    SummaryFold(pipeline, Summary(), None, on_progress=progress, jobs=2).run([str(path)])
+    (first_end,) = {total for _, total in seen if total is not None} - {path.stat().st_size}
+    done = [position for position, total in seen if total == first_end]
+    assert done == sorted(done) and len(set(done)) > 1  # it moves, forward
+    assert done[-1] == first_end > 2 * 65536
+
+
 def test_split_points_start_lines(tmp_path: Path) -> None:
     path = tmp_path / "lines.jsonl"
     path.write_bytes(b"".join(b'{"n":%d}\n' % n for n in range(1000)))

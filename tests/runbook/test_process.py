@@ -104,8 +104,17 @@ def test_ctrl_c_prints_the_partial_summary_and_exits_130(tmp_path: Path) -> None
     code, stdout, stderr = interrupt_while_reading(
         tmp_path, ["summary", "--format", "json"], signal.SIGINT)
     assert code == ExitCode.INTERRUPTED
-    assert json.loads(stdout)["totals"]["records"] == 1000
+    data = json.loads(stdout)
+    assert data["totals"]["records"] == 1000
+    assert data["complete"] is False and data["stopped"] == "interrupted"
     assert "Traceback" not in stderr
+
+
+@POSIX
+def test_ctrl_c_marks_the_summary_table_partial(tmp_path: Path) -> None:
+    code, stdout, _ = interrupt_while_reading(tmp_path, ["summary"], signal.SIGINT)
+    assert code == ExitCode.INTERRUPTED
+    assert stdout.startswith("INTERRUPTED (partial input): 1,000 records")
 
 
 @POSIX
@@ -132,7 +141,7 @@ def test_sigterm_exits_143_cleanly_with_partial_results(tmp_path: Path) -> None:
 def test_sigterm_on_summary_table(tmp_path: Path) -> None:
     code, stdout, stderr = interrupt_while_reading(tmp_path, ["summary"], signal.SIGTERM)
     assert code == ExitCode.TERMINATED
-    assert stdout.startswith("1,000 records")
+    assert stdout.startswith("TERMINATED (partial input): 1,000 records")
     assert "Traceback" not in stderr
 
 
@@ -191,6 +200,20 @@ def test_time_view_falls_back_to_ascii_glyphs() -> None:
     chart = proc.stdout.decode("ascii").split("Failures over time", 1)[1]
     system = next(line for line in chart.splitlines() if line.startswith("system"))
     assert "#" in system and "\\u" not in system
+
+
+@pytest.mark.parametrize(("env", "blocks"), [
+    ({"LC_ALL": "C", "LANG": "C"}, True),  # Python's UTF-8 mode: stdout is still UTF-8
+    ({"PYTHONIOENCODING": "ascii"}, False),  # what docs/runbooks.md says to set instead
+])
+def test_sparklines_follow_the_output_encoding(env: dict[str, str], blocks: bool) -> None:
+    """The glyphs are chosen by what stdout can encode, as docs/runbooks.md says."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "PYTHON"))}
+    proc = subprocess.run([console_script(), "summary", str(EXAMPLE), "-q"],
+                          capture_output=True, timeout=60, env={**base, **env}, check=False)
+    chart = proc.stdout.decode("utf-8").split("Failures over time", 1)[1]
+    system = next(line for line in chart.splitlines() if line.startswith("system"))
+    assert ("█" in system) is blocks and ("#" in system) is not blocks
 
 
 def on_pty(args: list[str], env: dict[str, str]) -> bytes:

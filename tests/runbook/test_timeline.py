@@ -13,6 +13,7 @@ import pytest
 from txdiag.errors import UsageError
 from txdiag.timeline import (
     WIDTHS,
+    Spike,
     SpikeParams,
     Timeline,
     binomial_tail,
@@ -20,6 +21,7 @@ from txdiag.timeline import (
     detect_spikes,
     detection_width,
     grow_width,
+    merge_adjacent,
     parse_duration,
 )
 
@@ -246,3 +248,26 @@ def test_out_of_order_input_gives_the_same_spikes() -> None:
     shuffled = rows[:]
     random.Random(5).shuffle(shuffled)
     assert detect_spikes(feed(Timeline(60), rows)) == detect_spikes(feed(Timeline(60), shuffled))
+
+
+def spike_at(category: str, minute: int, minutes: int, affected: int, *,
+             baseline: float = 0.02, reason_count: int = 1) -> Spike:
+    start = START + timedelta(minutes=minute)
+    return Spike(category=category, start=start, end=start + timedelta(minutes=minutes),
+                 peak_rate=affected / 100, peak_at=start, baseline_rate=baseline,
+                 p_value=1e-9, affected=affected, records=100 * minutes, buckets=minutes,
+                 top_reason=REASONS[category], top_reason_count=reason_count, ongoing=False)
+
+
+def test_spikes_of_a_category_a_bucket_apart_merge_others_stay() -> None:
+    spikes = [spike_at("system", 0, 2, 30), spike_at("system", 3, 1, 50, reason_count=9),
+              spike_at("network", 1, 1, 10), spike_at("system", 10, 1, 20)]
+    merged = merge_adjacent(spikes, timedelta(minutes=1))
+    assert [(s.category, s.start.minute, s.end.minute) for s in merged] == [
+        ("system", 0, 4), ("network", 1, 2), ("system", 10, 11)]
+    first = merged[0]
+    assert first.affected == 80 and first.records == 300 and first.buckets == 3
+    assert first.peak_rate == 0.5 and first.peak_at == spikes[1].start
+    assert first.baseline_rate == spikes[0].baseline_rate and first.top_reason_count == 9
+    assert merge_adjacent(spikes, timedelta(0)) == sorted(
+        spikes, key=lambda s: (s.start, s.category != "network"))

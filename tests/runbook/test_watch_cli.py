@@ -84,6 +84,7 @@ def test_once_on_an_empty_file_is_an_empty_summary(tmp_path: Path) -> None:
     (["-"], ExitCode.USAGE, "watch follows a file by name"),
     (["https://example.invalid/x"], ExitCode.USAGE, "watch follows a file by name"),
     (["{missing}"], ExitCode.INPUT, "no such file"),
+    (["{missing}"], ExitCode.INPUT, "--wait waits for it to appear"),
     (["{log}", "--bucket", "0s"], ExitCode.USAGE, "--bucket '0s'"),
 ])
 def test_watch_usage_and_input_errors(args: list[str], code: int, words: str,
@@ -93,6 +94,27 @@ def test_watch_usage_and_input_errors(args: list[str], code: int, words: str,
     result = run("watch", *args, "--once")
     assert result.exit_code == code
     assert words in result.stderr
+
+
+def test_wait_waits_for_the_file_to_appear(tmp_path: Path) -> None:
+    log = tmp_path / "later.jsonl"
+    proc = subprocess.Popen([console_script(), "watch", str(log), "--wait", "--once", "-f",
+                             "json", "--interval", "0.1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.stderr is not None:
+            line = proc.stderr.readline()  # the first line says it waits: the file is absent
+            if b"waiting for" in line:
+                break
+        assert proc.poll() is None  # still waiting, not exit 3
+        shutil.copy(EXAMPLE, log)
+        stdout, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert json.loads(stdout)["totals"]["records"] == 3000
 
 
 def test_binary_input_is_exit_3(tmp_path: Path) -> None:
@@ -318,3 +340,30 @@ def test_term_dumb_gets_plain_lines_even_on_a_terminal(tmp_path: Path) -> None:
     assert code == ExitCode.INTERRUPTED
     assert b"\x1b" not in output  # no redraws, no colour
     assert b"] 200 records, " in output
+
+
+@pytest.mark.parametrize(("width", "height"), [(120, 40), (80, 24)])
+def test_the_live_screen_keeps_the_time_view_and_says_what_it_left_out(
+        width: int, height: int) -> None:
+    """At 120x40 the live view used to cut off its bottom, the time view; now it comes first
+    and the screen says how many lines of the totals are left for the final summary."""
+    import io
+
+    from txdiag.cli.common import InputSettings
+    from txdiag.cli.session import Session
+    from txdiag.cli.watching import Quiet, Watcher, follow, live_screen
+    from txdiag.render.console import make_console
+
+    session = Session.open([str(EXAMPLE)], InputSettings(quiet=True), None)
+    watcher = Watcher(session, str(EXAMPLE), 60, 5)
+    follow(watcher, Quiet(), interval=1, once=True, from_end=False)
+    console = make_console(io.StringIO(), width=width)
+    console.height = height
+    lines = [line.plain for line in live_screen(watcher, console, False)]
+    rendered = sum(len(console.render_lines(line, pad=False)) for line in
+                   live_screen(watcher, console, False))
+    assert rendered <= height
+    assert lines[0].startswith("[") and "3,000 records" in lines[0]
+    assert any(line.startswith("Failures over time") for line in lines)
+    assert any(line.startswith("system ") and "█" in line for line in lines)
+    assert lines[-1].startswith("... ") and "more lines" in lines[-1]

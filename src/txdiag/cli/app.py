@@ -30,6 +30,7 @@ def _app() -> typer.Typer:
     from txdiag.cli.commands import (  # noqa: F401  (importing registers the commands)
         analyze,
         check,
+        completion,
         config_cmd,
         explain,
         lookup,
@@ -95,6 +96,19 @@ def _install_sigterm() -> None:
         signal.signal(signal.SIGTERM, _on_sigterm)
 
 
+def _usage_message(exc: Exception, ctx: Any) -> str:
+    """Typer's message, naming an option's environment variable only when the bad value came
+    from it (``--lang fr`` on the command line is not about ``TXDIAG_LANG``)."""
+    message: str = exc.format_message()  # type: ignore[attr-defined]
+    param = getattr(exc, "param", None)
+    envvar = getattr(param, "envvar", None)
+    if ctx is not None and isinstance(envvar, str) and getattr(param, "name", None):
+        source = ctx.get_parameter_source(param.name)  # type: ignore[union-attr]
+        if source is None or source.name != "ENVIRONMENT":
+            message = message.replace(f" (env var: '{envvar}')", "")
+    return message
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run the app and turn every way it can end into an exit code and at most one line."""
     if (sys.argv[1:] if argv is None else argv) in _VERSION_ARGS:
@@ -123,11 +137,15 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except typer.Exit as exc:
         code = exc.exit_code
     except typer.TyperException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            # `txdiag` or `txdiag rules` alone: the help was asked for by leaving the rest out,
+            # and is printed; exit 0, as gh and kubectl do (Typer checks it by name too).
+            sys.exit(ExitCode.OK)
         # Typer's usage errors (unknown option, bad value): exit 2 with a pointer to --help.
         ctx = getattr(exc, "ctx", None)
         hint = f"see '{ctx.command_path} --help'" if ctx is not None else None
         code = int(getattr(exc, "exit_code", ExitCode.USAGE))
-        Terminal.from_env().error(exc.format_message(), hint, code, as_json=False)
+        Terminal.from_env().error(_usage_message(exc, ctx), hint, code, as_json=False)
     except (typer.Abort, KeyboardInterrupt):
         code = ExitCode.INTERRUPTED
     except BrokenPipeError:

@@ -69,6 +69,7 @@ class Progress:
             TextColumn("{task.fields[records]} records"),
             BarColumn(),
             DownloadColumn(),
+            TextColumn("elapsed"),
             TimeElapsedColumn(),
             console=console,
             transient=True,

@@ -22,7 +22,7 @@ from txdiag.formats import Template, compile_templates
 from txdiag.http.options import DEFAULT_MAX_PAGES, DEFAULT_RETRIES, DEFAULT_TIMEOUT, HttpOptions
 from txdiag.pipeline import Event, Observation, Pipeline, ReadOptions, TimeWindow
 from txdiag.readers import ReadStats, Unreadable
-from txdiag.render.common import Presenter
+from txdiag.render.common import Presenter, no_records_text, totals_text
 from txdiag.rulebook import Rulebook
 from txdiag.rulebook.model import check_pattern
 from txdiag.sources import DEFAULT_MAX_LINE_BYTES, check_inputs
@@ -143,7 +143,10 @@ class Session:
             window=window,
         )
         terminal.say_if_unmasked()
-        presenter = Presenter(mask=not settings.no_mask, lang=resolve_lang(lang, config))
+        shown_lang = resolve_lang(lang, config)
+        presenter = Presenter(mask=not settings.no_mask, lang=shown_lang,
+                              titles={reason.id: reason.title.get(shown_lang)
+                                      for reason in rulebook.reasons.values()})
         return cls(terminal, config, rulebook, pipeline, presenter, settings.quiet, names,
                    settings.jobs)
 
@@ -169,9 +172,15 @@ class Session:
                     self._consume(on_observation, outcome, outcome.summary.add, progress)
         except TxdiagError as exc:
             outcome.error = exc
+            outcome.summary.stopped = "input error"
         except KeyboardInterrupt:
+            from txdiag.cli.app import was_terminated  # at run time: app imports the commands
+
             outcome.interrupted = True
+            outcome.summary.stopped = "terminated" if was_terminated() else "interrupted"
         rendering_started()
+        if outcome.summary.stopped is None and any(s.partial for s in self.pipeline.inputs):
+            outcome.summary.stopped = "truncated"
         outcome.summary.filtered_out = self.pipeline.filtered_out
         return outcome
 
@@ -242,13 +251,13 @@ class Session:
             self.terminal.say(self.terminal.safe(f"read {stats.name} as {kind}"))
             if stats.partial:
                 self.terminal.say(self.terminal.safe(f"{stats.name}: partial: {stats.partial}"))
-        line = (f"{s.records:,} records ({s.successes:,} successes, {s.failures:,} failures), "
-                f"{s.unreadable:,} unreadable")
+        line = totals_text(s)
         if s.filtered_out:
             line += f", {s.filtered_out:,} outside --since/--until"
         self.terminal.say(line)
         if s.records == 0 and outcome.error is None:
-            self.terminal.say("no records found: nothing was diagnosed")
+            said = no_records_text(s)  # a sentence on stdout; stderr lines start lower-case
+            self.terminal.say(said[0].lower() + said[1:])
 
 
 def resolve_api(name: str | None, config: Config) -> ApiProfile | None:

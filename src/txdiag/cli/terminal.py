@@ -18,6 +18,13 @@ def _isatty(stream: TextIO | None) -> bool:
         return False
 
 
+def _json_errors() -> bool:
+    """Whether the running command reports on stderr in JSON (``--format json``)."""
+    from txdiag.cli.base import state  # at run time: the base module imports this one
+
+    return state["json_errors"]
+
+
 @dataclass
 class Terminal:
     stdout: TextIO
@@ -28,6 +35,9 @@ class Terminal:
     stdin_missing: bool
     color: bool
     mask: bool = True
+    json_lines: bool = False
+    """Under ``--format json`` every stderr line is a JSON object: ``{"info": ...}`` for a
+    progress or warning line, the error object for an error; never plain text among them."""
 
     @classmethod
     def from_env(cls, *, mask: bool = True) -> Terminal:
@@ -43,6 +53,7 @@ class Terminal:
             stdin_missing=sys.stdin is None,
             color=stdout_tty and not dumb and not no_color,
             mask=mask,
+            json_lines=_json_errors(),
         )
 
     def safe(self, text: str) -> str:
@@ -51,7 +62,10 @@ class Terminal:
 
     def say(self, message: str) -> None:
         """A progress or warning line on stderr (never stdout, which carries the data)."""
-        self.stderr.write(f"txdiag: {message}\n")
+        if self.json_lines:
+            self.stderr.write(json.dumps({"info": message}, ensure_ascii=False) + "\n")
+        else:
+            self.stderr.write(f"txdiag: {message}\n")
         self.stderr.flush()
 
     def say_if_unmasked(self) -> None:

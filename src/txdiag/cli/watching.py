@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 import typer
 
@@ -24,18 +24,22 @@ from txdiag.aggregate import Summary
 from txdiag.cli.common import InputSettings
 from txdiag.cli.session import UNREADABLE_SHOWN, Session
 from txdiag.cli.terminal import Terminal
-from txdiag.errors import TxdiagError, UsageError
+from txdiag.errors import InputError, TxdiagError, UsageError
 from txdiag.exitcodes import ExitCode
 from txdiag.follow import Follower, FollowStream
 from txdiag.formats import read_records
 from txdiag.pipeline import Observation, is_url
 from txdiag.readers import ReadStats
 from txdiag.render import OutputFormat
-from txdiag.render.common import Presenter, share
+from txdiag.render.common import Presenter, baseline_text, share, totals_text
 from txdiag.safety import visible
 from txdiag.sources import SAMPLE_SIZE, OpenedInput
 from txdiag.timeline import Spike, Timeline, describe_width, detect_spikes, parse_duration
 from txdiag.vocabulary import format_time
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
 
 DEFAULT_BUCKET = 60
 CHECK_CLOCK_EVERY = 256
@@ -117,23 +121,53 @@ class LiveView:
 
     def update(self) -> None:
         from rich.console import Group
-        from rich.text import Text
 
-        from txdiag.render.table import render_summary
-
-        w = self.watcher
-        head = Text(status_line(w), style="bold")
-        head.append("  (Ctrl-C to stop)", style="dim")
-        buffer = io.StringIO()
-        render_summary(buffer, w.summary, w.inputs, w.session.presenter,
-                       width=self.console.width, color=self.color, top=w.top,
-                       timeline=w.timeline, spikes=w.spikes())
-        # Our own rendering, whose untrusted parts were made visible already: no raw escapes
-        # from the log can be in it, only the styles render_summary applied.
-        self.live.update(Group(head, Text.from_ansi(buffer.getvalue())), refresh=True)
+        self.live.update(Group(*live_screen(self.watcher, self.console, self.color)),
+                         refresh=True)
 
     def close(self) -> None:
         self.live.stop()
+
+
+def live_screen(w: Watcher, console: Console, color: bool) -> list[Text]:
+    """The live view as lines for ``console``: the status line, the time view first (what
+    changes), then the totals, as much as the screen holds, and how much more there is.
+
+    Rich Live would cut the bottom off what does not fit, and that was the time view.
+    """
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    from txdiag.render.console import make_console
+    from txdiag.render.table import SPARKS, can_encode, render_summary, render_time_view
+
+    head = Text(status_line(w), style="bold")
+    head.append("  (Ctrl-C to stop)", style="dim")
+    buffer = io.StringIO()
+    render_time_view(make_console(buffer, width=console.width, color=color), w.timeline,
+                     w.spikes(), ascii_only=not can_encode(console.file, SPARKS), top=w.top)
+    render_summary(buffer, w.summary, w.inputs, w.session.presenter, width=console.width,
+                   color=color, top=w.top)
+    # Our own rendering, whose untrusted parts were made visible already: no raw escapes
+    # from the log can be in it, only the styles render_summary applied.
+    lines = list(Text.from_ansi(buffer.getvalue().rstrip("\n")).split("\n"))
+
+    def rows(text: Text) -> int:  # a long line (a spike's) wraps onto more than one row
+        if cell_len(text.plain) <= console.width:
+            return 1
+        return len(console.render_lines(text, pad=False))
+
+    room = console.height - rows(head)
+    if sum(map(rows, lines)) > room:
+        room -= 1  # for the line that says what is left out
+        kept = 0
+        while kept < len(lines) and rows(lines[kept]) <= room:
+            room -= rows(lines[kept])
+            kept += 1
+        more = Text(f"... {len(lines) - kept:,} more lines (all printed when you stop)",
+                    style="dim")
+        lines = [*lines[:kept], more]
+    return [head, *lines]
 
 
 def status_line(w: Watcher) -> str:
@@ -148,7 +182,7 @@ def status_line(w: Watcher) -> str:
         parts.append(f"{s.unreadable:,} unreadable")
     ongoing = [spike for spike in w.spikes() if spike.ongoing]
     parts.extend(f"SPIKE {spike.category} since {format_time(spike.start)} peak "
-                 f"{spike.peak_rate:.1%} (baseline {spike.baseline_rate:.1%}), top "
+                 f"{spike.peak_rate:.1%} ({baseline_text(spike)}), top "
                  f"{visible(spike.top_reason or '-')}" for spike in ongoing)
     follower = w.follower
     if follower is not None and (follower.rotations or follower.truncations):
@@ -164,13 +198,32 @@ def make_view(watcher: Watcher, terminal: Terminal, fmt: OutputFormat) -> View:
     return StatusLines(watcher, terminal.stdout)
 
 
+def wait_for(file: str, terminal: Terminal, *, quiet: bool, interval: float,
+             sleep: Callable[[float], None] = time.sleep) -> None:
+    """Until ``file`` exists (``--wait``); Ctrl-C stops with exit 130 (SIGTERM 143)."""
+    if os.path.exists(file):
+        return
+    if not quiet:
+        terminal.say(terminal.safe(f"waiting for {file} to appear (Ctrl-C to stop)"))
+    try:
+        while not os.path.exists(file):
+            sleep(min(interval, 0.5))
+    except KeyboardInterrupt:
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
+
+
 def run(file: str, settings: InputSettings, *, fmt: OutputFormat, lang: str | None, top: int,
-        bucket: str, interval: float, once: bool, from_end: bool) -> None:
+        bucket: str, interval: float, once: bool, from_end: bool, wait: bool = False) -> None:
     """The ``watch`` command, once its options are read."""
     width = parse_duration(bucket, "--bucket")
     if file == "-" or is_url(file):
         raise UsageError(f"watch follows a file by name, not {file!r}",
                          hint="use 'txdiag summary' for stdin and URLs")
+    if wait:
+        wait_for(file, Terminal.from_env(), quiet=settings.quiet, interval=interval)
+    elif not os.path.lexists(file):
+        raise InputError(f"{file}: no such file",
+                         hint="--wait waits for it to appear, as tail -F does")
     session = Session.open([file], settings, lang)
     watcher = Watcher(session, file, width, top)
     view = make_view(watcher, session.terminal, fmt)
@@ -271,8 +324,7 @@ def finish(watcher: Watcher, fmt: OutputFormat, presenter: Presenter,
         return
     s = watcher.summary
     follower = watcher.follower
-    line = (f"watched {watcher.name}: {s.records:,} records ({s.successes:,} successes, "
-            f"{s.failures:,} failures), {s.unreadable:,} unreadable")
+    line = f"watched {watcher.name}: {totals_text(s)}"
     if follower is not None and (follower.rotations or follower.truncations):
         line += f"; rotated {follower.rotations}, truncated {follower.truncations}"
     if watcher.timeline.dropped:

@@ -15,7 +15,7 @@ from txdiag.render import OutputFormat
 from txdiag.render.common import SCHEMA_VERSION, Presenter, inputs_list, share, totals_dict
 from txdiag.safety import visible
 from txdiag.timeline import describe_width
-from txdiag.vocabulary import format_time
+from txdiag.vocabulary import counted, format_time
 
 SHOWN_BREACHES = 3
 """Breached windows listed per threshold in the table verdict (JSON has up to 200)."""
@@ -205,7 +205,7 @@ def render_verdict(out: TextIO, result: GateResult, summary: Summary, *, exit_co
              Verdict.NO_RECORDS: "bold yellow"}[result.verdict]
     console.print(Text(_headline(result, exit_code, interrupted, partial), style=style))
     s = summary
-    facts = (f"{s.records:,} records, {s.failures:,} failures "
+    facts = (f"{counted(s.records, 'record')}, {counted(s.failures, 'failure')} "
              f"({_pct(share(s.failures, s.records))})" + _between(result.run.first,
                                                                     result.run.last))
     if result.window_seconds:

@@ -26,7 +26,7 @@ from txdiag.timeline import (
     describe_width,
     detection_width,
 )
-from txdiag.vocabulary import format_time
+from txdiag.vocabulary import counted, format_time
 
 if TYPE_CHECKING:
     from txdiag.models import Finding
@@ -34,15 +34,20 @@ if TYPE_CHECKING:
 __all__ = [
     "SCHEMA_VERSION",
     "Presenter",
+    "baseline_text",
+    "completeness",
     "diagnosis_dict",
     "finding_dict",
     "inputs_list",
     "json_escape_unsafe",
+    "no_records_text",
+    "partial_note",
     "share",
     "spike_dict",
     "summary_dict",
     "timeline_dict",
     "totals_dict",
+    "totals_text",
 ]
 
 
@@ -80,6 +85,38 @@ def totals_dict(summary: Summary, inputs: Sequence[ReadStats]) -> dict[str, int]
     }
 
 
+def completeness(summary: Summary) -> dict[str, Any]:
+    """Whether the whole input was read, and if not, what stopped it (``summary.stopped``)."""
+    return {"complete": summary.stopped is None, "stopped": summary.stopped}
+
+
+def totals_text(summary: Summary) -> str:
+    """The totals in words, as the closing line on stderr says them."""
+    s = summary
+    return (f"{counted(s.records, 'record')} ({counted(s.successes, 'success')}, "
+            f"{counted(s.failures, 'failure')}), {s.unreadable:,} unreadable")
+
+
+def no_records_text(summary: Summary) -> str:
+    """Why there is nothing to show: an empty input, or a --since/--until window nothing was in."""
+    if summary.filtered_out:
+        return (f"No records between --since and --until: all "
+                f"{counted(summary.filtered_out, 'record')} read were outside them.")
+    return "No records found in the input: nothing to diagnose."
+
+
+def baseline_text(spike: Spike) -> str:
+    """A spike's baseline in words: a zero rate is said as such, never a bare "0.0%"."""
+    if spike.baseline_rate:
+        return f"baseline {spike.baseline_rate:.1%}"
+    return "baseline 0%: none in the buckets before"
+
+
+def partial_note(summary: Summary) -> str:
+    """The words that mark a partial result in the tables, as ``check`` marks its verdict."""
+    return f"{summary.stopped.upper()} (partial input): " if summary.stopped else ""
+
+
 def inputs_list(inputs: Sequence[ReadStats], p: Presenter) -> list[dict[str, Any]]:
     return [
         {
@@ -103,6 +140,7 @@ def summary_dict(
     data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "command": "summary",
+        **completeness(summary),
         "totals": totals_dict(summary, inputs),
         "failure_rate": share(summary.failures, summary.records),
         "by_category": dict(summary.by_category),

@@ -44,8 +44,26 @@ def make_console(out: TextIO, *, width: int | None = None, color: bool = False) 
     )
 
 
-def category_text(category: str) -> Text:
-    return Text(category, style=CATEGORY_STYLE.get(category, ""))
+CATEGORY_TITLE = {
+    "en": {
+        "balance": "balance or credit", "network": "network", "card_binding": "card or binding",
+        "risk_control": "risk control", "system": "system", "unknown": "not a known fault",
+    },
+    "zh": {
+        "balance": "余额/额度", "network": "网络", "card_binding": "银行卡/绑卡",
+        "risk_control": "风控", "system": "系统", "unknown": "未识别的故障",
+    },
+}
+"""A category in words, beside its id (the id stays as it is: it is what scripts match)."""
+
+
+def category_text(category: str, lang: str | None = None) -> Text:
+    """A category's id, coloured; with ``lang``, followed by its name in that language."""
+    text = Text(category, style=CATEGORY_STYLE.get(category, ""))
+    title = CATEGORY_TITLE.get(lang or "", {}).get(category)
+    if title and title != category:
+        text.append(f" ({title})", style="")
+    return text
 
 
 LABELS = {
@@ -53,11 +71,18 @@ LABELS = {
         "category": "Category", "reason": "Reason", "retryable": "Retry",
         "hint": "Tell the customer", "action": "Engineering", "evidence": "Evidence",
         "no_match": "no rule matched: the code and message are shown as they are",
+        "meanings": "This code means different things on different channels",
+        "ask_channel": "Ask again with the channel for one answer: txdiag explain {query} "
+                       "--channel {channel}",
+        "channel": "Channel",
     },
     "zh": {
         "category": "类别", "reason": "原因", "retryable": "能否重试",
         "hint": "告诉客户", "action": "技术处理", "evidence": "依据",
         "no_match": "没有规则匹配：按原样展示错误码和信息",
+        "meanings": "该错误码在不同渠道含义不同",
+        "ask_channel": "指定渠道可得到唯一答案：txdiag explain {query} --channel {channel}",
+        "channel": "渠道",
     },
 }
 

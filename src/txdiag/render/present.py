@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,11 @@ if TYPE_CHECKING:
     from txdiag.diagnosis import Diagnosis
 
 SCHEMA_VERSION = 1
+CATEGORY_TITLES_ZH = {
+    "balance": "余额/额度", "network": "网络", "card_binding": "绑卡/卡片信息",
+    "risk_control": "风控", "system": "系统", "unknown": "未知/无法判断",
+}
+"""The categories' names in Chinese (the ids stay, they are what JSON and filters use)."""
 
 # JSON escapes C0 itself; these are the characters it lets through that a terminal may act
 # on, and the line/paragraph separators that split a JSON Lines row for str.splitlines().
@@ -67,6 +73,17 @@ class Presenter:
 
     mask: bool = True
     lang: Lang = "en"
+    titles: Mapping[str, str] | None = field(default=None, compare=False, hash=False)
+    """Reason id -> its title in ``lang``, shown beside the id in Chinese tables (the ids are
+    English words); None: no titles."""
+
+    def title(self, reason_or_category: str) -> str:
+        """The Chinese title of a reason or category, for tables under ``--lang zh``; else ""."""
+        if self.lang != "zh":
+            return ""
+        if reason_or_category in CATEGORY_TITLES_ZH:
+            return CATEGORY_TITLES_ZH[reason_or_category]
+        return (self.titles or {}).get(reason_or_category, "")
 
     def data(self, value: str | None) -> str | None:
         """For machine formats: masked, otherwise as is (the serializer escapes)."""

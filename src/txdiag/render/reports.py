@@ -9,11 +9,11 @@ from typing import TextIO
 from txdiag.aggregate import Summary
 from txdiag.readers import ReadStats
 from txdiag.render import OutputFormat
-from txdiag.render.common import Presenter, share, summary_dict
+from txdiag.render.common import Presenter, partial_note, share, summary_dict
 from txdiag.render.writers import dumps, md_cell
 from txdiag.safety import neutralize_csv_cell, visible
 from txdiag.timeline import Spike, SpikeParams, Timeline, detect_spikes
-from txdiag.vocabulary import format_time
+from txdiag.vocabulary import counted, format_time
 
 
 def write_summary(fmt: OutputFormat, out: TextIO, summary: Summary, inputs: Sequence[ReadStats],
@@ -38,6 +38,8 @@ def write_summary(fmt: OutputFormat, out: TextIO, summary: Summary, inputs: Sequ
     elif fmt is OutputFormat.CSV:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(("section", "key", "category", "count", "share"))
+        if summary.stopped:
+            writer.writerow(("stopped", summary.stopped, "", "", ""))
         for name, value in data["totals"].items():
             writer.writerow(("totals", name, "", value, ""))
         for category, count in summary.by_category.items():
@@ -91,8 +93,10 @@ def _spikes_markdown(out: TextIO, spikes: Sequence[Spike]) -> None:
 def _summary_markdown(out: TextIO, summary: Summary, data: dict[str, object],
                       p: Presenter, top: int = 10) -> None:
     t = summary
-    out.write(f"**{t.records:,} records**: {t.successes:,} successes, {t.failures:,} failures "
-              f"({share(t.failures, t.records):.1%}), {t.unreadable:,} unreadable\n\n")
+    out.write(f"{partial_note(t)}**{counted(t.records, 'record')}**: "
+              f"{counted(t.successes, 'success')}, "
+              f"{counted(t.failures, 'failure')} ({share(t.failures, t.records):.1%}), "
+              f"{t.unreadable:,} unreadable\n\n")
     out.write("| category | failures | share |\n|---|---:|---:|\n")
     for category, count in t.by_category.items():
         out.write(f"| {category} | {count:,} | {share(count, t.failures):.1%} |\n")

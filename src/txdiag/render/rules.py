@@ -6,6 +6,7 @@ import csv
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from txdiag.accuracy import Report
 from txdiag.classify import Candidate
 from txdiag.render import OutputFormat
 from txdiag.render.common import SCHEMA_VERSION, Presenter
@@ -17,12 +18,14 @@ from txdiag.vocabulary import Lang
 LEVEL_TEXT = {
     "channel_code": "1 channel-specific code",
     "code": "2 channel-independent code",
-    "inferred_code": "2 code known to one meaning on other channels",
     "status": "3 status",
-    "message": "4 message pattern",
-    "http_status": "5 HTTP status",
-    "latency": "5 latency",
-    "fallback_code": "6 generic (fallback) code",
+    "message": "4 message pattern or concepts",
+    "inferred_code": "5 code known to one meaning on other channels",
+    "code_text": "5 the words of a code, read as a message",
+    "http_status": "6 HTTP status",
+    "latency": "6 latency",
+    "fallback_code": "7 generic (fallback) code",
+    "fallback_message": "7 message that names no cause (fallback)",
 }
 
 
@@ -31,6 +34,8 @@ def selector_text(rule: Rule) -> str:
         return "codes: " + ", ".join(rule.codes)
     if rule.selector == "messages":
         return "messages: " + " | ".join(rule.messages)
+    if rule.selector == "concepts":
+        return "concepts: " + " | ".join(" + ".join(c) for c in rule.concepts)
     if rule.selector == "http_status":
         return "http: " + ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in rule.http_status)
     if rule.selector == "statuses":
@@ -53,6 +58,7 @@ def rule_dict(rule: Rule, lang: Lang | None = None) -> dict[str, Any]:
         "selector": rule.selector,
         "codes": list(rule.codes) or None,
         "messages": list(rule.messages) or None,
+        "concepts": [" + ".join(c) for c in rule.concepts] or None,
         "http_status": [list(r) for r in rule.http_status] or None,
         "min_latency_ms": rule.min_latency_ms,
         "statuses": list(rule.statuses) or None,
@@ -66,7 +72,8 @@ def rule_dict(rule: Rule, lang: Lang | None = None) -> dict[str, Any]:
 
 
 def write_rule_list(fmt: OutputFormat, out: TextIO, rules: Sequence[Rule], p: Presenter, *,
-                    color: bool = False) -> None:
+                    color: bool = False, channel: str | None = None) -> None:
+    """``channel``: the channel asked for, whose own rules the table says come first."""
     rows = [rule_dict(r, p.lang) for r in rules]
     if fmt is OutputFormat.JSON:
         out.write(dumps({"schema_version": SCHEMA_VERSION, "command": "rules list",
@@ -86,23 +93,89 @@ def write_rule_list(fmt: OutputFormat, out: TextIO, rules: Sequence[Rule], p: Pr
             out.write(f"| {md_cell(rule.id)} | {md_cell(rule.channel or '')} | {rule.reason} "
                       f"| {rule.retryable.value} | {md_cell(p.text(selector_text(rule)))} |\n")
     else:
-        from rich import box
-        from rich.table import Table
-        from rich.text import Text
-
-        from txdiag.render.console import category_text, make_console
-
-        table = Table(box=box.SIMPLE_HEAD, title=f"{len(rules)} rules", title_justify="left")
-        for name in ("id", "channel", "category", "reason", "retry"):
-            table.add_column(name, overflow="fold")
-        table.add_column("matches", overflow="fold", ratio=2)
-        for rule in rules:
-            table.add_row(Text(rule.id), Text(rule.channel or "*"),
-                          category_text(rule.category.value), Text(rule.reason),
-                          Text(rule.retryable.value),
-                          Text(p.text(selector_text(rule)[:160])))
-        make_console(out, color=color).print(table)
+        _rule_table(out, rules, p, color=color, channel=channel)
     out.flush()
+
+
+MATCHES_MIN = 20
+"""The narrowest "matches" column worth a table; below it each rule takes two lines."""
+
+
+def _rule_table(out: TextIO, rules: Sequence[Rule], p: Presenter, *, color: bool,
+                channel: str | None) -> None:
+    """id, reason and what the rule matches, shortened to one line (``rules show`` has it all).
+
+    Ids and reasons are never cut: when they and a useful "matches" column do not fit the
+    width, each rule takes two lines, the match under the id.
+    """
+    from rich import box
+    from rich.cells import cell_len
+    from rich.table import Table
+    from rich.text import Text
+
+    from txdiag.render.console import CATEGORY_STYLE, make_console
+    from txdiag.render.table import table_width
+
+    console = make_console(out, color=color)
+    own = sum(1 for rule in rules if channel is not None and rule.channel == channel)
+    title = Text(f"{len(rules)} rules", style="bold")
+    if channel is not None:
+        title.append(f": {own} of {channel} first, then {len(rules) - own} inherited or "
+                     "generic (each in precedence order)", style="")
+    console.print(title)
+    ids = [rule.id for rule in rules]
+    reasons = [rule.reason for rule in rules]
+    widths = [max(map(cell_len, [*ids, "id"])), max(map(cell_len, [*reasons, "reason"]))]
+    room = console.width - table_width([*widths, 0])
+    if room >= MATCHES_MIN:
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("id", no_wrap=True)
+        table.add_column("reason", no_wrap=True)
+        table.add_column("matches (codes, /text/)", no_wrap=True, overflow="ellipsis",
+                         max_width=room)
+        for rule in rules:
+            table.add_row(Text(rule.id),
+                          Text(rule.reason, style=CATEGORY_STYLE.get(rule.category.value, "")),
+                          Text(p.text(match_summary(rule, room))))
+        console.print(table)
+    else:
+        for rule in rules:
+            line = Text(rule.id, style="bold")
+            line.append("  ")
+            line.append(rule.reason, style=CATEGORY_STYLE.get(rule.category.value, ""))
+            console.print(line, overflow="fold")
+            console.print(Text("  " + p.text(match_summary(rule, console.width - 2))),
+                          no_wrap=True, overflow="ellipsis")
+    console.print(Text("txdiag rules show ID has a rule's full definition.", style="dim"))
+
+
+def match_summary(rule: Rule, width: int) -> str:
+    """What a rule matches in about ``width`` cells: codes as they are (as many as fit), a
+    message pattern between slashes or a concept combination (the first), then ``+N`` for the
+    others; whatever is cut short ends in "…". Other kinds as :func:`selector_text` says
+    them."""
+    from rich.cells import cell_len
+
+    if rule.selector == "codes":
+        items = list(rule.codes)
+    elif rule.selector == "messages":
+        items = [f"/{pattern}/" for pattern in rule.messages]
+    elif rule.selector == "concepts":
+        items = [" + ".join(combination) for combination in rule.concepts]
+    else:
+        return selector_text(rule)
+    shown = 1
+    while (rule.selector == "codes" and shown < len(items)
+           and cell_len(", ".join(items[: shown + 1])) + 5 <= width):
+        shown += 1
+    more = f" +{len(items) - shown}" if len(items) > shown else ""
+    text = ", ".join(items[:shown])
+    if cell_len(text) + len(more) > width:
+        room = max(4, width - len(more) - 1)
+        while cell_len(text) > room:
+            text = text[:-1]
+        text += "…"
+    return text + more
 
 
 def write_rule(fmt: OutputFormat, out: TextIO, rule: Rule, p: Presenter, *,
@@ -171,4 +244,94 @@ def write_rule_test(fmt: OutputFormat, out: TextIO, query: dict[str, Any],
         out.write(p.text(f"{mark}{row['rank']:>2}. {row['rule_id']}  [{row['precedence']}]  "
                          f"{row['reason']}  — {detail}") + "\n")
     out.write(p.text(why) + "\n")
+    out.flush()
+
+
+def write_concepts(fmt: OutputFormat, out: TextIO, rulebook: Rulebook, p: Presenter) -> None:
+    """Every concept with its terms and the rules that name it."""
+    used_by: dict[str, set[str]] = {}
+    for rule in rulebook.rules:
+        for combination in rule.concepts:
+            for concept_id in combination:
+                used_by.setdefault(concept_id, set()).add(rule.id)
+    concepts = list(rulebook.concepts.values())
+    rules_of = {c.id: sorted(used_by.get(c.id, ())) for c in concepts}
+    if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
+        rows = [{"id": c.id, "title": c.title, "negatable": c.negatable, "terms": c.terms,
+                 "exclude": c.exclude, "rules": rules_of[c.id]} for c in concepts]
+        out.write(dumps({"schema_version": SCHEMA_VERSION, "command": "rules concepts",
+                         "concepts": rows}, indent=2 if fmt is OutputFormat.JSON else None)
+                  + "\n")
+    elif fmt is OutputFormat.CSV:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(("id", "title", "negatable", "terms", "exclude", "rules"))
+        for c in concepts:
+            writer.writerow([neutralize_csv_cell(p.text(v)) for v in (
+                c.id, c.title, str(c.negatable), " | ".join(c.terms), " | ".join(c.exclude),
+                " ".join(rules_of[c.id]))])
+    elif fmt is OutputFormat.MARKDOWN:
+        out.write("| concept | title | negatable | terms | not inside | rules |\n"
+                  "|---|---|---|---|---|---|\n")
+        for c in concepts:
+            cells = (c.id, c.title, str(c.negatable), " \u00b7 ".join(c.terms),
+                     " \u00b7 ".join(c.exclude), " ".join(rules_of[c.id]))
+            out.write("| " + " | ".join(md_cell(p.text(v)) for v in cells) + " |\n")
+    else:
+        for c in concepts:
+            flags = "  (negatable)" if c.negatable else ""
+            out.write(p.text(f"{c.id}{flags}: {c.title}") + "\n")
+            out.write(p.text("  terms: " + " | ".join(c.terms)) + "\n")
+            if c.exclude:
+                out.write(p.text("  not inside: " + " | ".join(c.exclude)) + "\n")
+            out.write(p.text("  rules: " + (" ".join(rules_of[c.id]) or "(none)")) + "\n")
+    out.flush()
+
+
+def write_accuracy(fmt: OutputFormat, out: TextIO, report: Report, split: str, p: Presenter,
+                   *, show: int = 0) -> None:
+    """The figures of ``rules accuracy``, and the rows not answered right (up to ``show``)."""
+    misses = [{"where": p.data(s.row.where), "channel": p.data(s.row.channel),
+               "code": p.data(s.row.code), "message": p.data(s.row.message),
+               "expected": s.row.expected_reason, "got": s.reason, "rule_id": s.rule_id,
+               "outcome": s.outcome}
+              for s in report.scored if s.outcome != "right"][:show]
+    categories = {c: {"precision": round(pr, 4), "recall": round(rc, 4), "rows": n}
+                  for c, (pr, rc, n) in report.precision_recall().items()}
+    figures = {"rows": report.rows, "accuracy": round(report.accuracy, 4),
+               "confidently_wrong": round(report.confidently_wrong, 4),
+               "unknown_faults": round(report.unknown_faults, 4),
+               "reason_accuracy": round(report.reason_accuracy, 4)}
+    if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
+        out.write(dumps({"schema_version": SCHEMA_VERSION, "command": "rules accuracy",
+                         "split": split, **figures, "categories": categories,
+                         "misses": misses}, indent=2 if fmt is OutputFormat.JSON else None)
+                  + "\n")
+    elif fmt is OutputFormat.CSV:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(("row", "name", "value", "detail"))
+        for key, value in figures.items():
+            writer.writerow(("figure", key, value, ""))
+        for category, values in categories.items():
+            for key in ("precision", "recall", "rows"):
+                writer.writerow(("category", category, values[key], key))
+        for miss in misses:
+            writer.writerow([neutralize_csv_cell(p.text(str(v or ""))) for v in (
+                "miss", miss["where"], miss["got"],
+                f"{miss['channel']} {miss['code']} {miss['message']} (expected "
+                f"{miss['expected']})")])
+    elif fmt is OutputFormat.MARKDOWN:
+        out.write(f"### Accuracy ({split})\n\n| figure | value |\n|---|---|\n")
+        for key, value in figures.items():
+            out.write(f"| {key} | {value} |\n")
+        out.write("\n| category | precision | recall | rows |\n|---|---|---|---|\n")
+        for category, values in categories.items():
+            out.write(f"| {category} | {values['precision']} | {values['recall']} | "
+                      f"{values['rows']} |\n")
+        if misses:
+            out.write("\n| where | code | message | expected | got |\n|---|---|---|---|---|\n")
+            for miss in misses:
+                out.write("| " + " | ".join(md_cell(p.text(str(miss[k] or ""))) for k in (
+                    "where", "code", "message", "expected", "got")) + " |\n")
+    else:
+        out.write("\n".join(p.text(line) for line in report.lines(split, show=show)) + "\n")
     out.flush()

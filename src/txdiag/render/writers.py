@@ -13,7 +13,13 @@ from txdiag.aggregate import Summary
 from txdiag.normalize import _decimal, _int, _text
 from txdiag.readers import ReadStats
 from txdiag.render import OutputFormat
-from txdiag.render.common import finding_dict, inputs_list, totals_dict
+from txdiag.render.common import (
+    completeness,
+    finding_dict,
+    inputs_list,
+    partial_note,
+    totals_dict,
+)
 from txdiag.render.present import (
     SCHEMA_VERSION,
     Presenter,
@@ -24,7 +30,7 @@ from txdiag.render.present import (
 )
 from txdiag.safety import neutralize_csv_cell
 from txdiag.timeparse import parse_timestamp
-from txdiag.vocabulary import format_time
+from txdiag.vocabulary import counted, format_time
 
 if TYPE_CHECKING:
     from txdiag.models import Diagnosis, Finding
@@ -202,6 +208,7 @@ class JsonWriter:
 
     def finish(self, summary: Summary, inputs: Sequence[ReadStats]) -> None:
         tail = {
+            **completeness(summary),
             "shown": self.count,
             "totals": totals_dict(summary, inputs),
             "by_category": dict(summary.by_category),
@@ -260,7 +267,8 @@ class MarkdownWriter(WritesFindings):
 
     def finish(self, summary: Summary, inputs: Sequence[ReadStats]) -> None:
         self.out.write(
-            f"\n{summary.failures} failures in {summary.records} records"
+            f"\n{partial_note(summary)}{counted(summary.failures, 'failure')} in "
+            f"{counted(summary.records, 'record')}"
             f" ({summary.unreadable} unreadable)\n"
         )
         self.out.flush()

@@ -30,6 +30,8 @@ def _examples(rules: list[Rule], limit: int = 6) -> str:
             items.extend(f"`{rule.channel + ':' if rule.channel else ''}{c}`" for c in rule.codes)
         elif rule.selector == "messages":
             items.extend(f"/{m}/" for m in rule.messages[:1])
+        elif rule.selector == "concepts":
+            items.extend(" + ".join(c) for c in rule.concepts[:1])
         elif rule.selector == "http_status":
             items.extend("HTTP " + (f"{a}" if a == b else f"{a}-{b}") for a, b in rule.http_status)
         elif rule.selector == "statuses":

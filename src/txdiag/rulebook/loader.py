@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from txdiag import __version__
+from txdiag.concepts import check_concept, parse_combination
 from txdiag.errors import RulebookError
-from txdiag.rulebook.resolved import ChannelDef, ReasonDef, Rule, parse_status_range
+from txdiag.rulebook.resolved import ChannelDef, ConceptDef, ReasonDef, Rule, parse_status_range
 from txdiag.safety import quoted, shown
 from txdiag.tomlfile import read_toml
 from txdiag.vocabulary import LocalizedText, Retryable
@@ -194,7 +195,7 @@ def _shipped_files() -> tuple[LoadedFile, ...]:
     return tuple(files)
 
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
 """Bumped whenever :meth:`Rulebook.snapshot` writes something else."""
 
 
@@ -206,7 +207,7 @@ def _snapshot_name() -> str:
     digest = hashlib.sha256(f"{SNAPSHOT_FORMAT} {__version__}".encode())
     package = Path(__file__).parent.parent
     for module in ("rulebook/loader.py", "rulebook/model.py", "rulebook/resolved.py",
-                   "patterns.py", "vocabulary.py"):
+                   "patterns.py", "vocabulary.py", "concepts.py"):
         with contextlib.suppress(OSError):
             digest.update((package / module).read_bytes())
     for name, text in _shipped_texts():
@@ -251,6 +252,8 @@ class Rulebook:
         self._files: tuple[LoadedFile, ...] | None = tuple(files)
         self.reasons: dict[str, ReasonDef] = {}
         self.channels: dict[str, ChannelDef] = {}
+        self.concepts: dict[str, ConceptDef] = {}
+        self.char_folds: dict[str, str] = {}
         self._aliases: dict[str, str] = {}
         self._status: dict[str, StatusKind] = {}
         self._success_codes: set[str] = set()
@@ -302,7 +305,8 @@ class Rulebook:
                 "action": None if r.action == reason.action else text(r.action),
                 "selector": r.selector, "channel": r.channel, "fallback": r.fallback,
                 "source": r.source, "pack": r.pack, "origin": r.origin, "user": r.user,
-                "codes": r.codes, "messages": r.messages, "http_status": r.http_status,
+                "codes": r.codes, "messages": r.messages,
+                "concepts": [list(c) for c in r.concepts], "http_status": r.http_status,
                 "min_latency_ms": r.min_latency_ms, "statuses": r.statuses,
             }
 
@@ -318,6 +322,12 @@ class Rulebook:
                  "success_codes": c.success_codes, "inherits": c.inherits}
                 for c in self.channels.values()
             ],
+            "concepts": [
+                {"id": c.id, "terms": c.terms, "title": c.title, "negatable": c.negatable,
+                 "exclude": c.exclude}
+                for c in self.concepts.values()
+            ],
+            "char_folds": self.char_folds,
             "aliases": self._aliases,
             "status": self._status,
             "success_codes": sorted(self._success_codes),
@@ -342,6 +352,12 @@ class Rulebook:
                                 list(c["inherits"]))
             for c in data["channels"]
         }
+        book.concepts = {
+            c["id"]: ConceptDef(c["id"], list(c["terms"]), c["title"], c["negatable"],
+                                list(c["exclude"]))
+            for c in data["concepts"]
+        }
+        book.char_folds = dict(data["char_folds"])
         book._aliases = dict(data["aliases"])
         book._status = dict(data["status"])
         book._success_codes = set(data["success_codes"])
@@ -357,6 +373,7 @@ class Rulebook:
                 selector=r["selector"], channel=r["channel"], fallback=r["fallback"],
                 source=r["source"], pack=r["pack"], origin=r["origin"], user=r["user"],
                 codes=tuple(r["codes"]), messages=tuple(r["messages"]),
+                concepts=tuple(tuple(c) for c in r["concepts"]),
                 http_status=tuple((low, high) for low, high in r["http_status"]),
                 min_latency_ms=r["min_latency_ms"], statuses=tuple(r["statuses"]),
             ))
@@ -384,6 +401,28 @@ class Rulebook:
             for alias in channel.aliases:
                 self._aliases[alias.strip().lower()] = channel.id
             self._channel_success[channel.id] = {c.strip().upper() for c in channel.success_codes}
+        in_file: set[str] = set()
+        for concept in content.concepts:
+            if concept.id in in_file or (concept.id in self.concepts and not loaded.user):
+                raise RulebookError(
+                    f"{shown(loaded.path)}: concept {quoted(concept.id)} is defined twice"
+                )
+            in_file.add(concept.id)
+            try:
+                check_concept(concept)
+            except ValueError as exc:
+                raise RulebookError(
+                    f"{shown(loaded.path)}: concept {quoted(concept.id)} {exc}") from None
+            # A user file's concept of the same id replaces the shipped one (its rules then
+            # read the user's terms).
+            self.concepts[concept.id] = concept
+        for variant, plain in content.char_folds.items():
+            if len(variant) != 1 or len(plain) != 1:
+                raise RulebookError(
+                    f"{shown(loaded.path)}: char_folds {quoted(variant)} = {quoted(plain)}: "
+                    "each side must be one character"
+                )
+            self.char_folds[variant] = plain
         if content.status is not None:
             for kind in ("success", "failure", "pending"):
                 for value in getattr(content.status, kind):
@@ -440,6 +479,16 @@ class Rulebook:
             )
         channel = d.channel if d.channel is not None else pack_channel
         channel = self.canonical_channel(channel) if channel else None
+        combinations = tuple(parse_combination(c) for c in d.concepts or ())
+        for combination in combinations:
+            for concept in combination:
+                if concept not in self.concepts:
+                    raise RulebookError(
+                        f"{shown(loaded.path)}: rule {quoted(d.id)} field 'concepts': "
+                        f"unknown concept {quoted(concept)}",
+                        hint="define it in a [[concepts]] entry or use one listed by "
+                             "`txdiag rules concepts`",
+                    )
         return Rule(
             id=d.id,
             reason=reason.id,
@@ -457,6 +506,7 @@ class Rulebook:
             user=loaded.user,
             codes=tuple(c.strip().upper() for c in d.codes or ()),
             messages=tuple(d.messages or ()),
+            concepts=combinations,
             http_status=tuple(parse_status_range(str(v)) for v in d.http_status or ()),
             min_latency_ms=d.min_latency_ms,
             statuses=tuple(s.strip().lower() for s in d.statuses or ()),

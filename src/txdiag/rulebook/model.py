@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from txdiag.concepts import parse_combination
 from txdiag.patterns import compile_pattern
 from txdiag.rulebook.resolved import (
     ChannelDef,
+    ConceptDef,
     ReasonDef,
     Rule,
     SelectorKind,
@@ -18,6 +20,7 @@ __all__ = [
     "ID_PATTERN",
     "SELECTORS",
     "ChannelDef",
+    "ConceptDef",
     "PackInfo",
     "ReasonDef",
     "Rule",
@@ -30,7 +33,7 @@ __all__ = [
 ]
 
 ID_PATTERN = r"^[A-Za-z0-9_.:\-]+$"
-SELECTORS = ("codes", "messages", "http_status", "min_latency_ms", "statuses")
+SELECTORS = ("codes", "messages", "concepts", "http_status", "min_latency_ms", "statuses")
 
 
 class _Strict(BaseModel):
@@ -52,6 +55,8 @@ class RuleDef(_Strict):
     source: str = ""
     codes: list[str] | None = None
     messages: list[str] | None = None
+    concepts: list[str] | None = None
+    """Combinations of concept ids written ``"reserved_phone + mismatch"``."""
     http_status: list[str | int] | None = None
     min_latency_ms: float | None = Field(default=None, gt=0)
     statuses: list[str] | None = None
@@ -72,8 +77,8 @@ class RuleDef(_Strict):
         values = getattr(self, present[0])
         if isinstance(values, list) and not values:
             raise ValueError(f"{present[0]} is empty")
-        if self.fallback and present[0] != "codes":
-            raise ValueError("fallback applies only to codes rules")
+        if self.fallback and present[0] not in ("codes", "messages", "concepts"):
+            raise ValueError("fallback applies only to codes, messages and concepts rules")
         return self
 
     @field_validator("messages")
@@ -82,6 +87,13 @@ class RuleDef(_Strict):
         for pattern in patterns or ():
             check_pattern(pattern)
         return patterns
+
+    @field_validator("concepts")
+    @classmethod
+    def _combinations(cls, combinations: list[str] | None) -> list[str] | None:
+        for combination in combinations or ():
+            parse_combination(combination)
+        return combinations
 
     @field_validator("http_status")
     @classmethod
@@ -115,6 +127,10 @@ class RuleFile(_Strict):
     pack: PackInfo
     channels: list[ChannelDef] = []
     reasons: list[ReasonDef] = []
+    concepts: list[ConceptDef] = []
     rules: list[RuleDef] = []
+    char_folds: dict[str, str] = {}
+    """Characters read as another before matching (a traditional character as its simplified
+    form: 餘 -> 余), one character each way."""
     status: StatusVocabulary | None = None
     success_codes: list[str] = []

@@ -18,9 +18,12 @@ from txdiag.vocabulary import Category, LocalizedText, Retryable
 if TYPE_CHECKING:
     from txdiag.rulebook.model import RuleDef
 
-SelectorKind = Literal["codes", "messages", "http_status", "min_latency_ms", "statuses"]
+SelectorKind = Literal[
+    "codes", "messages", "concepts", "http_status", "min_latency_ms", "statuses"
+]
 REASON_ID_PATTERN = r"^[a-z_]+\.[a-z0-9_]+$"
 CHANNEL_ID_PATTERN = r"^[a-z0-9_\-]+$"
+CONCEPT_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 
 class Checked:
@@ -61,6 +64,27 @@ class ChannelDef:
     aliases: list[str] = field(default_factory=list)
     success_codes: list[str] = field(default_factory=list)
     inherits: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ConceptDef:
+    """A group of terms that say one thing (``reserved_phone``: 预留手机号, reserved phone
+    number, ...). A message rule names concepts that must all occur in one clause of a message,
+    in any order (:mod:`txdiag.concepts`)."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
+
+    id: Annotated[str, Checked(CONCEPT_ID_PATTERN)]
+    terms: list[str]
+    """Literal words and phrases, compared case-insensitively after the text is normalized;
+    in an English term a space stands for any run of spaces, ``_`` or ``-``."""
+    title: str = ""
+    negatable: bool = False
+    """A predicate that a negation word before it turns around (``not expired``, 未过期): such
+    an occurrence does not count."""
+    exclude: list[str] = field(default_factory=list)
+    """Longer words a term is part of without meaning the concept (银行 in 银行卡, 不通 in
+    不通过): an occurrence inside one of them does not count."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +141,9 @@ class Rule:
     """True for rules from user files (they take precedence over shipped ones)."""
     codes: tuple[str, ...] = ()
     messages: tuple[str, ...] = ()
+    concepts: tuple[tuple[str, ...], ...] = ()
+    """Combinations of concept ids (any one combination matches: all its concepts in one
+    clause)."""
     http_status: tuple[tuple[int, int], ...] = ()
     min_latency_ms: float | None = None
     statuses: tuple[str, ...] = ()

@@ -28,9 +28,12 @@ SummaryBucket = Annotated[
 ]
 
 
-def finish(session: Session, outcome: Outcome) -> None:
-    """Report on stderr, then leave with the error or interruption that stopped the run."""
+def finish(session: Session, outcome: Outcome, note: str | None = None) -> None:
+    """Report on stderr (``note`` last), then leave with the error or interruption that stopped
+    the run."""
     session.report(outcome)
+    if note and not session.quiet:
+        session.terminal.say(note)
     if outcome.error is not None:
         raise outcome.error
     if outcome.interrupted:
@@ -83,9 +86,17 @@ def diagnose(
         return True
 
     outcome = session.stream(show)
+    note = None
     if not outcome.failed_before_reading:
         output().finish(outcome.summary, outcome.inputs)
-    finish(session, outcome)
+        by_category = outcome.summary.by_category
+        matched = (sum(by_category[c] for c in wanted) if wanted is not None
+                   else outcome.summary.failures)
+        if matched > shown:
+            from txdiag.vocabulary import counted
+
+            note = f"{shown:,} of {counted(matched, 'failure')} shown (-n {limit})"
+    finish(session, outcome, note)
 
 
 @app.command(epilog=examples(

@@ -33,7 +33,8 @@ def explain(
     json_errors(fmt is OutputFormat.JSON)
     from txdiag.classify import Classifier
     from txdiag.cli.configured import load_rules, read_config, resolve_lang
-    from txdiag.explain import explain_query
+    from txdiag.errors import UsageError
+    from txdiag.explain import explain as explain_text
     from txdiag.render.explain import write_explanation
     from txdiag.render.present import Presenter
 
@@ -43,7 +44,10 @@ def explain(
     rulebook = load_rules(settings, config_file, rules or ())
     canonical = rulebook.canonical_channel(channel) if channel else None
     query = argument_text(query)
-    diagnosis = explain_query(Classifier(rulebook), query, canonical)
+    if not query.strip():
+        raise UsageError("explain needs a code or a message, not an empty text",
+                         hint="for example: txdiag explain 51 --channel iso8583")
+    explanation = explain_text(Classifier(rulebook), query, canonical)
     presenter = Presenter(mask=not no_mask, lang=resolve_lang(lang, settings))
-    write_explanation(fmt, terminal.stdout, query, canonical, diagnosis, presenter,
+    write_explanation(fmt, terminal.stdout, query, canonical, explanation, presenter,
                       color=terminal.color)

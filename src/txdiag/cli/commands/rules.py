@@ -6,12 +6,13 @@ from pathlib import Path
 
 import typer
 
+from txdiag.accuracy import Split
 from txdiag.cli import options as opt
 from txdiag.cli.base import app, argument_text, examples, json_errors
 from txdiag.cli.common import InputSettings, reads_inputs
-from txdiag.cli.configured import load_rules, read_config
+from txdiag.cli.configured import known_channel, load_rules, read_config
 from txdiag.cli.terminal import Terminal
-from txdiag.errors import UsageError
+from txdiag.errors import InputError, UsageError
 from txdiag.exitcodes import ExitCode
 from txdiag.render import OutputFormat
 from txdiag.render.present import Presenter
@@ -46,16 +47,21 @@ def list_rules(
 
     rulebook, default_lang = _rulebook(rules, config)
     wanted = set(category or ())
-    lineage = (set(rulebook.channel_lineage(rulebook.canonical_channel(channel)))
-               if channel else None)
+    terminal = Terminal.from_env()
+    canonical = known_channel(rulebook, channel, terminal) if channel else None
+    lineage = rulebook.channel_lineage(canonical) if canonical else None
     selected = [
         rule for rule in rulebook.rules
         if (not wanted or rule.category in wanted)
         and (lineage is None or rule.channel in lineage or rule.channel is None)
     ]
-    terminal = Terminal.from_env()
+    if canonical is not None:
+        # The channel's own rules first (what the reader asked about), then what it inherits
+        # and the generic ones; each group keeps precedence order.
+        selected.sort(key=lambda rule: rule.channel != canonical)
     presenter = Presenter(lang="zh" if (lang or default_lang) == "zh" else "en")
-    write_rule_list(fmt, terminal.stdout, selected, presenter, color=terminal.color)
+    write_rule_list(fmt, terminal.stdout, selected, presenter, color=terminal.color,
+                    channel=canonical)
 
 
 @rules_app.command("show", epilog=examples("txdiag rules show iso8583.51"))
@@ -113,7 +119,8 @@ def test_rules(
     codes = [("code", argument_text(c)) for c in code or ()]
     if text is not None and not any(ch.isspace() for ch in text.strip()):
         codes.insert(0, ("text", text.strip()))
-    canonical = rulebook.canonical_channel(channel) if channel else None
+    terminal = Terminal.from_env()
+    canonical = known_channel(rulebook, channel, terminal) if channel else None
     candidates = Classifier(rulebook).all_candidates(
         channel=canonical, codes=tuple(codes), message=message or text,
         http_status=http_status, latency_ms=latency_ms, status=status,
@@ -121,7 +128,7 @@ def test_rules(
     query = {"text": text, "codes": [c for _, c in codes], "channel": canonical,
              "message": message, "http_status": http_status, "status": status,
              "latency_ms": latency_ms}
-    write_rule_test(fmt, Terminal.from_env().stdout, query, candidates, rulebook, Presenter())
+    write_rule_test(fmt, terminal.stdout, query, candidates, rulebook, Presenter())
 
 
 @rules_app.command("validate", epilog=examples("txdiag rules validate team-rules.toml"))
@@ -129,13 +136,16 @@ def validate(
     files: list[Path] = typer.Argument(..., metavar="FILE...", help="Rule files to check."),
 ) -> None:
     """Check rule files against the format and the shipped rulebook; exit 2 naming the problem."""
+    from txdiag.classify import Classifier
+
     for path in files:
         loaded = read_rule_file(path)
         rulebook = load_with([path])
+        Classifier(rulebook).compile()  # what only shows when patterns meet: RE2's memory
         content = loaded.content
         typer.echo(f"ok: {path}: {len(content.rules)} rules, {len(content.reasons)} reasons, "
-                   f"{len(content.channels)} channels; {len(rulebook.rules)} rules in all "
-                   "with the shipped rulebook")
+                   f"{len(content.concepts)} concepts, {len(content.channels)} channels; "
+                   f"{len(rulebook.rules)} rules in all with the shipped rulebook")
 
 
 @rules_app.command("export", epilog=examples("txdiag rules export > all-rules.toml",
@@ -191,7 +201,7 @@ def suggest(
 
     outcome = session.stream(collect)
     groups = suggestions_from(miner.top(top), min_count)
-    text = suggest_rules(groups)
+    text = suggest_rules(groups, session.rulebook)
     if not outcome.failed_before_reading:
         if output is None:
             typer.echo(text, nl=False)
@@ -209,3 +219,49 @@ def suggest(
 
 
 __all__ = ["Category", "rules_app"]
+
+
+@rules_app.command("concepts", epilog=examples("txdiag rules concepts",
+                                               "txdiag rules concepts -f json"))
+def list_concepts(
+    fmt: opt.Format = OutputFormat.TABLE,
+    rules: opt.Rules = None,
+    config: opt.ConfigPath = None,
+) -> None:
+    """The concepts message rules are written with: each one's terms, and which rules use it."""
+    json_errors(fmt is OutputFormat.JSON)
+    from txdiag.render.rules import write_concepts
+
+    rulebook, _ = _rulebook(rules, config)
+    write_concepts(fmt, Terminal.from_env().stdout, rulebook, Presenter())
+
+
+@rules_app.command("accuracy", epilog=examples(
+    "txdiag rules accuracy tests/data/corpus/*.csv --split test",
+    "txdiag rules accuracy my-labelled.csv --show 20 -f json",
+))
+def accuracy(
+    corpus: list[Path] = typer.Argument(..., metavar="CORPUS.csv...", exists=True,
+                                        dir_okay=False,
+                                        help="Labelled rows (docs/rules.md, 'Measuring "
+                                             "accuracy')."),
+    split: Split = typer.Option(Split.ALL, "--split", help="The half of the corpus (by "
+                                "source) to measure."),
+    show: int = typer.Option(0, "--show", min=0, help="List this many rows not answered "
+                             "right."),
+    fmt: opt.Format = OutputFormat.TABLE,
+    rules: opt.Rules = None,
+    config: opt.ConfigPath = None,
+) -> None:
+    """How right the rules are on a labelled corpus: accuracy, confidently wrong, unknown."""
+    json_errors(fmt is OutputFormat.JSON)
+    from txdiag.accuracy import evaluate
+    from txdiag.classify import Classifier
+    from txdiag.render.rules import write_accuracy
+
+    rulebook, _ = _rulebook(rules, config)
+    try:
+        report = evaluate(Classifier(rulebook), corpus, split)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    write_accuracy(fmt, Terminal.from_env().stdout, report, split.value, Presenter(), show=show)

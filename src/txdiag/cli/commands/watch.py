@@ -26,6 +26,11 @@ Interval = Annotated[
     typer.Option("--interval", min=0.05, metavar="SECONDS", callback=opt.finite,
                  help="Seconds between redraws (or status lines when not on a terminal)."),
 ]
+Wait = Annotated[
+    bool,
+    typer.Option("--wait", help="If FILE does not exist yet, wait for it to appear (as tail -F "
+                 "does) instead of exiting 3."),
+]
 FromEnd = Annotated[
     bool,
     typer.Option("--from-end", help="Start at the end of the file: only lines written from "
@@ -37,6 +42,7 @@ FromEnd = Annotated[
     "txdiag watch /var/log/pay/app.jsonl",
     "txdiag watch app.jsonl --once --format json > now.json",
     "txdiag watch app.jsonl --bucket 30s --interval 10 >> watch.log",
+    "txdiag watch /var/log/pay/today.jsonl --wait     # not created yet",
 ))
 @reads_inputs
 def watch(
@@ -49,6 +55,7 @@ def watch(
     interval: Interval = 2.0,
     once: Once = False,
     from_end: FromEnd = False,
+    wait: Wait = False,
     *,
     settings: InputSettings,
 ) -> None:
@@ -57,4 +64,4 @@ def watch(
     from txdiag.cli.watching import run
 
     run(file, settings, fmt=fmt, lang=lang, top=top, bucket=bucket, interval=interval, once=once,
-        from_end=from_end)
+        from_end=from_end, wait=wait)
