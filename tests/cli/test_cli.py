@@ -330,3 +330,10 @@ def test_under_json_every_stderr_line_is_a_json_object(tmp_path: Path) -> None:
     assert all(("info" in line) != ("error" in line) for line in lines)
     plain = run("summary", str(cut))
     assert plain.stderr.startswith("txdiag: read ")
+
+
+def test_explain_warns_of_an_unknown_channel() -> None:
+    result = CliRunner().invoke(app, ["explain", "51", "--channel", "isso8583"])
+    assert result.exit_code == 0
+    assert "unknown channel 'isso8583'" in result.stderr
+    assert "did you mean iso8583?" in result.stderr

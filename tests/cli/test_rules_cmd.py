@@ -34,7 +34,7 @@ def test_an_unknown_channel_is_warned_about_with_close_names() -> None:
     typo = runner.invoke(app, ["rules", "test", "51", "--channel", "isso8583"])
     assert typo.exit_code == 0
     assert "unknown channel 'isso8583'" in typo.stderr and "did you mean iso8583?" in typo.stderr
-    other = runner.invoke(app, ["rules", "list", "--channel", "foo", "-f", "json"])
+    other = runner.invoke(app, ["rules", "list", "--channel", "zzqx", "-f", "json"])
     assert "known channels: " in other.stderr and "wechatpay" in other.stderr
     known = runner.invoke(app, ["rules", "list", "--channel", "WeChatPay", "-f", "json"])
     assert "unknown channel" not in known.stderr

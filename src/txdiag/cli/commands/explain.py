@@ -32,7 +32,7 @@ def explain(
     """Explain one code or message: category, reason, and what to tell the customer."""
     json_errors(fmt is OutputFormat.JSON)
     from txdiag.classify import Classifier
-    from txdiag.cli.configured import load_rules, read_config, resolve_lang
+    from txdiag.cli.configured import known_channel, load_rules, read_config, resolve_lang
     from txdiag.errors import UsageError
     from txdiag.explain import explain as explain_text
     from txdiag.render.explain import write_explanation
@@ -42,7 +42,7 @@ def explain(
     terminal.say_if_unmasked()
     settings, config_file = read_config(config)
     rulebook = load_rules(settings, config_file, rules or ())
-    canonical = rulebook.canonical_channel(channel) if channel else None
+    canonical = known_channel(rulebook, channel, terminal) if channel else None
     query = argument_text(query)
     if not query.strip():
         raise UsageError("explain needs a code or a message, not an empty text",
