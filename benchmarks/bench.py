@@ -13,7 +13,8 @@ The baselines run on the first ``--jq-records`` / ``--loop-records`` records of 
     python benchmarks/bench.py 1000000 --cases summary,jobs2,gzip,csv,logfmt,diagnose,startup
 
 Cases: ``summary`` (``txdiag summary --format json``), ``jobs2`` (the same with ``--jobs 2``),
-``gzip``, ``csv``, ``logfmt`` (summary of the same records in those forms), ``diagnose``
+``gzip``, ``csv``, ``logfmt``, ``jsonarray`` (summary of the same records in those forms; the
+last one a JSON document that is one array on a single line), ``diagnose``
 (``txdiag diagnose --format jsonl``), ``jq`` (a code map plus message regexes taken from the
 rulebook, grouped by reason), ``loop`` (``json.loads`` per line, a code dictionary and one
 combined regex over the message, in plain Python), ``floor`` (the least any per-line
@@ -82,6 +83,20 @@ def data_file(records: int, fmt: str, compressed: bool = False) -> Path:
         with path.open("rb") as source, gzip.open(packed, "wb", compresslevel=6) as target:
             shutil.copyfileobj(source, target, 1 << 20)
     return packed
+
+
+def one_line_array(jsonl: Path) -> Path:
+    """The records of a JSON Lines file as one JSON array on a single line (made once)."""
+    path = jsonl.with_suffix(".array.json")
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        with jsonl.open("rb") as source, tmp.open("wb") as target:
+            target.write(b"[")
+            for number, line in enumerate(source):
+                target.write((b"," if number else b"") + line.rstrip(b"\r\n"))
+            target.write(b"]")
+        tmp.replace(path)
+    return path
 
 
 def run(command: list[str], *, stdin: Path | None = None) -> tuple[float, int, bytes]:
@@ -275,6 +290,10 @@ def measure(case: str, records: int, repeat: int, baseline: dict[str, int]) -> l
     elif case == "gzip":
         seconds, rss, _ = best_of(repeat, [*txdiag, "summary", "--format", "json",
                                            str(data_file(records, "jsonl", True))])
+    elif case == "jsonarray":
+        path = one_line_array(jsonl)
+        size = path.stat().st_size
+        seconds, rss, _ = best_of(repeat, [*txdiag, "summary", "--format", "json", str(path)])
     elif case in ("csv", "logfmt"):
         path = data_file(records, case)
         size = path.stat().st_size

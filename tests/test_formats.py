@@ -306,3 +306,26 @@ def test_logfmt_lines_without_quotes_parse_as_the_general_pattern_does(line: str
 @pytest.mark.parametrize("line", ["a=1 a=2", "=x b=", "k==v", "x a=b=c", "a=it\\'s", "a=\\n b=c"])
 def test_logfmt_shortcut_edge_cases(line: str) -> None:
     assert parse_logfmt(line) == _logfmt_by_general_pattern(line)
+
+
+@pytest.mark.parametrize(("line", "txn_id"), [
+    # the docs' own examples (docs/formats.md): short ids after txn= and order_no=
+    ("2026-11-11 00:00:01,123 [http-nio-8080-exec-3] ERROR com.pay.BankClient - txn=T3 "
+     "payment failed", "T3"),
+    ("[2026-11-11 00:00:05] ERROR: order_no=T5 系统繁忙，请稍后再试", "T5"),
+    ("[2026-11-11 00:00:05] ERROR: order_no: ORD-1234 declined code=05", "ORD-1234"),
+    ("2026-11-11 00:00:01,123 [main] ERROR com.pay.Gateway - out_trade_no=2026X1 failed",
+     "2026X1"),
+    ("[2026-11-11 00:00:01] ERROR: txn T1 failed (code 51): 余额不足", "T1"),
+    ("[2026-11-11 00:00:01] ERROR: order failed (code 51): 余额不足", None),
+])
+@pytest.mark.parametrize("command", ["diagnose", "summary"])
+def test_text_logs_keep_transaction_ids(tmp_path: Path, line: str, txn_id: str | None,
+                                        command: str) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(line + "\n", encoding="utf-8")
+    if command == "diagnose":
+        result = run("diagnose", str(log), "-f", "jsonl", "-q")
+        assert json.loads(result.stdout)["txn_id"] == txn_id
+    else:
+        assert summary(str(log))["totals"]["records"] == 1

@@ -157,3 +157,14 @@ def test_zone_parsing() -> None:
     assert parse_zone("Asia/Shanghai").utcoffset(datetime(2026, 1, 1)) == timedelta(hours=8)
     with pytest.raises(Exception, match="unknown time zone"):
         parse_zone("Mars/Olympus")
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("1,299.00", "1299.00"), ("1299.20", "1299.20"), ("-1,000", "-1000"), (12, "12"),
+    ("1.000,50", None), ("1,0,0", None), ("12,34", None), ("１２３", None), ("NaN", None),
+    (True, None),
+])
+def test_amounts_are_read_or_refused_never_misread(value: object, expected: str | None) -> None:
+    from txdiag.normalize import _decimal
+
+    assert _decimal(value) == (None if expected is None else Decimal(expected))

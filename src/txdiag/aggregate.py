@@ -23,8 +23,10 @@ from txdiag.vocabulary import Category
 if TYPE_CHECKING:
     from txdiag.models import Diagnosis
 
-STOPS = ("interrupted", "terminated", "input error")
-"""What can stop a run early: Ctrl-C, SIGTERM, an input error (what was read is kept)."""
+STOPS = ("interrupted", "terminated", "input error", "truncated")
+"""What can stop a run early: Ctrl-C, SIGTERM, an input error (what was read is kept), or an
+input that ended before its end without an error: an API walk stopped by ``--max-pages`` with
+pages left, a file that shrank while it was read (``ReadStats.partial``)."""
 UNREADABLE_EXAMPLES = 5
 NO_CHANNEL = "(none)"
 NO_CODE = "(none)"

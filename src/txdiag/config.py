@@ -22,6 +22,7 @@ from txdiag.locations import config_path
 from txdiag.locations import user_config_dir as user_config_dir
 from txdiag.normalize import NORMALIZED_FIELDS, FieldMap
 from txdiag.safety import quoted, shown
+from txdiag.tomlfile import read_toml
 
 StatusKind = Literal["success", "failure", "pending"]
 
@@ -130,8 +131,7 @@ def load_config(explicit: Path | None = None) -> tuple[Config, Path | None]:
     """The configuration and the file it came from (``None``: no file, all defaults)."""
     path, named = config_path(explicit)
     try:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
+        raw = read_toml(path, "config file", ConfigError)
     except FileNotFoundError:
         if named:
             raise ConfigError(f"{shown(path)}: config file not found",
@@ -139,8 +139,6 @@ def load_config(explicit: Path | None = None) -> tuple[Config, Path | None]:
         return Config(), None
     except IsADirectoryError:
         raise ConfigError(f"{shown(path)}: is a directory, not a config file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{shown(path)}: not valid TOML: {shown(exc)}") from None
     except OSError as exc:
         raise ConfigError(f"{shown(path)}: cannot read: {exc.strerror}") from None
     return parse_config(raw, str(path)), path

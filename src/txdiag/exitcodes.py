@@ -18,6 +18,8 @@ class ExitCode(IntEnum):
     """An HTTP API could not be read, after retries."""
     NO_RECORDS = 5
     """``check``: there were no records to judge."""
+    INTERNAL = 70
+    """A fault inside txdiag (a bug): one masked line on stderr instead of a traceback."""
     INTERRUPTED = 130
     """Interrupted with Ctrl-C (SIGINT)."""
     TERMINATED = 143

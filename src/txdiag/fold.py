@@ -63,11 +63,13 @@ from txdiag.readers import (
     _decode_lines,
     chunk_lines,
     decode_deeper,
+    is_header_again,
     is_utf8,
     jsonl_chunk_lines,
+    note_truncation,
 )
 from txdiag.sources import OpenedInput, iter_chunks
-from txdiag.timeparse import parse_timestamp
+from txdiag.timeparse import in_range, parse_timestamp
 
 if TYPE_CHECKING:
     from txdiag.timeline import Timeline
@@ -225,12 +227,13 @@ class SummaryFold:
                 else:
                     self._read_jsonl(opened, stats)
             elif fmt in (InputFormat.CSV, InputFormat.TSV) and _plain_field_map(pipeline):
-                self._read_delimited(opened, stats, "," if fmt == InputFormat.CSV else "\t")
+                self._read_delimited(opened, stats, stats.delimiter)
             elif fmt in (InputFormat.LOGFMT, InputFormat.TEXT) and _plain_field_map(pipeline):
                 # Records of strings: keyed per record, from their deciding values.
                 _TextFold(self, stats.name).run(items)
             else:
                 self._items(items, stats.name)
+            note_truncation(opened, stats)
         finally:
             opened.close()
 
@@ -731,7 +734,8 @@ class _DelimitedFold:
         if len(lines) != chunk.count or not all(map(str.strip, lines)):
             return False
         rows = list(map(methodcaller("split", self.delimiter), lines))
-        if set(map(len, rows)) != {len(header)}:
+        if set(map(len, rows)) != {len(header)} or "\ufeff" in text or any(
+                is_header_again(row, header) for row in rows):
             return False
         fold._make_room()
         keys: list[Hashable] = list(map(self._key_of, rows))
@@ -994,6 +998,11 @@ class _JsonSchema:
         if found is None:
             return False
         name, where = found.group(1), found.group(2)
+        if _UNNAMEABLE.search(name) is not None:
+            # msgspec cannot rename a field to a name holding \\, " or a control character:
+            # such a file is read by the general per-line path instead.
+            self.enabled = False
+            return False
         if len(self.key_names) + len(self.detail_names) + len(self.other_names) >= MAX_NAMES:
             self.enabled = False  # names made of data (ids as keys): not a log's fixed fields
             return False
@@ -1198,6 +1207,7 @@ class _JsonSchema:
 
 MAX_NAMES = 512
 """Distinct top-level names a JSON Lines input may have before the fast path stands aside."""
+_UNNAMEABLE = re.compile(r'[\\"\x00-\x1f]')
 _UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(.*?)`(?: - at `(\$[^`]*)`)?",
                             re.DOTALL)
 _LEAF: Any = str | int | None
@@ -1266,13 +1276,15 @@ def _span(stamps: Sequence[Any],
         if any(map(str.isdigit, stamps)):
             return None  # digits are an epoch to parse_timestamp
         low, high = min(moments), max(moments)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if low.tzinfo is None:
         low, high = low.replace(tzinfo=zone), high.replace(tzinfo=zone)
         if low.utcoffset() != high.utcoffset() or (high - low).total_seconds() > 3600:
             return None  # a change of offset (DST) between them: order may not hold
         moments = list(map(methodcaller("replace", tzinfo=zone), moments))
+    if not (in_range(low) and in_range(high)):
+        return None  # parse_timestamp refuses some of them
     return low, high, moments
 
 

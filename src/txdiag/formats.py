@@ -6,6 +6,8 @@ A JSON document is streamed: the records array is found (automatically, or by a 
 
 from __future__ import annotations
 
+import codecs
+import csv
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,80 +24,106 @@ from txdiag.readers import (
     Unreadable,
     UnreadableCause,
     decoded_line_chunks,
-    read_csv,
+    read_delimited,
     read_jsonl,
-    read_tsv,
 )
 from txdiag.safety import mask_text, strip_ansi
-from txdiag.sources import BLOCK_SIZE, DEFAULT_MAX_LINE_BYTES, OpenedInput, read_block
+from txdiag.sources import (
+    BLOCK_SIZE,
+    DEFAULT_MAX_LINE_BYTES,
+    SAMPLE_SIZE,
+    OpenedInput,
+    normalize,
+    read_block,
+)
 
 MAX_JSON_VALUE_BYTES = 64 << 20
 """A single JSON value (one record, or a skipped one) larger than this is not read."""
 MAX_JSON_DEPTH = 64
-_WS = b" \t\r\n"
 _DECODER = json.JSONDecoder()
 
 
+_SKIP_WS = re.compile(r"[ \t\r\n]*")
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
 class _JsonStream:
-    """A window over the decompressed bytes with a cursor, refilled block by block."""
+    """A window over the decompressed input, decoded once, with a cursor, refilled block by
+    block.
+
+    Each block is decoded to text once (bytes that are not UTF-8 become surrogate escapes, so
+    the records before them still read), and values are decoded in place from the cursor
+    (``raw_decode`` at an index): a document on one line streams at the speed of the JSON
+    decoder, where decoding the rest of the window again for every value took quadratic time.
+    """
 
     def __init__(self, opened: OpenedInput) -> None:
         self.opened = opened
-        self.buffer = b""
+        self.text = ""
         self.pos = 0
         self.line = 1
+        """The line of ``text[counted]``: counted on from there, never from the start."""
+        self.counted = 0
         self.eof = False
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
 
     def _fill(self) -> bool:
         if self.eof:
             return False
         block = read_block(self.opened.stream, BLOCK_SIZE, self.opened.name,
                            self.opened.compression)
+        decoded = self._decoder.decode(block, final=not block)
         if not block:
             self.eof = True
-            return False
-        self.line += self.buffer.count(b"\n", 0, self.pos)
-        self.buffer = self.buffer[self.pos:] + block
-        self.pos = 0
+            if not decoded:
+                return False
+        self.current_line()
+        self.text = self.text[self.pos:] + decoded
+        self.pos = self.counted = 0
         return True
 
     def current_line(self) -> int:
-        return self.line + self.buffer.count(b"\n", 0, self.pos)
+        if self.pos >= self.counted:
+            self.line += self.text.count("\n", self.counted, self.pos)
+        else:  # the cursor went back (a look ahead)
+            self.line -= self.text.count("\n", self.pos, self.counted)
+        self.counted = self.pos
+        return self.line
 
-    def peek(self) -> bytes:
-        """The next non-blank byte (without consuming it), or b"" at the end."""
+    def peek(self) -> str:
+        """The next non-blank character (without consuming it), or "" at the end."""
         while True:
-            while self.pos < len(self.buffer) and self.buffer[self.pos] in _WS:
-                self.pos += 1
-            if self.pos < len(self.buffer):
-                return self.buffer[self.pos:self.pos + 1]
+            self.pos = _SKIP_WS.match(self.text, self.pos).end()  # type: ignore[union-attr]
+            if self.pos < len(self.text):
+                return self.text[self.pos]
             if not self._fill():
-                return b""
+                return ""
 
-    def expect(self, char: bytes) -> None:
+    def skip_bom(self) -> None:
+        if self.peek() == "\ufeff":
+            self.pos += 1
+
+    def expect(self, char: str) -> None:
         if self.peek() != char:
-            raise self.error(f"expected {char.decode()!r}")
+            raise self.error(f"expected {char!r}")
         self.pos += 1
 
     def value(self) -> tuple[int, Any]:
-        """Decode the next JSON value; its starting line and the value."""
+        """Decode the next JSON value; its starting line and the value. A value holding bytes
+        that are not UTF-8 raises ``UnicodeDecodeError``."""
         self.peek()
         start_line = self.current_line()
         while True:
             try:
-                text = self.buffer[self.pos:].decode("utf-8")
-            except UnicodeDecodeError as exc:
-                # A multi-byte character cut by the block boundary: read more and try again.
-                if exc.start >= len(self.buffer) - self.pos - 4 and self._fill():
-                    continue
-                raise
-            try:
-                value, end = _DECODER.raw_decode(text)
+                value, end = _DECODER.raw_decode(self.text, self.pos)
             except json.JSONDecodeError:
-                if len(self.buffer) - self.pos > MAX_JSON_VALUE_BYTES or not self._fill():
+                if len(self.text) - self.pos > MAX_JSON_VALUE_BYTES or not self._fill():
                     raise
                 continue
-            self.pos += len(text[:end].encode("utf-8"))
+            bad = _ESCAPED_BYTE.search(self.text, self.pos, end)
+            if bad is not None:
+                raise UnicodeDecodeError("utf-8", b"", 0, 1, "invalid byte in a value")
+            self.pos = end
             return start_line, value
 
     def error(self, what: str) -> InputError:
@@ -107,9 +135,7 @@ def read_json_document(opened: OpenedInput, stats: ReadStats, max_line_bytes: in
                        records_path: str | None = None) -> Iterator[RawItem]:
     """The records of a JSON document: a top-level array, or an array inside objects."""
     stream = _JsonStream(opened)
-    if opened.sample.startswith(b"\xef\xbb\xbf"):
-        stream.peek()
-        stream.pos = 3
+    stream.skip_bom()
     path = records_path.split(".") if records_path else None
     try:
         found = _find_records(stream, path, 0)
@@ -129,7 +155,7 @@ def _find_records(stream: _JsonStream, path: list[str] | None, depth: int) -> bo
     if depth > MAX_JSON_DEPTH:
         raise stream.error("nested too deeply")
     first = stream.peek()
-    if first == b"[":
+    if first == "[":
         rejected = bool(path)
         if path is None and depth > 0:
             # Auto-detection: an array counts only when it holds objects (or nothing).
@@ -137,34 +163,34 @@ def _find_records(stream: _JsonStream, path: list[str] | None, depth: int) -> bo
             stream.pos += 1
             inner = stream.peek()
             stream.pos = save
-            rejected = inner not in (b"{", b"]")
+            rejected = inner not in ("{", "]")
         if rejected:
             stream.value()  # skip the whole array: the caller goes on after it
             return False
         stream.pos += 1
         return True
-    if first != b"{":
+    if first != "{":
         return False
     stream.pos += 1
     while True:
-        if stream.peek() == b"}":
+        if stream.peek() == "}":
             stream.pos += 1
             return False
         _, key = stream.value()
-        stream.expect(b":")
+        stream.expect(":")
         wanted = path is None or (path and key == path[0])
         nxt = stream.peek()
-        if wanted and nxt in (b"[", b"{"):
+        if wanted and nxt in ("[", "{"):
             if _find_records(stream, path[1:] if path else None, depth + 1):
                 return True
         else:
             stream.value()  # skip this member
-        if stream.peek() == b",":
+        if stream.peek() == ",":
             stream.pos += 1
 
 
 def _array_items(stream: _JsonStream, name: str) -> Iterator[RawItem]:
-    if stream.peek() == b"]":
+    if stream.peek() == "]":
         return
     while True:
         line = stream.current_line()
@@ -183,9 +209,9 @@ def _array_items(stream: _JsonStream, name: str) -> Iterator[RawItem]:
             yield Unreadable(name, line, UnreadableCause.NOT_AN_OBJECT,
                              f"a JSON {type(value).__name__}, not an object")
         following = stream.peek()
-        if following == b",":
+        if following == ",":
             stream.pos += 1
-        elif following == b"]":
+        elif following == "]":
             return
         else:
             yield Unreadable(name, stream.current_line(), UnreadableCause.INVALID_JSON,
@@ -282,7 +308,12 @@ _CONTINUATION = re.compile(
     # an exception line: java.net.SocketTimeoutException: ..., ConnectionResetError: ...
     r"|(?:[A-Za-z_$][\w$]*\.)*[A-Za-z_$][\w$]*(?:Exception|Error|Throwable|Timeout)\b:?)"
 )
-_TXN_IN_TEXT = re.compile(r"\b(?:txn|order|trade)[ _]?(?:id|no)?[=: ]+([A-Za-z0-9_\-]{4,64})", re.I)
+# ``txn=T3``, ``order_no: T5``, ``out_trade_no=...`` (any length after "=" or ":"), and
+# ``txn T20261111`` (after a blank only a token holding a digit: "order failed" names none).
+_TXN_IN_TEXT = re.compile(
+    r"\b(?:out_)?(?:txn|order|trade)[ _]?(?:id|no)?"
+    r"(?:[ ]*[=:][ ]*([A-Za-z0-9_\-]{1,64})|[ ]+(?=[A-Za-z_\-]*[0-9])([A-Za-z0-9_\-]{2,64}))",
+    re.I)
 _CODE_IN_TEXT = re.compile(r"\b(?:code|err_?code|resp_?code)[=: ]+([A-Za-z0-9_.\-]{1,40})", re.I)
 _FAILURE_LEVELS = {"ERROR", "FATAL", "CRITICAL", "SEVERE", "ERR"}
 
@@ -312,7 +343,7 @@ def parse_text_line(line: str, templates: Sequence[Template]) -> dict[str, Any] 
         record.pop("logger", None)
         msg = record.get("msg") or record.get("message") or ""
         if "txn_id" not in record and (found := _TXN_IN_TEXT.search(msg)):
-            record["txn_id"] = found.group(1)
+            record["txn_id"] = found.group(1) or found.group(2)
         if "code" not in record and (found := _CODE_IN_TEXT.search(msg)):
             record["code"] = found.group(1)
         if level in _FAILURE_LEVELS and "status" not in record:
@@ -399,50 +430,154 @@ def read_text(opened: OpenedInput, stats: ReadStats, max_line_bytes: int, *,
 
 # -- detection and dispatch --------------------------------------------------------------------
 
-def detect_format(sample: bytes, templates: Sequence[Template] = ()) -> InputFormat:
-    """Decide the format from content (the first non-blank line), never the file name."""
+DETECT_LINES = 64
+"""Lines of the sample the detector reads: one bad line among them cannot decide alone."""
+DELIMITERS = (",", "\t", ";", "|")
+"""The delimiters told apart by detection (``--delimiter`` names any other)."""
+
+
+@dataclass(frozen=True)
+class Detected:
+    """What :func:`detect_format` decided: the format, and for CSV the delimiter."""
+
+    format: InputFormat
+    delimiter: str = ","
+
+
+def _sample_lines(text: bytes, whole: bool) -> list[bytes]:
+    """The sample's non-blank lines without their ends; the last one, when the sample is not
+    the ``whole`` input (it is cut), only when it is the only one. Lines holding NUL (padding
+    of a crashed writer) are left out: they are unreadable whatever the format."""
+    lines = text.split(b"\n")
+    if len(lines) > 1 and not whole:
+        lines.pop()  # a line cut by the sample's end
+    kept = [line.rstrip(b"\r") for line in lines if line.strip() and b"\x00" not in line]
+    return kept[:DETECT_LINES]
+
+
+def _decoded(lines: list[bytes], encoding: str) -> list[str]:
+    """The lines that decode: one that does not is unreadable whatever the format."""
+    out = []
+    for line in lines:
+        try:
+            out.append(line.decode(encoding))
+        except UnicodeDecodeError:
+            continue
+    return out
+
+
+def _is_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+def _delimited_votes(lines: list[str], delimiter: str) -> int:
+    """Lines with as many fields as the first (the header), when it has at least two."""
+    try:
+        widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+    except csv.Error:
+        return 0
+    if not widths or widths[0] < 2:
+        return 0
+    return sum(width == widths[0] for width in widths)
+
+
+def detect_format(sample: bytes, templates: Sequence[Template] = (), *,
+                  encoding: str = "utf-8", whole: bool = False) -> Detected:
+    """Decide the format from content, never the file name: by the first
+    :data:`DETECT_LINES` lines of the sample, each format scored by the lines it reads, so
+    that one bad line (a cut first line, ``{}{}``) never decides alone.
+
+    A sample starting with ``[`` followed by ``{``, ``[`` or ``]`` is a JSON document; one
+    starting with ``{`` is JSON Lines when at least half of its lines are JSON objects, a
+    JSON document otherwise (an object spanning lines), or, with no whole line in the sample
+    (a first record longer than the sample), JSON Lines unless an array of objects opens in
+    it.
+    """
     text = sample.removeprefix(b"\xef\xbb\xbf").lstrip()
     if not text:
-        return InputFormat.JSONL
-    first_line = text.split(b"\n", 1)[0].rstrip(b"\r")
-    if text[:1] == b"[":
-        return InputFormat.JSON
+        return Detected(InputFormat.JSONL)
+    if text[:1] == b"[" and text[1:].lstrip()[:1] in (b"{", b"[", b"]", b""):
+        return Detected(InputFormat.JSON)
+    lines = _decoded(_sample_lines(text, whole), encoding)
     if text[:1] == b"{":
-        try:
-            json.loads(first_line)
-        except (ValueError, RecursionError):
-            return InputFormat.JSON  # an object spanning lines (or too deep): one document
-        return InputFormat.JSONL
-    line = first_line.decode("utf-8", "replace")
-    if parse_text_line(line, list(templates) or compile_templates({})) is not None:
-        return InputFormat.TEXT
-    pairs = parse_logfmt(line)
-    if pairs and len(pairs) >= 2:
-        return InputFormat.LOGFMT
-    if b"\t" in first_line and first_line.count(b"\t") >= first_line.count(b","):
-        return InputFormat.TSV
-    if b"," in first_line:
-        return InputFormat.CSV
+        if b"\n" not in text.rstrip(b"\r\n"):
+            only_line = text.rstrip(b"\r\n").decode(encoding, "replace")
+            if whole or len(sample) < SAMPLE_SIZE:  # the whole input: one line
+                return Detected(InputFormat.JSONL if lines and _is_object(lines[0])
+                                else InputFormat.JSON)
+            opens_array = _ARRAY_OF_OBJECTS.search(only_line) is not None
+            return Detected(InputFormat.JSON if opens_array else InputFormat.JSONL)
+        objects = sum(map(_is_object, lines))
+        return Detected(InputFormat.JSONL if objects and objects * 2 >= len(lines)
+                        else InputFormat.JSON)
+    if not lines:
+        return Detected(InputFormat.JSONL)
+    active = list(templates) or compile_templates({})
+    # Stack traces and wrapped text continue a text or logfmt record: not held against them.
+    entries = [line for line in lines if not is_continuation(line)] or lines
+    scores: list[tuple[float, Detected]] = [
+        (sum(map(_is_object, lines)) / len(lines), Detected(InputFormat.JSONL)),
+        (sum(parse_text_line(line, active) is not None for line in entries) / len(entries),
+         Detected(InputFormat.TEXT)),
+        (sum(len(parse_logfmt(line) or ()) >= 2 for line in entries) / len(entries),
+         Detected(InputFormat.LOGFMT)),
+    ]
+    for delimiter in ("\t", *(d for d in DELIMITERS if d != "\t")):
+        fmt = InputFormat.TSV if delimiter == "\t" else InputFormat.CSV
+        scores.append((_delimited_votes(lines, delimiter) / len(lines), Detected(fmt, delimiter)))
+    # The largest share of lines read wins; on a tie, the order above (JSON Lines first).
+    best, detected = max(scores, key=lambda scored: scored[0])
+    if best >= 0.5:
+        return detected
     # Mask before cutting: a card number cut short no longer validates and would show.
-    excerpt = mask_text(line[:200])[:60]
+    excerpt = mask_text(lines[0][:200])[:60]
     raise InputError(
         f"cannot tell the input format of {excerpt!r}...",
         hint="pass --input-format (jsonl, json, csv, tsv, logfmt, text), or add a text template",
     )
 
 
+_ARRAY_OF_OBJECTS = re.compile(r'":\s*\[\s*\{')
+
+
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\x0c\x1b\x00") + b"\x7f"
+
+
+def _binary(head: bytes) -> bool:
+    """Whether the first bytes are binary data rather than text. NUL bytes alone are not: a
+    log a crashed writer left padded with NULs is text, and its NUL lines are unreadable."""
+    text = head.replace(b"\x00", b"")
+    if not text:
+        return bool(head) and b"\n" not in head
+    controls = len(text) - len(text.translate(None, _CONTROL_BYTES))
+    return controls * 10 > len(text)
+
+
+def wide_encoding(encoding: str) -> bool:
+    """UTF-16 or UTF-32: read transcoded to UTF-8 (a newline is not one byte in them)."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return False
+    return name.startswith(("utf-16", "utf-32"))
+
+
 def check_sample(opened: OpenedInput, encoding: str) -> list[str]:
     """Refuse binary data; warn when the bytes look like another encoding than the one used."""
     sample = opened.sample
     warnings: list[str] = []
-    if sample.startswith((b"\xff\xfe", b"\xfe\xff")) or (
-        len(sample) >= 8 and sample[1:8:2] == b"\x00\x00\x00\x00"
-    ):
-        if not encoding.lower().startswith("utf-16"):
-            raise InputError(f"{opened.name}: looks like UTF-16 text",
-                             hint="pass --encoding utf-16")
+    if wide_encoding(encoding):
         return warnings
-    if b"\x00" in sample[:4096]:
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")) or (
+        len(sample) >= 8 and b"\x00" not in sample[0:8:2]
+        and sample[1:8:2] == b"\x00\x00\x00\x00"
+    ):
+        raise InputError(f"{opened.name}: looks like UTF-16 text",
+                         hint="pass --encoding utf-16")
+    if _binary(sample[:4096]):
         raise InputError(f"{opened.name}: looks like binary data, not a text log",
                          hint="compressed logs are detected (gzip, bz2, xz); others are not read")
     if encoding.lower().replace("-", "").replace("_", "") in {"utf8", "utf8sig"}:
@@ -470,22 +605,34 @@ def read_records(
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     records_path: str | None = None,
     templates: Sequence[Template] = (),
+    delimiter: str | None = None,
 ) -> tuple[ReadStats, Iterator[RawItem]]:
     """The stats object (filled while iterating) and the raw items of one opened input."""
     warnings = check_sample(opened, encoding)
-    fmt = (detect_format(opened.sample, templates) if input_format is InputFormat.AUTO
-           else input_format)
+    if wide_encoding(encoding):
+        normalize(opened, encoding)
+        encoding = "utf-8"
+    else:
+        normalize(opened, None)
+    if delimiter is not None and input_format in (InputFormat.AUTO, InputFormat.CSV,
+                                                  InputFormat.TSV):
+        # --delimiter says the input is delimited, and by what.
+        detected = Detected(InputFormat.TSV if delimiter == "\t" else InputFormat.CSV, delimiter)
+    elif input_format is InputFormat.AUTO:
+        detected = detect_format(opened.sample, templates, encoding=encoding,
+                                 whole=opened.sample_is_all)
+    else:
+        detected = Detected(input_format, "\t" if input_format is InputFormat.TSV else ",")
+    fmt = detected.format
     stats = ReadStats(name=opened.name, format=fmt.value, compression=opened.compression,
-                      encoding=encoding, warnings=warnings)
+                      encoding=encoding, warnings=warnings, delimiter=detected.delimiter)
     items: Iterator[RawItem]
     if fmt is InputFormat.JSONL:
         items = read_jsonl(opened, stats, max_line_bytes)
     elif fmt is InputFormat.JSON:
         items = read_json_document(opened, stats, max_line_bytes, records_path)
-    elif fmt is InputFormat.CSV:
-        items = read_csv(opened, stats, max_line_bytes)
-    elif fmt is InputFormat.TSV:
-        items = read_tsv(opened, stats, max_line_bytes)
+    elif fmt in (InputFormat.CSV, InputFormat.TSV):
+        items = read_delimited(opened, stats, max_line_bytes, stats.delimiter)
     elif fmt is InputFormat.LOGFMT:
         items = read_logfmt(opened, stats, max_line_bytes)
     else:

@@ -14,6 +14,7 @@ newline, so a range cannot tell where its first record starts.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
 import os
@@ -21,7 +22,7 @@ import signal
 import stat
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import tzinfo
 from multiprocessing.connection import Connection
@@ -180,7 +181,7 @@ def split_points(path: str, parts: int) -> list[tuple[int, int]]:
 
 def plan(opened: OpenedInput, path: str, jobs: int) -> list[tuple[int, int]] | None:
     """The ranges to fold in parallel, or None when the input is read by one process."""
-    if jobs < 2 or opened.compression is not None or opened.raw is None:
+    if jobs < 2 or opened.compression is not None or opened.raw is None or opened.converted:
         return None
     try:
         info = os.stat(path)
@@ -205,17 +206,19 @@ def fold_split(fold: SummaryFold, path: str, stats: ReadStats,
     _INHERITED[:] = [pipeline]
     workers: list[tuple[Any, Connection]] = []
     try:
-        for start, end in ranges[1:]:
-            receiver, sender = context.Pipe(duplex=False)
-            process = context.Process(
-                target=_work,
-                args=(recipe, path, stats.name, stats.encoding, start, end,
-                      timeline is not None, requested, _summary_options(fold.summary), sender),
-                daemon=True,
-            )
-            process.start()
-            sender.close()
-            workers.append((process, receiver))
+        with _signals_for_workers():
+            for start, end in ranges[1:]:
+                receiver, sender = context.Pipe(duplex=False)
+                process = context.Process(
+                    target=_work,
+                    args=(recipe, path, stats.name, stats.encoding, start, end,
+                          timeline is not None, requested, _summary_options(fold.summary),
+                          sender),
+                    daemon=True,
+                )
+                process.start()
+                sender.close()
+                workers.append((process, receiver))
         first_start, first_end = ranges[0]
         # The progress bar follows this process's range (the workers read theirs meanwhile).
         first = pipeline.current = opened_range(path, stats.name, first_start, first_end)
@@ -260,6 +263,26 @@ def fold_split(fold: SummaryFold, path: str, stats: ReadStats,
                 process.terminate()
                 process.join()
             receiver.close()
+
+
+@contextlib.contextmanager
+def _signals_for_workers() -> Iterator[None]:
+    """Start workers with Ctrl-C ignored and SIGTERM at its default, so that neither prints a
+    worker's traceback: Ctrl-C (sent to the whole process group) is the parent's to handle,
+    and the parent ends its workers with SIGTERM. A forked worker inherits these dispositions
+    at once, and a spawned one keeps an ignored SIGINT across ``exec``, before any of its own
+    code runs; the parent gets its own handlers back as soon as the workers are started."""
+    try:
+        saved = (signal.signal(signal.SIGINT, signal.SIG_IGN),
+                 signal.signal(signal.SIGTERM, signal.SIG_DFL))
+    except ValueError:  # not the main thread: nothing of ours to keep away from workers
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, saved[0])
+        signal.signal(signal.SIGTERM, saved[1])
 
 
 def _shift(part: _Part, offset: int) -> None:
@@ -308,6 +331,7 @@ def _work(recipe: _Recipe | None, path: str, name: str, encoding: str, start: in
           sender: Connection) -> None:
     """A worker: fold one range and send the :class:`_Part` back (spawn-safe)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # ended by the parent: quietly
     from txdiag.fold import SummaryFold
     from txdiag.timeline import Timeline
 

@@ -11,6 +11,7 @@ Two steps, so the hot path stays cheap:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
@@ -186,7 +187,7 @@ def _number(value: Any) -> float | None:
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # 400 digits overflow a float
         return None
     return number if number == number and abs(number) != float("inf") else None
 
@@ -591,12 +592,25 @@ class Normalizer:
         )
 
 
+_THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+
+
 def _decimal(value: Any) -> Decimal | None:
+    """An amount; None when it cannot be read for sure. Commas are read only as thousands
+    separators in groups of three (``1,299.00``): ``1.000,50`` (decimal comma) and ``1,0,0``
+    are refused rather than read as 1.0005 and 100, and so are non-ASCII digits."""
     if value is None or isinstance(value, bool):
         return None
+    # str() first: a float from JSON becomes its shortest round-trip text, never binary noise.
+    text = str(value).strip()
+    if not text.isascii():
+        return None
+    if "," in text:
+        if _THOUSANDS.fullmatch(text) is None:
+            return None
+        text = text.replace(",", "")
     try:
-        # str() first: a float from JSON becomes its shortest round-trip text, never binary noise.
-        amount = Decimal(str(value).strip().replace(",", ""))
+        amount = Decimal(text)
     except (InvalidOperation, ValueError):
         return None
     return amount if amount.is_finite() else None

@@ -20,7 +20,14 @@ from txdiag.errors import InputError
 from txdiag.formats import Template, read_records
 from txdiag.http.options import HttpOptions
 from txdiag.normalize import Extracted, FieldMap, Normalizer
-from txdiag.readers import InputFormat, RawItem, ReadStats, Unreadable, UnreadableCause
+from txdiag.readers import (
+    InputFormat,
+    RawItem,
+    ReadStats,
+    Unreadable,
+    UnreadableCause,
+    note_truncation,
+)
 from txdiag.rulebook import Rulebook
 from txdiag.sources import DEFAULT_MAX_LINE_BYTES, OpenedInput, open_input
 from txdiag.timeparse import parse_timestamp
@@ -34,6 +41,8 @@ class ReadOptions:
     """How inputs are read."""
 
     input_format: InputFormat = InputFormat.AUTO
+    delimiter: str | None = None
+    """CSV's field delimiter; None: detected (``,``, ``;``, ``|`` or tab)."""
     encoding: str = "utf-8"
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     strict: bool = False
@@ -137,6 +146,7 @@ class Pipeline:
         opened, stats, items = self.open(name)
         try:
             yield from self._events(stats, items)
+            note_truncation(opened, stats)
         finally:
             opened.close()
 
@@ -152,6 +162,7 @@ class Pipeline:
                 max_line_bytes=opts.max_line_bytes,
                 records_path=opts.records_path,
                 templates=opts.templates,
+                delimiter=opts.delimiter,
             )
         except BaseException:
             opened.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -59,6 +60,11 @@ class ReadStats:
     """Continuation lines (stack traces) attached to the record before them."""
     lines: LineStats = field(default_factory=LineStats)
     warnings: list[str] = field(default_factory=list)
+    delimiter: str = ","
+    """The field delimiter of CSV (``,``, ``;``, ``|``, ...) and TSV (tab)."""
+    partial: str | None = None
+    """Why the input was not read to its end without an error (``--max-pages`` stopped an API
+    walk with pages left): its results are partial, and ``check`` says so."""
 
 
 class InputFormat(StrEnum):
@@ -71,18 +77,29 @@ class InputFormat(StrEnum):
     TEXT = "text"
 
 
+def note_truncation(opened: OpenedInput, stats: ReadStats) -> None:
+    """After an input was read: when the file is now shorter than when it was opened (it was
+    truncated, or rotated with copytruncate, while it was read), the records are partial."""
+    if opened.raw is None or opened.size is None:
+        return
+    try:
+        now = os.fstat(opened.raw.fileno()).st_size
+    except (OSError, ValueError):
+        return
+    if now < opened.size:
+        stats.partial = (f"the file shrank from {opened.size:,} to {now:,} bytes while it was "
+                         "read (truncated?): records may be missing")
+
+
 def decoded_lines(
     opened: OpenedInput, stats: ReadStats, max_line_bytes: int
 ) -> Iterator[tuple[int, str | None, bytes | None]]:
     """``(number, text, None)`` for readable lines; ``(number, None, raw)`` for undecodable."""
-    first = True
     for number, raw in iter_lines(opened, stats.lines, max_line_bytes=max_line_bytes):
         if raw is None:
             yield number, None, None
             continue
-        if first:
-            raw = raw.removeprefix(b"\xef\xbb\xbf")
-            first = False
+        raw = raw.removeprefix(BOM)  # opening the input, or a file concatenated to it
         try:
             yield number, raw.decode(stats.encoding), None
         except UnicodeDecodeError:
@@ -99,7 +116,6 @@ def decoded_line_chunks(
 ) -> Iterator[tuple[str | None, list[DecodedLine]]]:
     """:func:`decoded_lines` a chunk at a time: ``(text, lines)`` where ``text`` is the whole
     chunk decoded (UTF-8 chunks that decode at once) or None (decoded line by line)."""
-    first = True
     utf8 = is_utf8(stats.encoding)
     encoding = stats.encoding
     for chunk in iter_chunks(opened, stats.lines, max_line_bytes=max_line_bytes):
@@ -113,12 +129,11 @@ def decoded_line_chunks(
             except UnicodeDecodeError:
                 pass
             else:
-                if first:
-                    text = text.removeprefix("\ufeff")
-                    first = False
                 lines = (text[:-1] if text.endswith("\n") else text).split("\n")
                 if "\r" in text:
                     lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+                if "\ufeff" in text:  # opening the input, or a file concatenated to it
+                    lines = [line.removeprefix("\ufeff") for line in lines]
                 yield text, list(zip(range(chunk.first, chunk.first + len(lines)), lines,
                                      repeat(None)))
                 continue
@@ -132,9 +147,7 @@ def decoded_line_chunks(
                 continue
             if raw.endswith(b"\r"):
                 raw = raw[:-1]
-            if first:
-                raw = raw.removeprefix(BOM)
-                first = False
+            raw = raw.removeprefix(BOM)
             try:
                 out.append((number, raw.decode(encoding), None))
             except UnicodeDecodeError:
@@ -247,9 +260,9 @@ def chunk_lines(data: bytes, first_line: int, stats: ReadStats, max_line_bytes: 
         else:
             if raw.endswith(b"\r"):
                 raw = raw[:-1]
-            if state[0]:
-                raw = raw.removeprefix(BOM)
-                state[0] = False
+            # A BOM opens the input, or a file concatenated to it (cat a.jsonl b.jsonl).
+            raw = raw.removeprefix(BOM)
+            state[0] = False
             yield number, raw
         number += 1
 
@@ -294,6 +307,11 @@ def _json_error(exc: Exception) -> str:
     if isinstance(exc, RecursionError):
         return "nested too deeply"
     return "invalid JSON"
+
+
+def is_header_again(row: list[str], header: list[str]) -> bool:
+    """Whether a row repeats the header (``cat a.csv b.csv``): never a record."""
+    return bool(row) and row[0].strip() == header[0] and [cell.strip() for cell in row] == header
 
 
 class DelimitedRows:
@@ -361,11 +379,14 @@ class DelimitedRows:
         if len(row) != len(header):
             return [Unreadable(self.name, row_start, UnreadableCause.BAD_ROW,
                                f"{len(row)} fields where the header has {len(header)}")]
+        if is_header_again(row, header):
+            return [Unreadable(self.name, row_start, UnreadableCause.BAD_ROW,
+                               "the header row again (files concatenated?)")]
         return [(row_start,
                  {key: value for key, value in zip(header, row, strict=True) if value != ""})]
 
 
-def _read_delimited(
+def read_delimited(
     opened: OpenedInput, stats: ReadStats, max_line_bytes: int, delimiter: str
 ) -> Iterator[RawItem]:
     """CSV or TSV with a header row. A quoted field may span lines; numbering stays physical."""
@@ -376,8 +397,8 @@ def _read_delimited(
 
 
 def read_csv(opened: OpenedInput, stats: ReadStats, max_line_bytes: int) -> Iterator[RawItem]:
-    return _read_delimited(opened, stats, max_line_bytes, ",")
+    return read_delimited(opened, stats, max_line_bytes, ",")
 
 
 def read_tsv(opened: OpenedInput, stats: ReadStats, max_line_bytes: int) -> Iterator[RawItem]:
-    return _read_delimited(opened, stats, max_line_bytes, "\t")
+    return read_delimited(opened, stats, max_line_bytes, "\t")

@@ -7,17 +7,19 @@ counted and skipped without ever being held in memory whole.
 from __future__ import annotations
 
 import bz2
+import codecs
 import gzip
 import io
 import lzma
 import os
+import stat
 import sys
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
-from txdiag.errors import InputError
+from txdiag.errors import InputError, UsageError
 
 STDIN_NAME = "<stdin>"
 DEFAULT_MAX_LINE_BYTES = 1 << 20
@@ -43,6 +45,11 @@ class OpenedInput:
     raw: BinaryIO | None = None
     """The file as opened (compressed bytes), for progress; None for stdin."""
     size: int | None = None
+    sample_is_all: bool = False
+    """Whether ``sample`` is the whole input (its last line is not cut by the sample's end)."""
+    converted: bool = False
+    """Whether ``stream`` is transcoded or has its line ends changed (:func:`normalize`): its
+    bytes are then not the file's, and the file cannot be split by byte offsets."""
 
     def position(self) -> tuple[int, int | None]:
         """Bytes of the file consumed so far, and its size (None for stdin)."""
@@ -103,10 +110,104 @@ class Prefixed(io.RawIOBase):
         super().close()
 
 
+def _identity(name: str) -> tuple[int, int]:
+    status = os.stat(name)
+    return status.st_dev, status.st_ino
+
+
+class _Converted(io.RawIOBase):
+    """A stream's bytes passed through ``convert(data, final)`` block by block."""
+
+    def __init__(self, stream: BinaryIO, convert: Callable[[bytes, bool], bytes]) -> None:
+        self._stream = stream
+        self._convert = convert
+        self._out = b""
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._out and not self._done:
+            data = self._stream.read1(BLOCK_SIZE)  # type: ignore[attr-defined]
+            self._done = not data
+            self._out = self._convert(data, self._done)
+        count = min(len(buffer), len(self._out))
+        buffer[:count] = self._out[:count]
+        self._out = self._out[count:]
+        return count
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+def _lone_cr_to_lf() -> Callable[[bytes, bool], bytes]:
+    held = b""
+
+    def convert(data: bytes, final: bool) -> bytes:
+        nonlocal held
+        data, held = held + data, b""
+        if data.endswith(b"\r") and not final:  # maybe the CR of a CRLF cut by the block
+            data, held = data[:-1], b"\r"
+        return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+    return convert
+
+
+def _to_utf8(encoding: str) -> Callable[[bytes, bool], bytes]:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+
+    def convert(data: bytes, final: bool) -> bytes:
+        return decoder.decode(data, final).encode("utf-8", "surrogatepass")
+
+    return convert
+
+
+def normalize(opened: OpenedInput, wide: str | None) -> None:
+    """Make ``opened`` read as UTF-8 with LF line ends, in place: transcoded from the ``wide``
+    encoding (UTF-16 or UTF-32, where a newline is not one byte) when one is given, and with
+    lone CR line ends (old Mac files) turned into LF when the sample has CRs and no LF at all.
+    """
+    steps: list[Callable[[bytes, bool], bytes]] = []
+    sample = opened.sample
+    if wide is not None:
+        steps.append(_to_utf8(wide))
+        sample = _to_utf8(wide)(sample, False)
+    if b"\r" in sample and b"\n" not in sample:
+        steps.append(_lone_cr_to_lf())
+        sample = _lone_cr_to_lf()(sample, False)
+    if not steps:
+        return
+
+    def convert(data: bytes, final: bool) -> bytes:
+        for step in steps:
+            data = step(data, final)
+        return data
+
+    opened.stream = io.BufferedReader(_Converted(opened.stream, convert), BLOCK_SIZE)
+    opened.sample = sample
+    opened.converted = True
+
+
 def check_inputs(names: list[str]) -> None:
-    """Fail before reading anything when a named input cannot be opened at all."""
+    """Fail before reading anything when a named input cannot be opened at all, or is named
+    twice (stdin cannot be read twice; a file read twice counts every record twice)."""
+    seen: dict[object, str] = {}
     for name in names:
-        if name == "-" or "://" in name:
+        if "://" in name:
+            continue
+        try:
+            identity: object = "-" if name == "-" else _identity(name)
+        except OSError:
+            identity = name
+        if identity in seen:
+            first = seen[identity]
+            said = "stdin (-)" if name == "-" else (
+                name if first == name else f"{name} (the same file as {first})")
+            raise UsageError(f"{said} is named twice", hint="name each input once")
+        seen[identity] = name
+        if name == "-":
             continue
         if os.path.isdir(name):
             raise InputError(f"{name}: is a directory, not a log file")
@@ -151,26 +252,43 @@ def open_input(name: str) -> OpenedInput:
         decompressing = stream
         stream = io.BufferedReader(Prefixed(b"", decompressing, read=lambda size: read_block(
             decompressing, size, display, compression)), BLOCK_SIZE)
-    sample, error = _sniff(stream, display, compression)
+    sample, error, whole = _sniff(stream, display, compression, eager=not _regular(raw))
     stream = io.BufferedReader(Prefixed(sample, stream, error), BLOCK_SIZE)
     size = os.fstat(raw.fileno()).st_size if name != "-" else None
-    return OpenedInput(display, stream, compression, sample, None if name == "-" else raw, size)
+    return OpenedInput(display, stream, compression, sample, None if name == "-" else raw, size,
+                       sample_is_all=whole)
 
 
-def _sniff(stream: BinaryIO, name: str, compression: str | None) -> tuple[bytes, Exception | None]:
-    """The first ``SAMPLE_SIZE`` bytes, and the error that cut them short, if one did."""
+def _regular(raw: BinaryIO) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(raw.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False
+
+
+def _sniff(stream: BinaryIO, name: str, compression: str | None, *,
+           eager: bool = False) -> tuple[bytes, Exception | None, bool]:
+    """The first ``SAMPLE_SIZE`` bytes, the error that cut them short, if one did, and
+    whether they are the whole input.
+
+    ``eager`` (a pipe, a FIFO, a terminal): stop at the first read that completes a line, so
+    that five lines written into a FIFO are read without waiting for 64 KiB that may never
+    come (and an interruption then still reports them).
+    """
     chunks: list[bytes] = []
     size = 0
     while size < SAMPLE_SIZE:
         try:
             chunk = read_block(stream, SAMPLE_SIZE - size, name, compression)
         except InputError as exc:
-            return b"".join(chunks), exc
+            return b"".join(chunks), exc, False
         if not chunk:
-            break
+            return b"".join(chunks), None, True
         chunks.append(chunk)
         size += len(chunk)
-    return b"".join(chunks), None
+        if eager and b"\n" in chunk:
+            break
+    return b"".join(chunks), None, False
 
 
 def _read_exact(raw: BinaryIO, size: int, name: str) -> bytes:

@@ -343,3 +343,32 @@ def test_lookup_help_has_examples() -> None:
     result = run("lookup", "--help")
     assert result.exit_code == 0
     assert "Examples:" in result.stdout and "{txn_id}" in result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["json", "table", "markdown"])
+def test_lookup_masks_numbers_and_keys_in_the_record(api: ApiServer, fmt: str) -> None:
+    # Mis-mapped fields: a card in amount, a phone in installments and http_status, a card as a
+    # key (issue 13).
+    api.script(Reply(200, {"txn_id": "T42", "status": "failed", "code": "51",
+                           "amount": CARD, "installments": 13812345678,
+                           "http_status": 13812345678, CARD: "seen"}))
+    result = run("lookup", "T42", "--url", lookup_url(api), "--format", fmt)
+    assert result.exit_code == 0, result.stderr
+    assert CARD not in result.stdout and "13812345678" not in result.stdout
+    if fmt == "json":
+        record = json.loads(result.stdout)["record"]
+        assert record["amount"] == "622202*********0128"
+
+
+@pytest.mark.parametrize("fmt", ["json", "table", "markdown"])
+def test_check_stopped_by_max_pages_is_not_complete(api: ApiServer, fmt: str) -> None:
+    api.script(Reply(200, {"items": failed_records(1, 2), "next": "p2"}),
+               Reply(200, {"items": failed_records(3, 2), "next": "p3"}))
+    result = run("check", api.url("/tx"), "--next-path", "next", "--max-pages", "1",
+                 "--max-rate", "failure=100", "--format", fmt)
+    assert result.exit_code == ExitCode.OK, result.stderr
+    if fmt == "json":
+        data = json.loads(result.stdout)
+        assert data["complete"] is False and data["totals"]["records"] == 2
+    else:
+        assert "PARTIAL INPUT (stopped after 1 pages (--max-pages), more remain)" in result.stdout

@@ -364,3 +364,77 @@ def test_get_json_returns_one_document(api: ApiServer, fast: Fast) -> None:
     page = get_json(api.url("/v1/transactions/T1"), fast())
     assert page.document == {"data": {"txn_id": "T1"}}
     assert page.status == 200
+
+
+def test_a_cookie_never_follows_a_redirect_to_another_origin(api: ApiServer,
+                                                              other_api: ApiServer,
+                                                              fast: Fast) -> None:
+    # Same host, another port: the cookie jar alone would send it (issue 13).
+    api.script(Reply(307, "", {"Location": other_api.url("/collect"),
+                               "Set-Cookie": "session=s3cr3t; Path=/"}))
+    other_api.script(Reply(200, {"items": records(1, 1)}))
+    assert len(list(read_url(api.url("/tx"), fast())[1])) == 1
+    assert "s3cr3t" not in json.dumps(other_api.requests[0].headers)
+
+
+def test_a_dead_proxy_is_named_not_the_api(api: ApiServer, fast: Fast,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("HTTP_PROXY", dead)
+    monkeypatch.setenv("NO_PROXY", "")
+    monkeypatch.delenv("no_proxy", raising=False)
+    url = "http://api.example.test/tx"
+    with pytest.raises(ApiError) as caught:
+        list(read_url(url, fast(retries=0))[1])
+    assert f"cannot connect to the proxy {dead} (HTTP_PROXY)" in caught.value.message
+    assert "--no-proxy" in (caught.value.hint or "")
+    # --no-proxy: straight to the API (here: the test server), the proxy variable ignored
+    api.script(Reply(200, {"items": records(1, 1)}))
+    assert len(list(read_url(api.url("/tx"), fast(trust_env=False))[1])) == 1
+
+
+def test_a_body_encoded_twice_is_refused_before_it_is_decoded(api: ApiServer, fast: Fast) -> None:
+    # gzip over gzip of zeros grows a million-fold per chunk: refused, never decoded (issue 13).
+    bomb = gzip.compress(gzip.compress(b"\0" * (8 << 20)))
+    api.script(Reply(200, bomb, {"Content-Encoding": "gzip, gzip"}))
+    with pytest.raises(ApiError) as caught:
+        list(read_url(api.url("/tx"), fast(retries=0))[1])
+    assert "encoded 2 times (gzip, gzip): refused" in caught.value.message
+    api.script(Reply(200, gzip.compress(b'{"items": []}'), {"Content-Encoding": "identity, gzip"}))
+    assert list(read_url(api.url("/tx"), fast())[1]) == []
+
+
+def test_headers_trickled_a_byte_at_a_time_hit_the_deadline(fast: Fast) -> None:
+    # Each byte comes well within the read timeout; only a deadline over the whole request,
+    # headers included, ends it (issue 13: lookup waited past 400 s with a 40 s deadline).
+    import threading
+
+    stop = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def trickle() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 1000:
+                if stop.wait(0.1):
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/tx"
+    started = time.monotonic()
+    try:
+        with pytest.raises(ApiError) as caught:
+            list(read_url(url, fast(timeout=0.5, page_deadline=1.0, retries=0))[1])
+    finally:
+        stop.set()
+        listener.close()
+    assert time.monotonic() - started < 5
+    assert "no complete answer within the deadline (1 s)" in caught.value.message

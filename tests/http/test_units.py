@@ -263,3 +263,23 @@ def test_reading_a_file_or_asking_the_version_does_not_import_httpx() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_https_to_http_redirect_is_refused(mocker: MockerFixture) -> None:
+    seen = mocked(mocker, lambda request: httpx.Response(
+        302, headers={"Location": "http://api.example.test/plain"})
+        if request.url.scheme == "https" else httpx.Response(200, json={"items": []}))
+    with pytest.raises(ApiError) as caught:
+        client.get_json("https://api.example.test/tx", options(retries=0))
+    assert "redirected from https to http://api.example.test/plain: refused" in (
+        caught.value.message)
+    assert [r.url.scheme for r in seen] == ["https"]
+
+
+def test_the_deadline_backend_reaches_every_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    # install_deadline reaches into httpx's pools; an httpx whose layout changed must show here.
+    from txdiag.http.deadline import install_deadline
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    with httpx.Client() as plain:
+        assert plain._mounts and install_deadline(plain)

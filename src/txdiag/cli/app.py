@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     import typer
 
-__all__ = ["Terminated", "main", "was_terminated"]  # and ``app``, built on first use
+# and ``app``, built on first use
+__all__ = ["Terminated", "main", "rendering_started", "was_terminated"]
 
 _VERSION_ARGS = (["--version"], ["-V"])
 
@@ -50,13 +51,39 @@ class Terminated(KeyboardInterrupt):
 
 
 _terminated: list[int] = []
+_rendering: list[bool] = []
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    # Only the first: a second SIGTERM must not cut short the partial results being written.
+    # Only the first, and not once the results are being written: a SIGTERM then must not cut
+    # them short (a JSON document cut at 64 KiB is no document); the exit code still says 143.
     if not _terminated:
         _terminated.append(signum)
-        raise Terminated
+        if not _rendering:
+            raise Terminated
+
+
+def rendering_started(started: bool = True) -> None:
+    """Reading is over and the results are being written: SIGTERM no longer interrupts
+    (``False``: a new run begins, reading first).
+
+    SIGTERM is then blocked, not only ignored: a signal that interrupts a write to a full pipe
+    makes CPython's buffered stdout drop the rest of what it was writing (a JSON document cut
+    at 64 KiB). A SIGTERM arriving meanwhile stays pending; :func:`main` exits 143 for it.
+    """
+    _rendering[:] = [True] if started else []
+    if signal.getsignal(signal.SIGTERM) is not _on_sigterm:
+        return  # not the txdiag process (a test runner, an embedding program): hands off
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        signal.pthread_sigmask(signal.SIG_BLOCK if started else signal.SIG_UNBLOCK,
+                               {signal.SIGTERM})
+
+
+def _sigterm_pending() -> bool:
+    try:
+        return signal.SIGTERM in signal.sigpending()
+    except (AttributeError, OSError):
+        return False
 
 
 def was_terminated() -> bool:
@@ -93,19 +120,18 @@ def main(argv: list[str] | None = None) -> NoReturn:
         sys.exit(0)
     import typer
 
-    from txdiag.cli.base import silence_stdout
+    from txdiag.cli.base import report_fault, silence_stdout, state
     from txdiag.cli.terminal import Terminal
     from txdiag.exitcodes import ExitCode
 
-    app = _app()
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             # A terminal or pipe that cannot encode Chinese must not crash the run.
             reconfigure(errors="backslashreplace")
     _install_sigterm()
-    command = typer.main.get_command(app)
     try:
+        command = typer.main.get_command(_app())
         # Not standalone: every way out comes back here, to one exit-code table.
         returned = command.main(args=argv, prog_name="txdiag", standalone_mode=False)
         code = returned if isinstance(returned, int) else int(ExitCode.OK)
@@ -126,7 +152,10 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except BrokenPipeError:
         silence_stdout()
         code = ExitCode.OK
-    if _terminated:
+    except Exception as exc:  # noqa: BLE001 - whatever escaped the commands' own net
+        report_fault(exc, as_json=state["json_errors"])
+        code = ExitCode.INTERNAL
+    if _terminated or _sigterm_pending():
         code = ExitCode.TERMINATED
     try:
         sys.stdout.flush()

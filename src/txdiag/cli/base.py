@@ -10,6 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from txdiag import __version__
+from txdiag.cli.app import rendering_started
 from txdiag.cli.terminal import Terminal
 from txdiag.errors import TxdiagError
 from txdiag.exitcodes import ExitCode
@@ -37,6 +38,7 @@ class _Group(TyperGroup):
     # Typer's Context base lives in a private module: accept anything, as the base does.
     def invoke(self, ctx: Any) -> Any:
         state["json_errors"] = False  # each run decides again (tests run many in one process)
+        rendering_started(False)
         try:
             return super().invoke(ctx)
         except TxdiagError as exc:
@@ -47,6 +49,32 @@ class _Group(TyperGroup):
             # The reader went away (`txdiag ... | head`): stop quietly.
             silence_stdout()
             raise typer.Exit(ExitCode.OK) from None
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the one net under every command
+            report_fault(exc, as_json=state["json_errors"])
+            raise typer.Exit(ExitCode.INTERNAL) from None
+
+
+def report_fault(exc: BaseException, *, as_json: bool) -> None:
+    """A fault inside txdiag as one masked, escaped line (exit 70), never a traceback.
+
+    The exception's text may quote input (a JSON key, a timestamp, a card number), so it goes
+    through the same masking and escaping as any other error. ``TXDIAG_DEBUG=1`` adds the
+    traceback, masked and escaped the same way, for a bug report.
+    """
+    terminal = Terminal.from_env()
+    detail = str(exc).splitlines()[0][:300] if str(exc) else ""
+    kind = type(exc).__name__
+    message = f"internal error ({kind}: {detail})" if detail else f"internal error ({kind})"
+    if os.environ.get("TXDIAG_DEBUG"):
+        import traceback
+
+        for line in traceback.format_exception(exc):
+            for part in line.rstrip("\n").split("\n"):
+                terminal.stderr.write(f"txdiag: debug: {terminal.safe(part)}\n")
+    terminal.error(message, "this is a bug in txdiag; rerun with TXDIAG_DEBUG=1 and report "
+                   "the masked traceback", int(ExitCode.INTERNAL), as_json=as_json)
 
 
 app = typer.Typer(

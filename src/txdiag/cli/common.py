@@ -27,6 +27,7 @@ class InputSettings:
     """How to read and interpret inputs, as given on the command line (None: not given)."""
 
     input_format: InputFormat = InputFormat.AUTO
+    delimiter: str | None = None
     encoding: str | None = None
     assume_tz: str | None = None
     strict: bool = False
@@ -48,12 +49,14 @@ class InputSettings:
     timeout: float | None = None
     retries: int | None = None
     ca_bundle: Path | None = None
+    no_proxy: bool = False
     api: str | None = None
     jobs: int = 1
 
 
 _PARAMETERS: dict[str, tuple[Any, Any]] = {
     "input_format": (opt.InputFormatOpt, InputFormat.AUTO),
+    "delimiter": (opt.Delimiter, None),
     "encoding": (opt.Encoding, None),
     "assume_tz": (opt.AssumeTz, None),
     "strict": (opt.Strict, False),
@@ -75,6 +78,7 @@ _PARAMETERS: dict[str, tuple[Any, Any]] = {
     "timeout": (opt.Timeout, None),
     "retries": (opt.Retries, None),
     "ca_bundle": (opt.CaBundle, None),
+    "no_proxy": (opt.NoProxy, False),
     "api": (opt.Api, None),
     "jobs": (opt.Jobs, 1),
 }

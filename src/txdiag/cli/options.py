@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,13 @@ import typer
 from txdiag.readers import InputFormat
 from txdiag.render import OutputFormat
 from txdiag.vocabulary import Category
+
+
+def finite(value: float | None) -> float | None:
+    """A number option's check that Click's ranges miss: ``nan`` passes every ``min=``."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a finite number")
+    return value
 
 
 class LangChoice(StrEnum):
@@ -39,6 +47,23 @@ InputFormatOpt = Annotated[
     InputFormat,
     typer.Option("--input-format", help="Input format; auto detects it from the content.",
                  case_sensitive=False),
+]
+def one_character(value: str | None) -> str | None:
+    """``--delimiter``: one character; ``tab`` and ``\\t`` name the tab."""
+    if value is None:
+        return None
+    if value in ("tab", "\\t", "TAB"):
+        return "\t"
+    if len(value) != 1 or value in "\"\r\n":
+        raise typer.BadParameter("give one character (or 'tab'), not a quote or line end")
+    return value
+
+
+Delimiter = Annotated[
+    str | None,
+    typer.Option("--delimiter", callback=one_character, show_default=False,
+                 help="Field delimiter of CSV input, e.g. ';' or '|' or tab \\[default: "
+                 "detected among , ; | tab]."),
 ]
 Encoding = Annotated[
     str | None,
@@ -146,7 +171,7 @@ MaxPages = Annotated[
 ]
 Timeout = Annotated[
     float | None,
-    typer.Option("--timeout", min=0.1, show_default=False,
+    typer.Option("--timeout", min=0.1, show_default=False, callback=finite,
                  help="Connect and read timeout per request, seconds \\[default: 10]."),
 ]
 Retries = Annotated[
@@ -154,6 +179,11 @@ Retries = Annotated[
     typer.Option("--retries", min=0, max=10, show_default=False,
                  help="Retries on connection errors, timeouts, 429 and 502/503/504 "
                  "\\[default: 3]."),
+]
+NoProxy = Annotated[
+    bool,
+    typer.Option("--no-proxy", help="Connect directly: ignore HTTPS_PROXY, HTTP_PROXY, "
+                 "ALL_PROXY and NO_PROXY."),
 ]
 CaBundle = Annotated[
     Path | None,

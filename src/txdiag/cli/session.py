@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from txdiag.aggregate import Summary
+from txdiag.cli.app import rendering_started
 from txdiag.cli.common import InputSettings
 from txdiag.cli.configured import load_rules, resolve_lang
 from txdiag.cli.progress import Progress
@@ -124,6 +125,7 @@ class Session:
             assume_tz=zone,
             read_options=ReadOptions(
                 input_format=settings.input_format,
+                delimiter=settings.delimiter,
                 encoding=encoding,
                 max_line_bytes=settings.max_line_bytes or defaults.max_line_bytes
                 or DEFAULT_MAX_LINE_BYTES,
@@ -180,6 +182,9 @@ class Session:
 
             outcome.interrupted = True
             outcome.summary.stopped = "terminated" if was_terminated() else "interrupted"
+        rendering_started()
+        if outcome.summary.stopped is None and any(s.partial for s in self.pipeline.inputs):
+            outcome.summary.stopped = "truncated"
         outcome.summary.filtered_out = self.pipeline.filtered_out
         return outcome
 
@@ -247,7 +252,11 @@ class Session:
                               "summary --format json has them all)")
         for stats in outcome.inputs:
             kind = stats.format + (f" ({stats.compression})" if stats.compression else "")
+            if stats.format == "csv" and stats.delimiter != ",":
+                kind += f" (delimiter {stats.delimiter!r})"
             self.terminal.say(self.terminal.safe(f"read {stats.name} as {kind}"))
+            if stats.partial:
+                self.terminal.say(self.terminal.safe(f"{stats.name}: partial: {stats.partial}"))
         line = totals_text(s)
         if s.filtered_out:
             line += f", {s.filtered_out:,} outside --since/--until"
@@ -297,6 +306,7 @@ def http_options(settings: InputSettings, api: ApiProfile | None) -> HttpOptions
         timeout=settings.timeout or (api.timeout if api and api.timeout else DEFAULT_TIMEOUT),
         retries=settings.retries if settings.retries is not None else DEFAULT_RETRIES,
         ca_bundle=settings.ca_bundle,
+        trust_env=not settings.no_proxy,
     )
 
 

@@ -289,7 +289,8 @@ def follow(watcher: Watcher, view: View, *, interval: float, once: bool, from_en
             break
     stream = io.BufferedReader(FollowStream(follower, wait, prefix=sample))
     opened = OpenedInput(watcher.name, stream, None, sample)
-    stats, items = read_records(opened, input_format=opts.input_format, encoding=opts.encoding,
+    stats, items = read_records(opened, input_format=opts.input_format, delimiter=opts.delimiter,
+                                encoding=opts.encoding,
                                 max_line_bytes=opts.max_line_bytes,
                                 records_path=opts.records_path, templates=opts.templates)
     watcher.inputs = [stats]

@@ -40,6 +40,7 @@ import httpx
 from txdiag import __version__
 from txdiag.errors import ApiError, UsageError
 from txdiag.formats import find_records
+from txdiag.http.deadline import bound_by, install_deadline
 from txdiag.http.options import HttpOptions
 from txdiag.http.redact import Secrets
 from txdiag.readers import RawItem, ReadStats, Unreadable, UnreadableCause
@@ -193,13 +194,27 @@ def _tls(ca_bundle: Path | None) -> ssl.SSLContext | bool:
 
 def _make_client(options: HttpOptions) -> httpx.Client:
     """The httpx client (a function of its own so that tests can hand in a mock transport)."""
-    return httpx.Client(
-        verify=_tls(options.ca_bundle),
-        timeout=httpx.Timeout(options.timeout),
-        # Redirects are followed by hand: httpx keeps custom headers (API keys) across hosts.
-        follow_redirects=False,
-        headers={"Accept": "application/json", "User-Agent": f"txdiag/{__version__}"},
-    )
+    try:
+        client = httpx.Client(
+            verify=_tls(options.ca_bundle),
+            timeout=httpx.Timeout(options.timeout),
+            trust_env=options.trust_env,
+            # Redirects are followed by hand: httpx keeps custom headers (API keys) across hosts.
+            follow_redirects=False,
+            headers={"Accept": "application/json", "User-Agent": f"txdiag/{__version__}"},
+        )
+    except ImportError:
+        # httpx reads ALL_PROXY/HTTPS_PROXY; a socks5:// one needs a package not installed.
+        raise UsageError("a SOCKS proxy is set in the environment (ALL_PROXY or HTTPS_PROXY), "
+                         "and SOCKS support is not installed",
+                         hint="pip install 'httpx[socks]', unset the proxy variable, or pass "
+                         "--no-proxy") from None
+    except ValueError as exc:
+        raise UsageError(f"the proxy set in the environment cannot be used: {exc}",
+                         hint="check ALL_PROXY, HTTPS_PROXY and HTTP_PROXY, or pass --no-proxy"
+                         ) from None
+    install_deadline(client)  # the page deadline covers the headers too, not only the body
+    return client
 
 
 # -- one request, with the whole policy ------------------------------------------------------
@@ -307,14 +322,21 @@ class ApiClient:
             return "the API is slow: try again later, or raise --timeout"
         if problem[:1].isdigit():
             return "the API is failing: try again later, or raise --retries"
+        if "proxy" in problem:
+            return "the proxy is the problem, not the API: check it, or pass --no-proxy"
         return "check the URL and the network (proxy, firewall, DNS), then try again"
 
     def _attempt(self, url: httpx.URL) -> _Answer:
         """One attempt: follow redirects, read the body, translate httpx's exceptions."""
         shown = self.show(url)
+        end = time.monotonic() + self.options.deadline
         try:
-            return self._follow(url)
+            with bound_by(end):
+                return self._follow(url, end)
         except httpx.TimeoutException as exc:
+            if time.monotonic() >= end - 0.01:
+                raise _Transient(f"no complete answer within the deadline "
+                                 f"({self.options.deadline:g} s)") from None
             kind = {httpx.ConnectTimeout: "connect", httpx.ReadTimeout: "read",
                     httpx.WriteTimeout: "write", httpx.PoolTimeout: "pool"}.get(type(exc), "")
             raise _Transient(f"timed out ({kind}, --timeout {self.options.timeout:g} s)"
@@ -326,8 +348,15 @@ class ApiClient:
                     hint="if the API uses a private CA, pass its certificates with --ca-bundle "
                     "PATH (verification cannot be turned off)",
                 ) from None
+            proxy = self._proxy_for(url)
+            if proxy is not None:
+                raise _Transient(f"cannot connect to the proxy {proxy}: {self._reason(exc)}"
+                                 ) from None
             raise _Transient(f"cannot connect: {self._reason(exc)}") from None
-        except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
+        except httpx.ProxyError as exc:
+            raise _Transient(f"the proxy {self._proxy_for(url) or ''} refused the request: "
+                             f"{self._reason(exc)}") from None
+        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise _Transient(f"connection lost: {self._reason(exc)}") from None
         except httpx.DecodingError:
             raise ApiError(f"GET {shown}: the response body cannot be decoded "
@@ -336,13 +365,26 @@ class ApiClient:
             raise ApiError(f"GET {shown}: {self._reason(exc)}",
                            hint="only http:// and https:// URLs are read") from None
 
+    def _proxy_for(self, url: httpx.URL) -> str | None:
+        """The proxy (from the environment) a request to ``url`` goes through, shown safely;
+        None when it goes direct (or under --no-proxy)."""
+        if not self.options.trust_env:
+            return None
+        import urllib.request
+
+        proxies = urllib.request.getproxies()
+        proxy = proxies.get(url.scheme) or proxies.get("all")
+        if not proxy or urllib.request.proxy_bypass(url.host or ""):
+            return None
+        variable = f"{url.scheme.upper()}_PROXY" if proxies.get(url.scheme) else "ALL_PROXY"
+        return f"{redact_url(proxy)} ({variable})"
+
     def _reason(self, exc: BaseException) -> str:
         text = str(exc) or type(exc).__name__
         return self.scrub(mask_text(_URL_IN_TEXT.sub(lambda m: redact_url(m.group()), text)))
 
-    def _follow(self, url: httpx.URL) -> _Answer:
+    def _follow(self, url: httpx.URL, deadline: float) -> _Answer:
         opts = self.options
-        deadline = time.monotonic() + opts.deadline
         current = url
         for _ in range(opts.max_redirects + 1):
             remaining = deadline - time.monotonic()
@@ -356,10 +398,20 @@ class ApiClient:
             try:
                 location = response.headers.get("location")
                 if response.is_redirect and location:
-                    current = current.join(location)
+                    previous, current = current, current.join(location)
                     if current.scheme not in _DEFAULT_PORTS:
                         raise ApiError(f"GET {self.show(url)}: redirected to a "
                                        f"{current.scheme or 'relative'} URL, not http(s)")
+                    if previous.scheme == "https" and current.scheme == "http":
+                        raise ApiError(
+                            f"GET {self.show(url)}: redirected from https to "
+                            f"{self.show(current)}: refused (plain http could be read or "
+                            "changed on the way)",
+                            hint="ask for the https URL the API really serves")
+                    if _origin(current) != _origin(previous):
+                        # A cookie the server set is its own: never sent to another origin
+                        # (the cookie jar would send it to the same host on any port).
+                        self._client.cookies.clear()
                     continue
                 body = (self._body(response, url, deadline) if response.is_success
                         else b"")
@@ -373,6 +425,15 @@ class ApiClient:
     def _body(self, response: httpx.Response, url: httpx.URL, deadline: float) -> bytes:
         """The decoded body, refused past ``max_body_bytes`` and past the deadline."""
         limit = self.options.max_body_bytes
+        encoding = response.headers.get("content-encoding", "").lower()
+        codings = [c.strip() for c in encoding.split(",") if c.strip() not in ("", "identity")]
+        if len(codings) > 1:
+            # Each layer multiplies: gzip over gzip of zeros grows a million-fold, and httpx
+            # decodes a whole chunk before the cap below can count it.
+            status = _status_text(response.status_code, response.reason_phrase)
+            raise ApiError(f"GET {self.show(url)} -> {status}: the body is encoded "
+                           f"{len(codings)} times ({', '.join(codings)}): refused",
+                           hint="an API sends its body encoded once (gzip) or not at all")
         length = response.headers.get("content-length", "")
         if not response.headers.get("content-encoding") and length.isdigit() and int(
             length
@@ -515,6 +576,7 @@ def _walk(start: httpx.URL, options: HttpOptions, stats: ReadStats) -> Iterator[
                 message = (f"{stats.name}: stopped after {pages} pages (--max-pages); "
                            "more pages remain")
                 stats.warnings.append(message)
+                stats.partial = f"stopped after {pages} pages (--max-pages), more remain"
                 client.notice(message)
                 return
             page_url = next_url

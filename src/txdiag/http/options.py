@@ -46,6 +46,8 @@ class HttpOptions:
     a page forever without it. ``None``: ``DEADLINE_TIMEOUTS`` times ``timeout``.
     """
     max_redirects: int = DEFAULT_MAX_REDIRECTS
+    trust_env: bool = True
+    """Use the proxy variables (HTTPS_PROXY, ALL_PROXY, NO_PROXY ...); ``--no-proxy``: not."""
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
     """How to wait between attempts; tests pass a recorder so that retries cost no time."""
     notify: Callable[[str], None] | None = field(default=None, repr=False, compare=False)

@@ -73,7 +73,8 @@ def check_dict(result: GateResult, summary: Summary, inputs: Sequence[ReadStats]
         "ok": result.ok and exit_code == ExitCode.OK,
         "verdict": result.verdict.value,
         "exit_code": exit_code,
-        "complete": exit_code in (ExitCode.OK, ExitCode.BREACH, ExitCode.NO_RECORDS),
+        "complete": exit_code in (ExitCode.OK, ExitCode.BREACH, ExitCode.NO_RECORDS)
+        and not _partial(inputs),
         "window_seconds": result.window_seconds,
         "min_records": result.min_records,
         "judged": result.judged,
@@ -100,7 +101,7 @@ def write_check(fmt: OutputFormat, out: TextIO, result: GateResult, summary: Sum
                 top: int = 5) -> None:
     if fmt is OutputFormat.TABLE:
         render_verdict(out, result, summary, exit_code=exit_code, interrupted=interrupted,
-                       color=color, width=width, top=top)
+                       color=color, width=width, top=top, partial=_partial(inputs))
         return
     from txdiag.render.writers import dumps, md_cell
 
@@ -120,7 +121,7 @@ def write_check(fmt: OutputFormat, out: TextIO, result: GateResult, summary: Sum
                              row["records"], window.get("start", ""), window.get("end", ""),
                              row["judged"], row["breached"]))
     else:
-        out.write(f"**{_headline(result, exit_code, interrupted)}**\n\n")
+        out.write(f"**{_headline(result, exit_code, interrupted, _partial(inputs))}**\n\n")
         out.write("| threshold | ok | measured (worst) | window | breached |\n"
                   "|---|---|---:|---|---:|\n")
         for check in result.checks:
@@ -158,7 +159,13 @@ def _limit(threshold: Threshold) -> str:
     return f"{word} {_shown(threshold, threshold.limit)}"
 
 
-def _headline(result: GateResult, exit_code: int, interrupted: bool) -> str:
+def _partial(inputs: Sequence[ReadStats]) -> str | None:
+    """Why an input was cut short without an error (``--max-pages``), if one was."""
+    return next((stats.partial for stats in inputs if stats.partial), None)
+
+
+def _headline(result: GateResult, exit_code: int, interrupted: bool,
+              partial: str | None = None) -> str:
     total = len(result.checks)
     breached = sum(not c.ok for c in result.checks)
     if interrupted:
@@ -166,6 +173,8 @@ def _headline(result: GateResult, exit_code: int, interrupted: bool) -> str:
             "TERMINATED (partial input) ")
     elif exit_code not in (ExitCode.OK, ExitCode.BREACH, ExitCode.NO_RECORDS):
         prefix = "INPUT ERROR (partial input) "
+    elif partial:
+        prefix = f"PARTIAL INPUT ({partial}) "
     else:
         prefix = ""
     if result.verdict is Verdict.NO_RECORDS:
@@ -183,7 +192,7 @@ def _between(first: datetime | None, last: datetime | None) -> str:
 
 def render_verdict(out: TextIO, result: GateResult, summary: Summary, *, exit_code: int,
                    interrupted: bool = False, color: bool = False, width: int | None = None,
-                   top: int = 5) -> None:
+                   top: int = 5, partial: str | None = None) -> None:
     """The one-screen verdict: numbers, times and rulebook ids (made visible: a user rule file
     may name a reason anything)."""
     from rich.table import Table
@@ -194,7 +203,7 @@ def render_verdict(out: TextIO, result: GateResult, summary: Summary, *, exit_co
     console = make_console(out, width=width, color=color)
     style = {Verdict.OK: "bold green", Verdict.BREACH: "bold red",
              Verdict.NO_RECORDS: "bold yellow"}[result.verdict]
-    console.print(Text(_headline(result, exit_code, interrupted), style=style))
+    console.print(Text(_headline(result, exit_code, interrupted, partial), style=style))
     s = summary
     facts = (f"{counted(s.records, 'record')}, {counted(s.failures, 'failure')} "
              f"({_pct(share(s.failures, s.records))})" + _between(result.run.first,

@@ -21,8 +21,17 @@ CATEGORY_STYLE = {
 }
 
 
+class _Console(Console):
+    """Rich's console, but a closed pipe is an ordinary ``BrokenPipeError``: Rich's own
+    answer, ``SystemExit(1)``, would read as a ``check`` breach; txdiag stops quietly with 0."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def make_console(out: TextIO, *, width: int | None = None, color: bool = False) -> Console:
-    return Console(
+    return _Console(
         file=out,
         width=width,
         color_system="auto" if color else None,

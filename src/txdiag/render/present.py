@@ -30,11 +30,13 @@ CATEGORY_TITLES_ZH = {
 
 # JSON escapes C0 itself; these are the characters it lets through that a terminal may act
 # on, and the line/paragraph separators that split a JSON Lines row for str.splitlines().
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069"
+                          "\ufeff]")
 
 
 def json_escape_unsafe(text: str) -> str:
-    """Escape DEL, C1 and bidi controls in serialized JSON (JSON allows them raw; we do not)."""
+    """Escape DEL, C1, bidi controls and zero-width characters in serialized JSON (JSON allows
+    them raw; we do not: table, CSV and Markdown show them as escapes too)."""
     if not _JSON_UNSAFE.search(text):
         return text
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

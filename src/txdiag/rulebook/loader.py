@@ -24,6 +24,7 @@ from txdiag.concepts import check_concept, parse_combination
 from txdiag.errors import RulebookError
 from txdiag.rulebook.resolved import ChannelDef, ConceptDef, ReasonDef, Rule, parse_status_range
 from txdiag.safety import quoted, shown
+from txdiag.tomlfile import read_toml
 from txdiag.vocabulary import LocalizedText, Retryable
 
 if TYPE_CHECKING:
@@ -127,11 +128,8 @@ def _write_cache(path: Path, text: str) -> None:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    import tomllib
-
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        return read_toml(path, "rule file", RulebookError)
     except FileNotFoundError:
         raise RulebookError(f"{shown(path)}: rule file not found") from None
     except IsADirectoryError:

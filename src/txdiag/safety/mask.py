@@ -14,7 +14,10 @@ The shape is two precompiled regex passes with validating callbacks:
    ``AKIA``, ``ghp_``, JWTs ...) become ``[REDACTED]``;
 2. personal data (only when the text contains a digit or ``@``): URL userinfo, e-mail
    addresses, and digit runs that validate as a bank card (Luhn), a Chinese mobile number or a
-   Chinese resident ID number (GB 11643-1999 check character and a real birth date).
+   Chinese resident ID number (18 characters: a province code and a real birth date, the check
+   character not required; or the 15-digit first generation), also when written with
+   full-width digits or odd separators (:func:`_odd_runs`). Holder names after a telling key
+   (``持卡人:``, ``holder_name=``) keep their first character.
 
 What is deliberately *not* masked, because diagnosing a failed payment needs it: numbers that
 fail the checks (order numbers, amounts such as ``1234.56``, dates, short codes such as ``51``),
@@ -93,6 +96,7 @@ SECRET_PARAM_NAMES: Final[frozenset[str]] = frozenset(
         "secret_key",
         "private_key",
         "access_key",
+        "secret_id",
         # passwords
         "password",
         "passwd",
@@ -248,16 +252,22 @@ _SCHEME_PREFIX = re.compile(_SCHEMES)
 # the same way. Together with _shaped_secret_hint() these accept everything _SECRET_RE can
 # redact (a test checks it).
 _SECRET_HINT_BODY = (
-    rf"(?<=[:=>])[ \t]*[\"']?{_alternation([w[::-1] for w in _KEY_WORDS])}"
-    r"|(?<=_)(?:ks|kr|cesw|[pousr]hg|tap_buhtig)|(?<=-)[abprs]xox"
+    rf"(?:(?<=[:=>])|(?<=[da]3%))[ \t]*[\"']?{_alternation([w[::-1] for w in _KEY_WORDS])}"
+    r"|(?<=_)(?:ks|kr|cesw|[pousr]hg|tap_buhtig)|(?<=-)[abprs]xox|(?<=-)ks"
 )
-_SECRET_HINT = re.compile(rf"[:=>_\-](?:{_SECRET_HINT_BODY})")
-_ANY_HINT = re.compile(rf"[0-9@:=>_\-](?:(?<=[0-9@])|{_SECRET_HINT_BODY})")
+_SECRET_HINT = re.compile(rf"[:=>_\-%](?:{_SECRET_HINT_BODY})")
+_ANY_HINT = re.compile(rf"[0-9@:=>_\-%](?:(?<=[0-9@])|{_SECRET_HINT_BODY})")
+_SHAPED_WORDS: Final = ("AKIA", "ASIA", "AKID", "AIza", "eyJ", "PRIVATE KEY", "持卡人", "户名",
+                        "姓名")
+_SHAPED_REVERSED: Final = ("reraeb", "eman", "redloh")  # bearer, ...name, holder...
 
 
 def _shaped_secret_hint(text: str, reversed_lower: str) -> bool:
-    """Secrets recognisable without a separator: AWS key ids, JWTs, bearer credentials."""
-    return "AKIA" in text or "ASIA" in text or "eyJ" in text or "reraeb" in reversed_lower
+    """Secrets (and holder names) recognisable without a secret key word before a separator:
+    AWS, Tencent Cloud and Google key ids, JWTs, PEM private keys, bearer credentials, and
+    ``持卡人:``, ``holder_name=`` and the like."""
+    return any(word in text for word in _SHAPED_WORDS) or any(
+        word in reversed_lower for word in _SHAPED_REVERSED)
 
 
 _KEY_END = _ends_with_key_word()
@@ -266,10 +276,19 @@ _SECRET_RE = re.compile(
     # Cookie / Set-Cookie header: every cookie in it is a credential, redact to end of line
       (?<![A-Za-z0-9_.\-])(?P<ckname>(?i:set-cookie|cookie))(?P<cksep>[ \t]*:[ \t]*)
       (?P<ckval>\[REDACTED\]|[^\s"'][^\r\n"']*)
-    # key=value, key: value, "key": "value", 'key': 'value'
-    | (?<![A-Za-z0-9_.\-])(?P<kq>["']?)(?P<kname>[A-Za-z0-9_.\-]++)
-      (?=["']?[ \t]*[:=]){_KEY_END}(?P=kq)
-      (?P<ksep>[ \t]*[:=][ \t]*)
+    # PEM private keys, whole (the base64 body holds no "-")
+    | (?P<pem>-----BEGIN[ ](?:[A-Z0-9]+[ ])*PRIVATE[ ]KEY-----)[^-]*+
+      (?P<pemend>-----END[ ](?:[A-Z0-9]+[ ])*PRIVATE[ ]KEY-----)?
+    # a cardholder's name after a telling key: personal data, masked like one
+    | (?P<hname>持卡人|开户名|户名|姓名
+        |(?<![A-Za-z0-9_])(?i:card_?holder(?:_?name)?|holder_?name|account_?name|payer_?name
+                            |real_?name|customer_?name|cust_?name))
+      (?P<hsep>["']?[ \t]*[:=：][ \t]*["']?)
+      (?P<hval>[\u4e00-\u9fff·]{{1,12}}|[A-Za-z][A-Za-z.'\-]*(?:[ ][A-Za-z][A-Za-z.'\-]*)?)
+    # key=value, key: value, "key": "value", 'key': 'value' (also URL-encoded: key%3Dvalue)
+    | (?:(?<![A-Za-z0-9_.\-])|(?<=%2[6Ff])|(?<=%3[Ff]))(?P<kq>["']?)(?P<kname>[A-Za-z0-9_.\-]++)
+      (?=["']?[ \t]*(?:[:=]|%3[DdAa])){_KEY_END}(?P=kq)
+      (?P<ksep>[ \t]*(?:[:=]|%3[DdAa])[ \t]*)
       (?:
           (?P<kvq>["'])(?P<kqv>(?:(?!(?P=kvq))[^\\\n]|\\.)*)(?P<kqe>(?P=kvq)?)
         | (?P<kscheme>{_SCHEMES})?(?P<kbare>(?:\[REDACTED\]|[^\s&,;"'<>)}}\]])++)
@@ -285,9 +304,11 @@ _SECRET_RE = re.compile(
     # tokens recognisable by shape; the public type prefix is kept
     | (?<![A-Za-z0-9_])
       (?:
-          (?P<tpre>(?:sk|rk)_(?:live|test)_|whsec_|gh[pousr]_|github_pat_|xox[abprs]-)
+          (?P<tpre>(?:sk|rk)_(?:live|test)_|whsec_|gh[pousr]_|github_pat_|xox[abprs]-
+                   |sk-(?:proj-|ant-|svcacct-|admin-)?)
           (?P<tbody>[A-Za-z0-9_\-+/=]{{8,}}+)(?!\*)
         | (?P<apre>AKIA|ASIA)(?P<abody>[A-Z0-9]{{16}})(?![A-Za-z0-9*])
+        | (?P<gpre>AIza|AKID)(?P<gbody>[0-9A-Za-z_\-]{{13,}}+)(?![*])
       )
     # JSON Web Tokens
     | (?<![A-Za-z0-9_\-])(?P<jwt>eyJ[A-Za-z0-9_\-]{{4,}}\.eyJ[A-Za-z0-9_\-]{{4,}}\.[A-Za-z0-9_\-]*)
@@ -320,6 +341,11 @@ def _mask_secret(m: re.Match[str]) -> str:
     """Replace the value part of one secret match; keys, quotes and separators stay."""
     if (ckname := m.group("ckname")) is not None:
         return ckname + m.group("cksep") + REDACTED
+    if (pem := m.group("pem")) is not None:
+        return pem + REDACTED + (m.group("pemend") or "")
+    if (hname := m.group("hname")) is not None:
+        value = m.group("hval")
+        return hname + m.group("hsep") + value[0] + "*" * (len(value) - 1)
     if (kname := m.group("kname")) is not None:
         if not is_secret_name(kname):
             # Not a secret key ("XAuthorization", "monkey"), but its value may still hold a
@@ -344,6 +370,8 @@ def _mask_secret(m: re.Match[str]) -> str:
         return tpre + REDACTED
     if (apre := m.group("apre")) is not None:
         return apre + REDACTED
+    if (gpre := m.group("gpre")) is not None:
+        return gpre + REDACTED
     return REDACTED  # jwt
 
 
@@ -367,9 +395,9 @@ _USERINFO = r"""
 """
 _EMAIL = r"""
     (?P<email>
-      (?<![A-Za-z0-9._%+\-*])[A-Za-z0-9._%+\-*]+
-      @[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*
-      \.[A-Za-z]{2,}(?![A-Za-z0-9\-])
+      (?<![A-Za-z0-9._%+\-*])[A-Za-z0-9._%+\-*]+?
+      (?:@|%40)[^\W_](?:[\w\-]*[^\W_])?(?:\.[^\W_](?:[\w\-]*[^\W_])?)*
+      \.[^\W\d_]{2,}(?![\w\-])
     )
 """
 _NUMBER_RE = re.compile(_NUMBER_RUN, re.VERBOSE)
@@ -377,8 +405,6 @@ _PII_RE = re.compile(f"{_USERINFO}|{_EMAIL}|{_NUMBER_RUN}", re.VERBOSE)
 _ADDRESS_RE = re.compile(f"{_USERINFO}|{_EMAIL}", re.VERBOSE)
 _DIGIT_GROUP = re.compile(r"[0-9]+[Xx]?")
 
-_ID_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK_CHARS: Final = "10X98765432"
 # province-level codes of GB/T 2260 (71 is Taiwan), 81-83 (residence permits of Hong Kong,
 # Macao and Taiwan residents) and 91 (foreigners' permanent residence ID cards)
 _ID_PROVINCES: Final = frozenset(
@@ -397,19 +423,28 @@ def _luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _resident_id_ok(value: str) -> bool:
-    """GB 11643-1999: province code, a real birth date and the ISO 7064 MOD 11-2 check char."""
-    if value[:2] not in _ID_PROVINCES or not value[:17].isdigit():
-        return False
-    year = int(value[6:10])
+def _born(year: int, month: str, day: str) -> bool:
     if not 1900 <= year <= 2099:
         return False
     try:
-        date(year, int(value[10:12]), int(value[12:14]))
+        date(year, int(month), int(day))
     except ValueError:
         return False
-    total = sum(int(c) * w for c, w in zip(value, _ID_WEIGHTS, strict=False))
-    return _ID_CHECK_CHARS[total % 11] == value[17].upper()
+    return True
+
+
+def _resident_id_ok(value: str) -> bool:
+    """GB 11643-1999: province code and a real birth date. The ISO 7064 MOD 11-2 check
+    character is not required: a number mistyped in its last digit still names a person."""
+    if value[:2] not in _ID_PROVINCES or not value[:17].isdigit():
+        return False
+    return _born(int(value[6:10]), value[10:12], value[12:14])
+
+
+def _legacy_id_ok(value: str) -> bool:
+    """A first-generation (15-digit) ID number: province code and a real 19YYMMDD birth date."""
+    return (value[:2] in _ID_PROVINCES and value.isdigit()
+            and _born(1900 + int(value[6:8]), value[8:10], value[10:12]))
 
 
 def _is_mobile(digits: str) -> bool:
@@ -466,6 +501,8 @@ def _classify(groups: list[str], seps: list[str]) -> _Mask | None:
         return joined[:6] + "********" + joined[14:], 6
     if not joined.isdigit():
         return None
+    if length == 15 and len(groups) == 1 and _legacy_id_ok(joined):
+        return joined[:6] + "*****" + joined[11:], 6
     mobile = _classify_mobile(groups, seps)
     if mobile is not None:
         return mobile
@@ -474,7 +511,9 @@ def _classify(groups: list[str], seps: list[str]) -> _Mask | None:
     if len(groups) == 1:
         if length == 13 and EPOCH_MS_RANGE[0] <= int(joined) < EPOCH_MS_RANGE[1]:
             return None
-    elif not uniform or not all(4 <= len(g) <= 6 for g in groups[:-1]):
+    elif not all(4 <= len(g) <= 6 for g in groups[:-1]) or (
+            not uniform and not all(len(g) == 4 for g in groups[:-1])):
+        # Separators mixed ("6222 0212-3456 7890"): only in the 4-4-4-... grouping of cards.
         return None
     return joined[:6] + "*" * (length - 10) + joined[-4:], 6
 
@@ -569,8 +608,9 @@ def _mask_pii(m: re.Match[str]) -> str:
 def _mask_address(m: re.Match[str]) -> str:
     """An e-mail address or the userinfo of a URL."""
     if (email := m.group("email")) is not None:
-        local, _, domain = email.partition("@")
-        return f"{local[0]}***@{domain}"
+        at = "@" if "@" in email else "%40"
+        local, _, domain = email.partition(at)
+        return f"{local[0]}***{at}{domain}"
     return m.group("url") + REDACTED + "@"
 
 
@@ -603,7 +643,7 @@ def _mask_personal(text: str) -> str:
     A digit run may end in a group that belongs to no number (``4111111111111111 0a@b.co``):
     the run is consumed whole, so addresses are looked for once more afterwards.
     """
-    if "@" in text:
+    if "@" in text or "%40" in text:
         return _ADDRESS_RE.sub(_mask_address, _PII_RE.sub(_mask_pii, text))
     return _NUMBER_RE.sub(_mask_number_run, text)
 
@@ -709,6 +749,37 @@ def _mask_escaped(text: str) -> str:
     return _mask_plain(_ESCAPES_RE.sub(" ", _INVISIBLE_CHARS.sub("", strip_ansi(text))))
 
 
+# --------------------------------------------------------------------------------------------
+# numbers written oddly: full-width digits, other separators, mixed separators
+
+_FULLWIDTH_DIGITS: Final = str.maketrans("０１２３４５６７８９", "0123456789")
+_ODD_RUN = re.compile(
+    r"""
+    (?<![0-9A-Za-z*０-９])
+    [0-9０-９](?:(?:[ \-.\t\u00a0\u2007\u202f\u3000/]|%20)?[0-9０-９]){10,}
+    (?![0-9A-Za-z*０-９])
+    """,
+    re.VERBOSE,
+)
+_ODD_SEPARATOR = re.compile("[.\t\u00a0\u2007\u202f\u3000/]|%20")
+
+
+def _odd_run(m: re.Match[str]) -> str:
+    run = m.group()
+    unified = _ODD_SEPARATOR.sub(" ", run.translate(_FULLWIDTH_DIGITS))
+    if unified == run:
+        return run  # ASCII digits with one kind of separator: the passes decide
+    masked = _NUMBER_RE.sub(_mask_number_run, unified)
+    return masked if masked != unified else run
+
+
+def _odd_runs(text: str) -> str:
+    """Digit runs that only differ from a maskable number in how they are written (full-width
+    digits, separators such as NBSP, tab, ``.``, ``/``, ``%20``) are masked as if written with
+    ASCII digits and spaces, and shown so; any other run is left as it is for the passes."""
+    return _ODD_RUN.sub(_odd_run, text)
+
+
 def mask_text(text: str) -> str:
     """Return ``text`` with personal data masked and secret values redacted.
 
@@ -721,12 +792,13 @@ def mask_text(text: str) -> str:
     to a number after them; a number or secret split by raw escape sequences is masked too,
     and the sequences in that text are then dropped.
     """
+    text = _odd_runs(text)
     if _ESCAPE_HINT.search(text) is None:
         return _mask_plain(text)
     return _mask_escaped(text)
 
 
-_Kind = Literal["secret", "card", "id", "mobile", "email"]
+_Kind = Literal["secret", "card", "id", "mobile", "email", "name"]
 
 _KEY_KINDS: Final[dict[str, _Kind]] = {
     **dict.fromkeys(
@@ -782,8 +854,31 @@ _KEY_KINDS: Final[dict[str, _Kind]] = {
         "mobile",
     ),
     **dict.fromkeys(("email", "email_address", "e_mail", "mail"), "email"),
+    **dict.fromkeys(
+        (
+            "name",
+            "holder_name",
+            "card_holder",
+            "cardholder",
+            "cardholder_name",
+            "card_holder_name",
+            "account_name",
+            "acct_name",
+            "payer_name",
+            "real_name",
+            "full_name",
+            "customer_name",
+            "cust_name",
+            "持卡人",
+            "户名",
+            "开户名",
+            "姓名",
+        ),
+        "name",
+    ),
 }
-_KEEP_ENDS: Final[dict[_Kind, tuple[int, int]]] = {"card": (6, 4), "id": (6, 4), "mobile": (3, 4)}
+_KEEP_ENDS: Final[dict[_Kind, tuple[int, int]]] = {
+    "card": (6, 4), "id": (6, 4), "mobile": (3, 4), "name": (1, 0)}
 
 
 def _key_kind(key: str) -> _Kind | None:
@@ -824,6 +919,8 @@ def _mask_str(value: str, kind: _Kind | None) -> str:
         local, at, domain = value.partition("@")
         return f"{local[:1]}***@{domain}" if at else _keep_ends(value, 0, 0)
     head, tail = _KEEP_ENDS[kind]
+    if kind == "name":
+        return _keep_ends(value, head, tail)
     return _keep_ends(value.replace(" ", "").replace("-", ""), head, tail)
 
 
@@ -842,8 +939,10 @@ def _mask_value(value: object, kind: _Kind | None) -> object:
     if isinstance(value, float):
         return REDACTED if kind == "secret" else value
     if isinstance(value, Mapping):
+        # Keys are masked too: some logs key a map by card or phone number.
         return {
-            k: _mask_value(v, (_key_kind(k) if isinstance(k, str) else None) or kind)
+            (mask_text(k) if isinstance(k, str) else k):
+                _mask_value(v, (_key_kind(k) if isinstance(k, str) else None) or kind)
             for k, v in value.items()
         }
     if isinstance(value, list):
@@ -860,9 +959,11 @@ def mask_value(value: object) -> object:
     under a secret key (:func:`is_secret_name`: ``token``, ``password``, ``authorization``...)
     is redacted whole, and a value under a personal-data key (``card_no``/``cardNo``/``pan``,
     ``id_card``/``idNo``, ``mobile``/``phone``, ``email``) is masked even when it fails the
-    checks. Integers that mask as personal data become masked strings; ``None``, booleans and
-    other numbers stay (``password: null`` is diagnostic). Dict keys themselves are not masked;
-    mappings come back as ``dict`` and other objects unchanged.
+    checks, and a value under a name key (``name``, ``holder_name``, ``持卡人``...) keeps only its
+    first character. Integers that mask as personal data become masked strings; ``None``,
+    booleans and other numbers stay (``password: null`` is diagnostic). Dict keys are masked as
+    text (a card number used as a key); mappings come back as ``dict`` and other objects
+    unchanged.
     """
     return _mask_value(value, None)
 

@@ -65,6 +65,7 @@ def lookup(
     timeout: opt.Timeout = None,
     retries: opt.Retries = None,
     ca_bundle: opt.CaBundle = None,
+    no_proxy: opt.NoProxy = False,
     profile: opt.Profile = None,
     field_maps: opt.FieldMaps = None,
     assume_tz: opt.AssumeTz = None,
@@ -96,7 +97,8 @@ def lookup(
     # only --records-path applies here.
     http = dataclasses.replace(
         http_options(InputSettings(headers=tuple(headers or ()), token_env=token_env,
-                                   timeout=timeout, retries=retries, ca_bundle=ca_bundle),
+                                   timeout=timeout, retries=retries, ca_bundle=ca_bundle,
+                                   no_proxy=no_proxy),
                      api_profile),
         records_path=records_path,
         notify=lambda message: terminal.say(terminal.safe(message)),
@@ -214,6 +216,12 @@ def write_lookup(fmt: OutputFormat, out: TextIO, result: LookupResult, p: Presen
     out.flush()
 
 
+def _latency(value: float | str | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:g} ms" if isinstance(value, float | int) else f"{value} ms"
+
+
 def record_dict(record: Record, p: Presenter) -> dict[str, Any]:
     """The normalized fields, as in ``diagnose --format jsonl`` (docs/output.md)."""
     from txdiag.models import format_time
@@ -228,11 +236,11 @@ def record_dict(record: Record, p: Presenter) -> dict[str, Any]:
         "error_codes": [{"field": c.field, "value": p.data(c.value)}
                         for c in record.error_codes],
         "error_message": p.data(record.error_message),
-        "http_status": record.http_status,
-        "latency_ms": record.latency_ms,
-        "amount": str(record.amount) if record.amount is not None else None,
+        "http_status": p.number(record.http_status),
+        "latency_ms": p.number(record.latency_ms),
+        "amount": p.data(str(record.amount)) if record.amount is not None else None,
         "currency": p.data(record.currency),
-        "installments": record.installments,
+        "installments": p.number(record.installments),
         "user_id": p.data(record.user_id),
     }
 
@@ -301,10 +309,10 @@ def render_lookup(out: TextIO, result: LookupResult, p: Presenter, *, width: int
         state.append("  " if logged else "")
         state.append(verdict_word, style="bold red" if d else "bold green")
     facts.add_row(labels["status"], state)
-    amount = " ".join(x for x in (str(r.amount) if r.amount is not None else "",
+    amount = " ".join(x for x in (p.text(str(r.amount)) if r.amount is not None else "",
                                   p.text(r.currency)) if x)
     if r.installments:
-        amount += f", {r.installments} {labels['installments']}"
+        amount += f", {p.number(r.installments)} {labels['installments']}"
     codes = ", ".join(f"{p.text(c.value)} ({p.text(c.field)})" for c in r.error_codes)
     for label, value in (
         (labels["time"], format_time(r.timestamp) or p.text(r.timestamp_raw)),
@@ -312,8 +320,8 @@ def render_lookup(out: TextIO, result: LookupResult, p: Presenter, *, width: int
         (labels["amount"], amount),
         (labels["code"], codes),
         (labels["message"], p.text(r.error_message)),
-        (labels["http"], str(r.http_status) if r.http_status is not None else ""),
-        (labels["latency"], f"{r.latency_ms:g} ms" if r.latency_ms is not None else ""),
+        (labels["http"], str(p.number(r.http_status)) if r.http_status is not None else ""),
+        (labels["latency"], _latency(p.number(r.latency_ms))),
         (labels["user"], p.text(r.user_id)),
     ):
         if value:

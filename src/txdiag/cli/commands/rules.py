@@ -100,7 +100,7 @@ def test_rules(
     message: str | None = typer.Option(None, "--message", help="The error message."),
     http_status: int | None = typer.Option(None, "--http-status", min=100, max=599),
     status: str | None = typer.Option(None, "--status", help="The record's status value."),
-    latency_ms: float | None = typer.Option(None, "--latency-ms", min=0),
+    latency_ms: float | None = typer.Option(None, "--latency-ms", min=0, callback=opt.finite),
     fmt: opt.Format = OutputFormat.TABLE,
     rules: opt.Rules = None,
     config: opt.ConfigPath = None,

@@ -23,7 +23,7 @@ Once = Annotated[
 ]
 Interval = Annotated[
     float,
-    typer.Option("--interval", min=0.05, metavar="SECONDS",
+    typer.Option("--interval", min=0.05, metavar="SECONDS", callback=opt.finite,
                  help="Seconds between redraws (or status lines when not on a terminal)."),
 ]
 Wait = Annotated[

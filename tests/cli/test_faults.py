@@ -1,0 +1,184 @@
+"""Issue 13's crash cases: each one a regression test, through the real command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from txdiag.cli.app import app
+from txdiag.exitcodes import ExitCode
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "transactions.jsonl"
+CARD = "6222021234567890128"
+GOOD = ('{"ts":"2026-11-11T00:00:02Z","txn_id":"T1","channel":"alipay","status":"failed",'
+        '"code":"20000","msg":"Service Currently Unavailable"}')
+
+
+def run(*args: str, stdin: str | bytes | None = None):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(app, list(args), input=stdin, catch_exceptions=False)
+
+
+def clean(text: str) -> None:
+    assert "Traceback" not in text
+    assert "\x1b" not in text and "\x07" not in text
+    assert CARD not in text
+
+
+def totals(stdout: str) -> dict[str, int]:
+    document = json.loads(stdout)
+    return document["totals"]  # type: ignore[no-any-return]
+
+
+COMMAND_ARGS = {"summary": [], "diagnose": [], "check": ["--max-rate", "failure=100"]}
+KEY_WITH_ESCAPES = ('{"ts":"2026-11-11T00:00:03Z","txn_id":"T2","status":"failed",'
+                    f'"note \\u001b]0;x\\u0007 card {CARD}": "x", "q\\"uote\\\\": 1}}')
+
+
+@pytest.mark.parametrize("command", ["summary", "diagnose", "check"])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_json_key_with_escape_quote_backslash(tmp_path: Path, command: str, jobs: str) -> None:
+    log = tmp_path / "keys.jsonl"
+    log.write_text("\n".join([GOOD, KEY_WITH_ESCAPES, GOOD] * 400) + "\n", encoding="utf-8")
+    args = [command, str(log), "-f", "json", *COMMAND_ARGS[command]]
+    if command == "summary":
+        args += ["-j", jobs]
+    result = run(*args)
+    clean(result.stdout + result.stderr)
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert totals(result.stdout)["records"] == 1200
+    from_stdin = run(*[a if a != str(log) else "-" for a in args],
+                     stdin=log.read_bytes())
+    assert totals(from_stdin.stdout)["records"] == 1200
+
+
+@pytest.mark.parametrize("field", ["http_status", "latency_ms", "amount", "installments"])
+@pytest.mark.parametrize("command", ["summary", "diagnose"])
+def test_integer_too_big_for_a_float(tmp_path: Path, field: str, command: str) -> None:
+    log = tmp_path / "big.jsonl"
+    big = ('{"ts":"2026-11-11T00:00:03Z","txn_id":"T2","status":"failed",'
+           f'"{field}": {"9" * 400}}}')
+    log.write_text(f"{GOOD}\n{big}\n", encoding="utf-8")
+    result = run(command, str(log), "-f", "json")
+    clean(result.stderr)
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert totals(result.stdout)["records"] == 2
+
+
+@pytest.mark.parametrize("stamp", ["²", "①", "9999-12-31T23:59:59-14:00",
+                                   "0001-01-01T00:00:00+14:00", "１２３", "19999999999"])
+@pytest.mark.parametrize("command", ["summary", "diagnose", "check"])
+def test_unreadable_timestamps_are_no_time(tmp_path: Path, stamp: str, command: str) -> None:
+    log = tmp_path / "ts.jsonl"
+    bad = json.dumps({"ts": stamp, "txn_id": "T2", "status": "failed", "code": "51"},
+                     ensure_ascii=False)
+    log.write_text(f"{GOOD}\n{bad}\n", encoding="utf-8")
+    result = run(command, str(log), "-f", "json", *COMMAND_ARGS[command])
+    clean(result.stderr)
+    assert result.exit_code == ExitCode.OK, result.stderr
+    if command == "diagnose":
+        rows = json.loads(result.stdout)["findings"]
+        assert [row["timestamp"] for row in rows][1] is None
+        assert rows[1]["timestamp_raw"]  # kept (masked where it looks like a phone number)
+    elif command == "summary":
+        assert json.loads(result.stdout)["timeline"]["no_timestamp"] == 1
+
+
+def test_stdin_named_twice_and_a_file_named_twice(tmp_path: Path) -> None:
+    result = run("summary", "-", "-", stdin=GOOD + "\n")
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr.startswith("txdiag: error: stdin (-) is named twice")
+    result = run("summary", str(EXAMPLE), str(EXAMPLE.parent / ".." / "examples" / EXAMPLE.name))
+    assert result.exit_code == ExitCode.USAGE and "the same file as" in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--config", "--rules"])
+def test_non_utf8_config_and_rule_files(tmp_path: Path, option: str) -> None:
+    bad = tmp_path / "gbk.toml"
+    bad.write_bytes('# 规则\n[[rules]]\nid = "余额"\n'.encode("gbk"))
+    result = run("summary", str(EXAMPLE), option, str(bad))
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr.splitlines()[0].startswith(f"txdiag: error: {bad}:1: ")
+    assert "not UTF-8" in result.stderr
+
+
+def test_rules_from_dev_zero_is_refused_not_killed() -> None:
+    result = run("summary", str(EXAMPLE), "--rules", "/dev/zero")
+    assert result.exit_code == ExitCode.USAGE
+    assert "larger than" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-nan"])
+def test_timeout_must_be_finite(value: str) -> None:
+    result = run("lookup", "T1", "--url", "http://127.0.0.1:9/{txn_id}", "--timeout", value)
+    assert result.exit_code == ExitCode.USAGE
+    assert "--timeout" in result.stderr
+
+
+def test_socks_proxy_without_support_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:9")
+    result = run("lookup", "T1", "--url", "http://127.0.0.1:9/{txn_id}", "--retries", "0")
+    assert result.exit_code == ExitCode.USAGE
+    assert "SOCKS" in result.stderr
+
+
+def _boom(*args: object, **kwargs: object) -> None:
+    raise RuntimeError(f"kaput \x1b]0;title\x07 {CARD}\nsecond line")
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_any_fault_is_one_masked_escaped_line_exit_70(monkeypatch: pytest.MonkeyPatch,
+                                                      fmt: str) -> None:
+    import txdiag.pipeline
+
+    monkeypatch.setattr(txdiag.pipeline.Pipeline, "diagnose_fields", _boom)
+    result = run("diagnose", str(EXAMPLE), "-f", fmt)
+    assert result.exit_code == ExitCode.INTERNAL == 70
+    clean(result.stderr)
+    assert "second line" not in result.stderr
+    if fmt == "json":
+        error = json.loads(result.stderr.splitlines()[-1])
+        assert error["exit_code"] == 70 and "RuntimeError: kaput" in error["error"]
+    else:
+        assert result.stderr.splitlines()[0].startswith(
+            "txdiag: error: internal error (RuntimeError: kaput \\x1b]0;title\\x07 622202")
+
+
+def test_fault_in_a_real_process_with_debug(tmp_path: Path) -> None:
+    # A fault the commands' net never sees (while building the command line) still ends at
+    # main's: exit 70, and TXDIAG_DEBUG's traceback is masked and escaped too.
+    script = ("import sys, txdiag.cli.app as a\n"
+              "def boom():\n"
+              f"    raise ValueError('bad \\x1b[31m {CARD}')\n"
+              "a._app = boom\n"
+              "a.main(['summary', '-'])\n")
+    for debug in ("", "1"):
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              timeout=60, check=False,
+                              env={"PATH": "/usr/bin:/bin", "TXDIAG_DEBUG": debug})
+        assert proc.returncode == 70, proc.stderr
+        assert "\x1b" not in proc.stderr and CARD not in proc.stderr
+        assert all(line.startswith(("txdiag: error:", "txdiag: hint:", "txdiag: debug:"))
+                   for line in proc.stderr.splitlines())
+        assert ("txdiag: debug: Traceback" in proc.stderr) == bool(debug)
+
+
+@pytest.mark.parametrize("args", [["summary"], ["diagnose", "-n", "3000"],
+                                  ["check", "--max-rate", "failure=100"]])
+def test_table_output_into_a_closed_pipe_exits_0(tmp_path: Path, args: list[str]) -> None:
+    # Rich's own answer to a closed pipe is SystemExit(1), which reads as a check breach.
+    log = tmp_path / "big.jsonl"
+    log.write_bytes(EXAMPLE.read_bytes() * 3)
+    proc = subprocess.Popen([sys.executable, "-m", "txdiag", args[0], str(log), *args[1:]],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read() if proc.stderr else b""
+    assert proc.wait(timeout=60) == ExitCode.OK, err
+    assert b"Traceback" not in err
