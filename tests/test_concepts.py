@@ -267,6 +267,9 @@ def test_the_snapshot_keeps_concepts_and_folds(rulebook: Rulebook) -> None:
     ("持卡人身份信息校验不通过", "card_binding.identity_mismatch"),
     ("餘額不足", "balance.insufficient_funds"),
     ("net::ERR_CONNECTION_TIMED_OUT", "network.connect_timeout"),
+    ("账户可用金额不足", "balance.insufficient_funds"),
+    ("手机号格式错误", "unknown.invalid_request"),          # the request, not the bank's record
+    ("短信验证码发送失败", "system.downstream_unavailable"),  # the SMS gateway, not the customer
 ])
 def test_everyday_wording(rulebook: Rulebook, message: str, reason: str) -> None:
     assert Classifier(rulebook).classify(message=message).reason == reason
