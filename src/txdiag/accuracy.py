@@ -194,11 +194,14 @@ class Report:
         return hits / self.rows if self.rows else 0.0
 
     def precision_recall(self) -> dict[str, tuple[float, float, int]]:
-        """Per category: precision, recall and the number of rows labelled with it."""
+        """Per category: precision, recall and the number of rows labelled with it. For the
+        ``unknown`` category, precision counts the answers that name a state (pending, already
+        paid, ...): "nothing matched" and "it failed" are counted as unknown, not as a claim."""
         result = {}
         for category in (c.value for c in Category):
             labelled = [s for s in self.scored if s.row.expected_category == category]
-            predicted = [s for s in self.scored if s.category == category]
+            predicted = [s for s in self.scored
+                         if s.category == category and s.reason not in NOT_A_CAUSE]
             hit_l = sum(s.outcome == "right" for s in labelled)
             hit_p = sum(s.outcome == "right" for s in predicted)
             result[category] = (hit_p / len(predicted) if predicted else 1.0,

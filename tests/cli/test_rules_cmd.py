@@ -265,6 +265,9 @@ def test_accuracy_on_a_small_corpus(tmp_path: Path) -> None:
     assert data["confidently_wrong"] == 0.25 and data["unknown_faults"] == 0.25
     outcomes = {m["outcome"] for m in data["misses"]}
     assert outcomes == {"wrong", "unknown"}
+    # "nothing matched" is not a claim of the unknown category: its precision stays whole
+    assert data["categories"]["unknown"]["precision"] == 1.0
+    assert data["categories"]["balance"]["precision"] == 0.5
     text = json.dumps(data)
     assert "4111111111111111" not in text and "13812345678" not in text
     csv_rows = run("rules", "accuracy", str(corpus), "--show", "9", "-f", "csv").stdout
