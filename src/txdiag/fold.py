@@ -50,12 +50,13 @@ from operator import attrgetter, is_not, itemgetter, methodcaller, mul, truediv
 from typing import TYPE_CHECKING, Any, Protocol
 
 from txdiag.aggregate import NO_CHANNEL, NO_CODE, Summary, Target, Verdict, target_of, unknown_of
-from txdiag.normalize import Extracted, Normalizer, _number, text_value
+from txdiag.normalize import DECIDING_FIELDS, Extracted, Normalizer, _number, text_value
 from txdiag.pipeline import Event, Observation, Pipeline, is_url
 from txdiag.readers import (
     BOM,
     DelimitedRows,
     InputFormat,
+    KeyGuard,
     RawItem,
     ReadStats,
     Unreadable,
@@ -74,7 +75,7 @@ from txdiag.timeparse import in_range, parse_timestamp
 if TYPE_CHECKING:
     from txdiag.timeline import Timeline
 
-KEY_FIELDS = frozenset({"status", "channel", "error_code", "error_message", "http_status"})
+KEY_FIELDS = DECIDING_FIELDS
 """The fields that decide a record's diagnosis: what a key holds."""
 DETAIL_FIELDS = frozenset({"txn_id", "latency_ms", "timestamp"})
 """Fields read per record but kept out of the key (nearly every record has its own value)."""
@@ -529,7 +530,7 @@ class SummaryFold:
     def _read_jsonl(self, opened: OpenedInput, stats: ReadStats, *, first: bool = True) -> None:
         """A JSON Lines input (``first``: it starts at the beginning of the file, where a BOM
         may stand)."""
-        schema = _JsonSchema(self.pipeline.normalizer)
+        schema = _JsonSchema(self.pipeline.normalizer, self.pipeline.key_guard)
         max_line_bytes = self.pipeline.read_options.max_line_bytes
         name = opened.name
         for chunk in iter_chunks(opened, stats.lines, max_line_bytes=max_line_bytes):
@@ -629,8 +630,8 @@ class SummaryFold:
                      first: bool) -> bool:
         """A chunk line by line, through ``json.loads`` (the plain path); the BOM flag after."""
         state = [first]
-        self._items(jsonl_chunk_lines(data, first_line, stats, max_line_bytes, state),
-                    stats.name)
+        self._items(jsonl_chunk_lines(data, first_line, stats, max_line_bytes, state,
+                                      self.pipeline.key_guard), stats.name)
         return state[0]
 
     # -- CSV and TSV -------------------------------------------------------------------------
@@ -956,9 +957,11 @@ class _JsonSchema:
     msgspec decodes it, escapes included) and the chunk read again.
     """
 
-    def __init__(self, normalizer: Normalizer) -> None:
+    def __init__(self, normalizer: Normalizer, guard: KeyGuard | None = None) -> None:
         self.normalizer = normalizer
         self.field_map = normalizer.field_map
+        self.guard = guard
+        """Sends a chunk line by line when a line may give a deciding key twice."""
         self.key_names: list[str] = []
         self.detail_names: list[str] = []
         self.other_names: list[str] = []
@@ -1118,7 +1121,7 @@ class _JsonSchema:
             return None
         while self.enabled:
             try:
-                return decode_deeper(_decode_lines, (self._decode_one, lines))
+                structs = decode_deeper(_decode_lines, (self._decode_one, lines))
             except _msgspec().ValidationError as exc:
                 if not self.learn(exc):
                     return None
@@ -1126,7 +1129,21 @@ class _JsonSchema:
                 # msgspec's DecodeError and a UnicodeDecodeError are ValueErrors: the per-line
                 # path finds and names the bad line.
                 return None
+            else:
+                guard = self.guard
+                if guard is not None and structs and guard.suspect_chunk(
+                        data, lines, self._holding(structs)):
+                    return None  # the per-line path decides which line gives a key twice
+                return structs
         return None
+
+    def _holding(self, structs: list[Any]) -> Iterator[tuple[str, int]]:
+        """The deciding names and how many records hold a value under each (at most as many
+        as hold the name: a null is not counted)."""
+        total = len(structs)
+        for index, name in enumerate(self.key_names):
+            if self.field_map.decides(name):
+                yield name, total - list(map(attrgetter(f"k{index}"), structs)).count(None)
 
     def keys(self, structs: list[Any]) -> list[Hashable]:
         """The key of every record: its deciding fields, in declaration order."""

@@ -41,6 +41,9 @@ NORMALIZED_FIELDS = (
     "user_id",
 )
 
+DECIDING_FIELDS = frozenset({"status", "channel", "error_code", "error_message", "http_status"})
+"""The fields that decide a record's outcome (its diagnosis)."""
+
 # Source field names recognised out of the box, most specific first. For error codes every name
 # present is kept (a record may carry Alipay code + sub_code); for the other fields the first wins.
 DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
@@ -119,6 +122,14 @@ class FieldMap:
     def with_overrides(self, overrides: Mapping[str, Sequence[str]]) -> FieldMap:
         """This map with some fields' sources replaced (``--map field=path`` and profiles)."""
         return FieldMap({**self.aliases, **{k: tuple(v) for k, v in overrides.items()}})
+
+    def decides(self, key: str) -> bool:
+        """Whether a top-level key feeds a field of :data:`DECIDING_FIELDS` (itself, or by
+        a nested path below it)."""
+        slot = self.top.get(key) or self.top.get(key.lower())
+        if slot is not None and slot[0] in DECIDING_FIELDS:
+            return True
+        return any(name in DECIDING_FIELDS for _, name, _ in self.nested_paths(key))
 
     def nested_paths(self, key: str) -> list[tuple[tuple[str, ...], str, int]]:
         """The paths below a top-level key holding an object."""
