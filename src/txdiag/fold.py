@@ -50,7 +50,13 @@ from operator import attrgetter, is_not, itemgetter, methodcaller, mul, truediv
 from typing import TYPE_CHECKING, Any, Protocol
 
 from txdiag.aggregate import NO_CHANNEL, NO_CODE, Summary, Target, Verdict, target_of, unknown_of
-from txdiag.normalize import DECIDING_FIELDS, Extracted, Normalizer, _number, text_value
+from txdiag.normalize import (
+    Extracted,
+    Normalizer,
+    _number,
+    minor_to_major,
+    text_value,
+)
 from txdiag.pipeline import Event, Observation, Pipeline, is_url
 from txdiag.readers import (
     BOM,
@@ -75,7 +81,7 @@ from txdiag.timeparse import in_range, parse_timestamp
 if TYPE_CHECKING:
     from txdiag.timeline import Timeline
 
-KEY_FIELDS = DECIDING_FIELDS
+KEY_FIELDS = frozenset({"status", "channel", "error_code", "error_message", "http_status"})
 """The fields that decide a record's diagnosis: what a key holds."""
 DETAIL_FIELDS = frozenset({"txn_id", "latency_ms", "timestamp"})
 """Fields read per record but kept out of the key (nearly every record has its own value)."""
@@ -95,11 +101,12 @@ _GONE: Any = ("gone",)
 """A dependent record that left the chunk (unreadable, or outside ``--since/--until``)."""
 
 
-DIRECT_FIELDS = {"txn_id": text_value, "timestamp": None, "amount": None,
-                 "currency": text_value, "user_id": text_value}
+DIRECT_FIELDS: dict[str, Callable[[Any], Any] | None] = {
+    "txn_id": text_value, "timestamp": None, "amount": None, "currency": text_value,
+    "user_id": text_value}
 """Fields a watch may ask for that a JSON Lines chunk can hand over without normalizing the
 record: each found under one name, and kept by :meth:`Normalizer.extract` as found (None) or
-as text."""
+as text (an amount in fen: in yuan)."""
 
 
 class Watch(Protocol):
@@ -555,6 +562,8 @@ class SummaryFold:
         self._make_room()
         keys: list[Hashable] = schema.keys(structs)
         local = Counter(keys)
+        if schema.suspect(data, local):
+            return False  # the per-line path decides which line gives a key twice
         known = self.known
         for key in [key for key in local if key not in known]:
             self._remember(key, schema.mapping(key))
@@ -1064,6 +1073,8 @@ class _JsonSchema:
         self._decode_one = msgspec.json.Decoder(struct).decode
         self._prefix = itemgetter(slice(0, len(self.key_names)))
         self._nested_names = [name for name in self.key_names if field_map.nested_paths(name)]
+        self._verdict_indexes = [(index, name) for index, name in enumerate(self.key_names)
+                                 if field_map.decides_verdict(name)]
         self._astuple = msgspec.structs.astuple
         self._asdict = msgspec.structs.asdict
         self._all_names = [*self.key_names, *self.detail_names, *self.other_names]
@@ -1130,20 +1141,36 @@ class _JsonSchema:
                 # path finds and names the bad line.
                 return None
             else:
-                guard = self.guard
-                if guard is not None and structs and guard.suspect_chunk(
-                        data, lines, self._holding(structs)):
-                    return None  # the per-line path decides which line gives a key twice
                 return structs
         return None
 
-    def _holding(self, structs: list[Any]) -> Iterator[tuple[str, int]]:
-        """The deciding names and how many records hold a value under each (at most as many
-        as hold the name: a null is not counted)."""
-        total = len(structs)
-        for index, name in enumerate(self.key_names):
-            if self.field_map.decides(name):
-                yield name, total - list(map(attrgetter(f"k{index}"), structs)).count(None)
+    def suspect(self, data: bytes, local: Mapping[Hashable, int]) -> bool:
+        """Whether a line of the chunk (``data``, whose keys are counted in ``local``) may
+        give a name deciding a verdict twice: :meth:`KeyGuard.suspect_chunk`."""
+        if self.guard is None or not self._verdict_indexes:
+            return False
+        return self.guard.suspect_chunk(data, self._holding(local))
+
+    def _holding(self, local: Mapping[Hashable, int]) -> Iterator[tuple[str, int, bool]]:
+        """The names deciding a verdict and how many records hold a value under each (a null
+        is not counted); then the names inside the objects under them, and how many of those
+        objects hold each. Counted over the chunk's distinct keys."""
+        items = list(local.items())
+        for index, name in self._verdict_indexes:
+            held = 0
+            inner: Counter[str] = Counter()
+            for key, count in items:
+                value = key[index]  # type: ignore[index]
+                if value is not None:
+                    held += count
+                    if isinstance(value, _Struct):
+                        for encoded, item in zip(value.__struct_encode_fields__,
+                                                 _astuple(value), strict=True):
+                            if item is not None:
+                                inner[encoded] += count
+            yield name, held, True
+            for encoded, count in inner.items():
+                yield encoded, count, False
 
     def keys(self, structs: list[Any]) -> list[Hashable]:
         """The key of every record: its deciding fields, in declaration order."""
@@ -1187,7 +1214,10 @@ class _JsonSchema:
             if len(found) > 1:
                 return None
             attribute = self._attributes[found[0]] if found else None
-            parts.append((wanted, attribute, DIRECT_FIELDS[wanted]))
+            normal: Callable[[Any], Any] | None = DIRECT_FIELDS[wanted]
+            if found and wanted == "amount" and self.field_map.in_minor_units(names[found[0]]):
+                normal = minor_to_major
+            parts.append((wanted, attribute, normal))
 
         present = [(wanted, attribute, normal) for wanted, attribute, normal in parts
                    if attribute is not None]

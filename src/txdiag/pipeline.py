@@ -130,8 +130,8 @@ class Pipeline:
         """Records left out by the time window (not counted as records)."""
         self.current: OpenedInput | None = None
         """The file being read, for progress reporting."""
-        self.key_guard = KeyGuard(self.normalizer.field_map.decides)
-        """Flags a JSON record giving a key that decides its outcome twice."""
+        self.key_guard = KeyGuard(self.normalizer.field_map.decides_verdict)
+        """Flags a JSON record giving a key that decides whether it failed twice."""
 
     def run(self, names: Iterable[str]) -> Iterator[Event]:
         """Every record of every input, in order: observations and unreadables."""

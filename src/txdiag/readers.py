@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from itertools import repeat
 from typing import Any, TypeVar
 
@@ -218,8 +218,9 @@ def decode_chunk(decode: Callable[[bytes], Any], data: bytes, count: int,
         return None
     if guard is not None and values:
         names: set[str] = set().union(*values)
-        holding = [(name, sum(map(dict.__contains__, values, repeat(name)))) for name in names]
-        if guard.suspect_chunk(data, lines, holding):
+        holding = [(name, sum(map(dict.__contains__, values, repeat(name))), True)
+                   for name in names]
+        if guard.suspect_chunk(data, holding):
             return None
     return values
 
@@ -249,8 +250,7 @@ class KeyGuard:
         patterns = self._patterns
         if name in patterns:
             return patterns[name]
-        found = (json.dumps(name, ensure_ascii=False).encode()
-                 if isinstance(name, str) and self._guarded(name) else None)
+        found = _quoted(name) if isinstance(name, str) and self._guarded(name) else None
         if len(patterns) >= MAX_GUARDED_NAMES:
             patterns.clear()
         patterns[name] = found
@@ -266,26 +266,56 @@ class KeyGuard:
                 return True
         return False
 
-    def suspect_chunk(self, data: bytes, lines: list[bytes],
-                      holding: Iterable[tuple[str, int]]) -> bool:
-        """Whether a chunk may hold a line giving a guarded name twice; ``holding`` gives
-        each top-level name met and how many of the chunk's records hold it (at most: a
-        record holding it counts). Counted over the whole chunk first, line by line only
-        when a name occurs more often than records hold it."""
-        for name, records in holding:
-            quoted_name = self.pattern(name)
-            if quoted_name is None:
+    def suspect_chunk(self, data: bytes, holding: Iterable[tuple[str, int, bool]]) -> bool:
+        """Whether a chunk may hold a line giving a guarded name twice.
+
+        ``holding`` gives names met, how many of the chunk's objects hold each (or fewer: one
+        holding it as null need not count), and whether these are top-level objects (the
+        records: only they are checked) or nested ones (named only to count them).
+
+        Names ending alike (``"status"``, ``"trade_status"``) are counted in one pass over
+        the chunk, by their common ending: each object holding one holds its quoted text,
+        and distinct keys end at distinct places, so when the ending occurs no more often
+        than objects hold names ending so, none is given twice. Otherwise each guarded name
+        is counted, and the lines holding it, until one is seen twice in one line.
+        """
+        held: dict[bytes, int] = {}
+        checked: list[bytes] = []
+        plain = True
+        for name, objects, top in holding:
+            quoted_name = self.pattern(name) if top else None
+            if quoted_name is not None:
+                checked.append(quoted_name)
+                plain = plain and name.isascii()
+            else:
+                quoted_name = _quoted(name)
+            held[quoted_name] = held.get(quoted_name, 0) + objects
+        if not checked:
+            return False
+        if b"\\" in data and (not plain or _ESCAPED_NAME.search(data) is not None):
+            return True  # a name may be spelt with escapes
+        endings: dict[bytes, int] = {}
+        for quoted_name, objects in held.items():
+            ending = quoted_name[-_ENDING:]
+            endings[ending] = endings.get(ending, 0) + objects
+        cleared: set[bytes] = set()
+        lines: list[bytes] | None = None
+        for quoted_name in checked:
+            ending = quoted_name[-_ENDING:]
+            if ending in cleared:
                 continue
-            if self._escaped(data, name):
-                return True
-            if data.count(quoted_name) > records and max(
-                    map(bytes.count, lines, repeat(quoted_name))) > 1:
-                return True
+            if data.count(ending) <= endings[ending]:
+                cleared.add(ending)
+                continue
+            if data.count(quoted_name) > held[quoted_name]:
+                lines = data.split(b"\n") if lines is None else lines
+                if max(map(bytes.count, lines, repeat(quoted_name))) > 1:
+                    return True
         return False
 
     @staticmethod
     def _escaped(raw: bytes, name: str) -> bool:
-        if b"\\u" not in raw:
+        if b"\\" not in raw:
             return False
         return not name.isascii() or _ESCAPED_NAME.search(raw) is not None
 
@@ -314,6 +344,14 @@ class KeyGuard:
         return number, data
 
 
+@lru_cache(maxsize=4096)
+def _quoted(name: str) -> bytes:
+    """A key name as JSON writes it, quotes included."""
+    return json.dumps(name, ensure_ascii=False).encode()
+
+
+_ENDING = 5
+"""Bytes of a quoted name's end shared by the names counted together."""
 MAX_GUARDED_NAMES = 4096
 """Distinct names whose guard pattern is kept (names made of data must not grow memory)."""
 
