@@ -660,7 +660,7 @@ def minor_to_major(value: Any) -> Decimal | None:
     amount = _decimal(value)
     if amount is None or amount != amount.to_integral_value():
         return None
-    return amount.scaleb(-2)
+    return Decimal(int(amount)).scaleb(-2)
 
 
 def _int(value: Any) -> int | None:
