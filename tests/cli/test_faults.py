@@ -40,17 +40,23 @@ KEY_WITH_ESCAPES = ('{"ts":"2026-11-11T00:00:03Z","txn_id":"T2","status":"failed
                     f'"note \\u001b]0;x\\u0007 card {CARD}": "x", "q\\"uote\\\\": 1}}')
 
 
-@pytest.mark.parametrize("command", ["summary", "diagnose", "check"])
-@pytest.mark.parametrize("jobs", ["1", "2"])
-def test_json_key_with_escape_quote_backslash(tmp_path: Path, command: str, jobs: str) -> None:
-    log = tmp_path / "keys.jsonl"
-    log.write_text("\n".join([GOOD, KEY_WITH_ESCAPES, GOOD] * 400) + "\n", encoding="utf-8")
+def run_clean(command: str, log: Path, jobs: str):  # type: ignore[no-untyped-def]
+    """``command`` on ``log`` in JSON (``summary`` with ``jobs``): clean, exit 0."""
     args = [command, str(log), "-f", "json", *COMMAND_ARGS[command]]
     if command == "summary":
         args += ["-j", jobs]
     result = run(*args)
     clean(result.stdout + result.stderr)
     assert result.exit_code == ExitCode.OK, result.stderr
+    return args, result
+
+
+@pytest.mark.parametrize("command", ["summary", "diagnose", "check"])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_json_key_with_escape_quote_backslash(tmp_path: Path, command: str, jobs: str) -> None:
+    log = tmp_path / "keys.jsonl"
+    log.write_text("\n".join([GOOD, KEY_WITH_ESCAPES, GOOD] * 400) + "\n", encoding="utf-8")
+    args, result = run_clean(command, log, jobs)
     assert totals(result.stdout)["records"] == 1200
     from_stdin = run(*[a if a != str(log) else "-" for a in args],
                      stdin=log.read_bytes())
@@ -194,12 +200,7 @@ def test_a_status_given_twice_is_unreadable_not_believed(tmp_path: Path, command
                                                          jobs: str) -> None:
     log = tmp_path / "flipped.jsonl"
     log.write_text("\n".join([GOOD, FLIPPED, GOOD, ""] * 300) + "\n", encoding="utf-8")
-    args = [command, str(log), "-f", "json", *COMMAND_ARGS[command]]
-    if command == "summary":
-        args += ["-j", jobs]
-    result = run(*args)
-    clean(result.stdout + result.stderr)
-    assert result.exit_code == ExitCode.OK, result.stderr
+    _, result = run_clean(command, log, jobs)
     counted = totals(result.stdout)
     assert counted["records"] == 600
     assert counted["unreadable"] == 300
