@@ -1075,6 +1075,8 @@ class _JsonSchema:
         self._nested_names = [name for name in self.key_names if field_map.nested_paths(name)]
         self._verdict_indexes = [(index, name) for index, name in enumerate(self.key_names)
                                  if field_map.decides_verdict(name)]
+        self._parts: dict[Hashable, tuple[tuple[str, bool], ...]] = {}
+        """What :meth:`_key_parts` found per key (for this struct: keys change with it)."""
         self._astuple = msgspec.structs.astuple
         self._asdict = msgspec.structs.asdict
         self._all_names = [*self.key_names, *self.detail_names, *self.other_names]
@@ -1154,23 +1156,37 @@ class _JsonSchema:
     def _holding(self, local: Mapping[Hashable, int]) -> Iterator[tuple[str, int, bool]]:
         """The names deciding a verdict and how many records hold a value under each (a null
         is not counted); then the names inside the objects under them, and how many of those
-        objects hold each. Counted over the chunk's distinct keys."""
-        items = list(local.items())
+        objects hold each. Counted over the chunk's distinct keys, each key's names worked
+        out once."""
+        held: Counter[tuple[str, bool]] = Counter(
+            {(name, True): 0 for _, name in self._verdict_indexes})
+        parts_of = self._parts
+        for key, count in local.items():
+            parts = parts_of.get(key)
+            if parts is None:
+                parts = self._key_parts(key)
+            for part in parts:
+                held[part] += count
+        for (name, top), count in held.items():
+            yield name, count, top
+
+    def _key_parts(self, key: Hashable) -> tuple[tuple[str, bool], ...]:
+        """The verdict names a key holds a value under (top-level), then the names set in the
+        objects under them (nested)."""
+        assert isinstance(key, tuple)
+        parts: list[tuple[str, bool]] = []
         for index, name in self._verdict_indexes:
-            held = 0
-            inner: Counter[str] = Counter()
-            for key, count in items:
-                value = key[index]  # type: ignore[index]
-                if value is not None:
-                    held += count
-                    if isinstance(value, _Struct):
-                        for encoded, item in zip(value.__struct_encode_fields__,
-                                                 _astuple(value), strict=True):
-                            if item is not None:
-                                inner[encoded] += count
-            yield name, held, True
-            for encoded, count in inner.items():
-                yield encoded, count, False
+            value = key[index]
+            if value is not None:
+                parts.append((name, True))
+                if isinstance(value, _Struct):
+                    parts.extend((encoded, False) for encoded, item in zip(
+                        value.__struct_encode_fields__, _astuple(value), strict=True)
+                        if item is not None)
+        if len(self._parts) >= MAX_KNOWN:
+            self._parts.clear()
+        found = self._parts[key] = tuple(parts)
+        return found
 
     def keys(self, structs: list[Any]) -> list[Hashable]:
         """The key of every record: its deciding fields, in declaration order."""
