@@ -294,23 +294,21 @@ class KeyGuard:
             return False
         if b"\\" in data and (not plain or _ESCAPED_NAME.search(data) is not None):
             return True  # a name may be spelt with escapes
-        endings: dict[bytes, int] = {}
-        for quoted_name, objects in held.items():
-            ending = quoted_name[-_ENDING:]
-            endings[ending] = endings.get(ending, 0) + objects
-        cleared: set[bytes] = set()
-        lines: list[bytes] | None = None
+        # The checked names by their last bytes; each group counted by all it ends with.
+        groups: dict[bytes, list[bytes]] = {}
         for quoted_name in checked:
-            ending = quoted_name[-_ENDING:]
-            if ending in cleared:
+            groups.setdefault(quoted_name[-_ENDING:], []).append(quoted_name)
+        lines: list[bytes] | None = None
+        for names in groups.values():
+            ending = _common_ending(names)
+            if data.count(ending) <= sum(objects for quoted_name, objects in held.items()
+                                         if quoted_name.endswith(ending)):
                 continue
-            if data.count(ending) <= endings[ending]:
-                cleared.add(ending)
-                continue
-            if data.count(quoted_name) > held[quoted_name]:
-                lines = data.split(b"\n") if lines is None else lines
-                if max(map(bytes.count, lines, repeat(quoted_name))) > 1:
-                    return True
+            for quoted_name in names:
+                if data.count(quoted_name) > held[quoted_name]:
+                    lines = data.split(b"\n") if lines is None else lines
+                    if max(map(bytes.count, lines, repeat(quoted_name))) > 1:
+                        return True
         return False
 
     @staticmethod
@@ -348,6 +346,15 @@ class KeyGuard:
 def _quoted(name: str) -> bytes:
     """A key name as JSON writes it, quotes included."""
     return json.dumps(name, ensure_ascii=False).encode()
+
+
+def _common_ending(names: list[bytes]) -> bytes:
+    """The longest ending all ``names`` share."""
+    first = names[0]
+    size = min(map(len, names))
+    while size and not all(name.endswith(first[-size:]) for name in names):
+        size -= 1
+    return first[-size:] if size else b""
 
 
 _ENDING = 5
