@@ -35,7 +35,8 @@ def totals(stdout: str) -> dict[str, int]:
     return document["totals"]  # type: ignore[no-any-return]
 
 
-COMMAND_ARGS = {"summary": [], "diagnose": [], "check": ["--max-rate", "failure=100"]}
+COMMAND_ARGS = {"summary": [], "diagnose": [], "check": ["--max-rate", "failure=100"],
+                "watch": ["--once"]}
 KEY_WITH_ESCAPES = ('{"ts":"2026-11-11T00:00:03Z","txn_id":"T2","status":"failed",'
                     f'"note \\u001b]0;x\\u0007 card {CARD}": "x", "q\\"uote\\\\": 1}}')
 
@@ -194,7 +195,7 @@ FLIPPED = ('{"ts":"2026-11-11T00:00:04Z","txn_id":"T3","status":"failed","code":
            '"status":"success"}')
 
 
-@pytest.mark.parametrize("command", ["summary", "diagnose", "check"])
+@pytest.mark.parametrize("command", ["summary", "diagnose", "check", "watch"])
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_status_given_twice_is_unreadable_not_believed(tmp_path: Path, command: str,
                                                          jobs: str) -> None:
@@ -205,7 +206,7 @@ def test_a_status_given_twice_is_unreadable_not_believed(tmp_path: Path, command
     assert counted["records"] == 600
     assert counted["unreadable"] == 300
     assert counted["records"] + counted["unreadable"] + counted["blank_lines"] == 1200
-    if command == "summary":
+    if command in ("summary", "watch"):
         document = json.loads(result.stdout)
         assert document["unreadable"]["by_cause"] == {"duplicate_key": 300}
         example = document["unreadable"]["examples"][0]
