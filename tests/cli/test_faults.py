@@ -237,3 +237,14 @@ def test_amounts_in_fen_show_as_yuan(tmp_path: Path, profile: str | None, line: 
     # The streamed outputs build their rows from the fields as read, not from the model.
     streamed = run("diagnose", str(log), "-f", "jsonl", *chosen)
     assert json.loads(streamed.stdout.splitlines()[0])["amount"] == amount
+
+
+def test_report_sums_amounts_in_fen_as_yuan(tmp_path: Path) -> None:
+    log = tmp_path / "fen.jsonl"
+    log.write_text(
+        '{"out_trade_no":"W9","trade_state":"USERPAYING","total_fee":1999,"fee_type":"CNY"}\n'
+        '{"out_trade_no":"W8","return_code":"FAIL","return_msg":"SYSTEMERROR timeout",'
+        '"total_fee":500,"fee_type":"CNY"}\n', encoding="utf-8")
+    result = run("report", str(log), "--profile", "wechatpay", "-f", "markdown")
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert "| wechatpay | 2 | 24.99 CNY | 0 |" in result.stdout
