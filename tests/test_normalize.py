@@ -168,3 +168,38 @@ def test_amounts_are_read_or_refused_never_misread(value: object, expected: str 
     from txdiag.normalize import _decimal
 
     assert _decimal(value) == (None if expected is None else Decimal(expected))
+
+
+@pytest.mark.parametrize(("record", "expected"), [
+    ({"txn_id": "W1", "total_fee": 1999}, "19.99"),
+    ({"txn_id": "W2", "total_fee": "100"}, "1.00"),
+    ({"txn_id": "W3", "TOTAL_FEE": "5"}, "0.05"),
+    ({"txn_id": "U1", "txnAmt": "000000012345"}, "123.45"),
+    ({"txn_id": "U2", "txnAmt": "12.5"}, None),  # not a whole number of fen: not guessed
+    ({"txn_id": "U3", "txnAmt": "abc"}, None),
+    ({"txn_id": "A1", "amount": "100"}, "100"),  # yuan as given
+    ({"txn_id": "A2", "amount": "19.99", "total_fee": 1999}, "19.99"),  # amount ranks first
+])
+def test_amounts_in_fen_are_kept_in_yuan(normalizer: Normalizer, record: dict[str, object],
+                                         expected: str | None) -> None:
+    fields = normalizer.extract(record)
+    generic = normalizer.extract_generic(record)
+    assert fields is not None and generic is not None
+    assert fields.amount == generic.amount  # fen become yuan; other amounts stay as found
+    assert str(normalizer.to_record(fields, SRC).amount) == str(expected)
+
+
+@pytest.mark.parametrize(("profile", "record", "expected"), [
+    ("wechatpay", {"out_trade_no": "W1", "err_code": "NOTENOUGH", "total_fee": 1999}, "19.99"),
+    ("unionpay", {"orderId": "U1", "respCode": "51", "txnAmt": "000000012345"}, "123.45"),
+    ("unionpay", {"orderId": "U2", "respCode": "51", "amount": "123.45"}, "123.45"),
+])
+def test_profiles_read_fen_as_yuan(mini_rulebook: Rulebook, profile: str,
+                                   record: dict[str, object], expected: str) -> None:
+    from txdiag.config import Config, build_field_map, resolve_profile
+
+    field_map = build_field_map(resolve_profile(profile, Config()), [])
+    normalizer = Normalizer(mini_rulebook, field_map)
+    fields = normalizer.extract(record)
+    assert fields is not None
+    assert normalizer.to_record(fields, SRC).amount == Decimal(expected)

@@ -156,3 +156,73 @@ def test_unopenable_inputs(tmp_path: Path, setup: str) -> None:
         path.mkdir()
     with pytest.raises(InputError, match=str(path)):
         open_input(str(path))
+
+
+# -- a key that decides a verdict given twice (issue 13) ---------------------------------------
+
+DUPLICATES = [
+    # (line, the key given twice or None)
+    (b'{"txn_id":"D1","status":"FAILED","code":"51","status":"SUCCESS"}', "status"),
+    (b'{"txn_id":"D2","code":"51","code":"10000"}', "code"),
+    (b'{"txn_id":"D3","http_status":503,"http_status":200}', "http_status"),
+    (b'{"txn_id":"D4","st\\u0061tus":"FAILED","status":"SUCCESS"}', "status"),
+    (b'{"txn_id":"D5","status":"FAILED", "status" :"SUCCESS"}', "status"),
+    (b'{"txn_id":"D6","error":{"code":"51"},"error":{"code":"0"}}', "error"),
+    # Not a verdict key twice: a value, a nested key, a key txdiag does not decide by.
+    (b'{"txn_id":"N1","status":"FAILED","msg":"status","data":{"status":"x"}}', None),
+    (b'{"txn_id":"N2","status":"FAILED","error":{"code":"51"},"code":"51"}', None),
+    (b'{"txn_id":"N3","status":"FAILED","note":"a","note":"b","msg":"x","msg":"y"}', None),
+    (b'{"txn_id":"N4","status":null,"code":"51"}', None),
+]
+
+
+def _guarded_read(path: Path, fmt: InputFormat) -> list[object]:
+    from txdiag.normalize import FieldMap
+    from txdiag.readers import KeyGuard
+
+    return read_all(path, input_format=fmt,
+                    guard=KeyGuard(FieldMap.default().decides_verdict))[0]
+
+
+@pytest.mark.parametrize("fmt", [InputFormat.JSONL, InputFormat.JSON])
+@pytest.mark.parametrize("repeat", [1, 300])  # one line on its own; chunks of many
+def test_a_verdict_key_given_twice_makes_the_record_unreadable(tmp_path: Path, fmt: InputFormat,
+                                                               repeat: int) -> None:
+    lines = [line for line, _ in DUPLICATES] * repeat
+    path = tmp_path / "dup"
+    if fmt is InputFormat.JSONL:
+        path.write_bytes(b"\n".join(lines) + b"\n")
+    else:
+        path.write_bytes(b"[\n" + b",\n".join(lines) + b"\n]\n")
+    items = _guarded_read(path, fmt)
+    assert len(items) == len(lines)  # nothing lost: a record or an unreadable per line
+    expected = [twice for _, twice in DUPLICATES] * repeat
+    for item, twice in zip(items, expected, strict=True):
+        if twice is None:
+            assert isinstance(item, tuple), item
+        else:
+            assert isinstance(item, Unreadable), item
+            assert item.cause.value == "duplicate_key"
+            assert item.detail == f"key '{twice}' given twice"
+
+
+def test_without_a_guard_the_last_key_wins_as_json_says(tmp_path: Path) -> None:
+    path = tmp_path / "dup.jsonl"
+    path.write_bytes(DUPLICATES[0][0] + b"\n")
+    items, _ = read_all(path)
+    assert items == [(1, {"txn_id": "D1", "status": "SUCCESS", "code": "51"})]
+
+
+@pytest.mark.parametrize(("line", "twice"), [d for d in DUPLICATES if d[1] is not None])
+def test_one_duplicate_among_many_clean_records_is_found(tmp_path: Path, line: bytes,
+                                                         twice: str) -> None:
+    # The chunk check counts names over many lines at once: a lone duplicate must not hide.
+    clean = [b'{"txn_id":"C%d","status":"FAILED","code":"51","error":{"code":"x"}}' % i
+             for i in range(400)]
+    clean.insert(217, line)
+    path = tmp_path / "one.jsonl"
+    path.write_bytes(b"\n".join(clean) + b"\n")
+    items = _guarded_read(path, InputFormat.JSONL)
+    flagged = [item for item in items if isinstance(item, Unreadable)]
+    assert [(u.line, u.detail) for u in flagged] == [(218, f"key '{twice}' given twice")]
+    assert len(items) == 401

@@ -50,12 +50,19 @@ from operator import attrgetter, is_not, itemgetter, methodcaller, mul, truediv
 from typing import TYPE_CHECKING, Any, Protocol
 
 from txdiag.aggregate import NO_CHANNEL, NO_CODE, Summary, Target, Verdict, target_of, unknown_of
-from txdiag.normalize import Extracted, Normalizer, _number, text_value
+from txdiag.normalize import (
+    Extracted,
+    Normalizer,
+    _number,
+    minor_to_major,
+    text_value,
+)
 from txdiag.pipeline import Event, Observation, Pipeline, is_url
 from txdiag.readers import (
     BOM,
     DelimitedRows,
     InputFormat,
+    KeyGuard,
     RawItem,
     ReadStats,
     Unreadable,
@@ -94,11 +101,12 @@ _GONE: Any = ("gone",)
 """A dependent record that left the chunk (unreadable, or outside ``--since/--until``)."""
 
 
-DIRECT_FIELDS = {"txn_id": text_value, "timestamp": None, "amount": None,
-                 "currency": text_value, "user_id": text_value}
+DIRECT_FIELDS: dict[str, Callable[[Any], Any] | None] = {
+    "txn_id": text_value, "timestamp": None, "amount": None, "currency": text_value,
+    "user_id": text_value}
 """Fields a watch may ask for that a JSON Lines chunk can hand over without normalizing the
 record: each found under one name, and kept by :meth:`Normalizer.extract` as found (None) or
-as text."""
+as text (an amount in fen: in yuan)."""
 
 
 class Watch(Protocol):
@@ -529,7 +537,7 @@ class SummaryFold:
     def _read_jsonl(self, opened: OpenedInput, stats: ReadStats, *, first: bool = True) -> None:
         """A JSON Lines input (``first``: it starts at the beginning of the file, where a BOM
         may stand)."""
-        schema = _JsonSchema(self.pipeline.normalizer)
+        schema = _JsonSchema(self.pipeline.normalizer, self.pipeline.key_guard)
         max_line_bytes = self.pipeline.read_options.max_line_bytes
         name = opened.name
         for chunk in iter_chunks(opened, stats.lines, max_line_bytes=max_line_bytes):
@@ -554,6 +562,8 @@ class SummaryFold:
         self._make_room()
         keys: list[Hashable] = schema.keys(structs)
         local = Counter(keys)
+        if schema.suspect(data, local):
+            return False  # the per-line path decides which line gives a key twice
         known = self.known
         for key in [key for key in local if key not in known]:
             self._remember(key, schema.mapping(key))
@@ -629,8 +639,8 @@ class SummaryFold:
                      first: bool) -> bool:
         """A chunk line by line, through ``json.loads`` (the plain path); the BOM flag after."""
         state = [first]
-        self._items(jsonl_chunk_lines(data, first_line, stats, max_line_bytes, state),
-                    stats.name)
+        self._items(jsonl_chunk_lines(data, first_line, stats, max_line_bytes, state,
+                                      self.pipeline.key_guard), stats.name)
         return state[0]
 
     # -- CSV and TSV -------------------------------------------------------------------------
@@ -956,9 +966,11 @@ class _JsonSchema:
     msgspec decodes it, escapes included) and the chunk read again.
     """
 
-    def __init__(self, normalizer: Normalizer) -> None:
+    def __init__(self, normalizer: Normalizer, guard: KeyGuard | None = None) -> None:
         self.normalizer = normalizer
         self.field_map = normalizer.field_map
+        self.guard = guard
+        """Sends a chunk line by line when a line may give a deciding key twice."""
         self.key_names: list[str] = []
         self.detail_names: list[str] = []
         self.other_names: list[str] = []
@@ -1061,6 +1073,10 @@ class _JsonSchema:
         self._decode_one = msgspec.json.Decoder(struct).decode
         self._prefix = itemgetter(slice(0, len(self.key_names)))
         self._nested_names = [name for name in self.key_names if field_map.nested_paths(name)]
+        self._verdict_indexes = [(index, name) for index, name in enumerate(self.key_names)
+                                 if field_map.decides_verdict(name)]
+        self._parts: dict[Hashable, tuple[tuple[str, bool], ...]] = {}
+        """What :meth:`_key_parts` found per key (for this struct: keys change with it)."""
         self._astuple = msgspec.structs.astuple
         self._asdict = msgspec.structs.asdict
         self._all_names = [*self.key_names, *self.detail_names, *self.other_names]
@@ -1118,7 +1134,7 @@ class _JsonSchema:
             return None
         while self.enabled:
             try:
-                return decode_deeper(_decode_lines, (self._decode_one, lines))
+                structs = decode_deeper(_decode_lines, (self._decode_one, lines))
             except _msgspec().ValidationError as exc:
                 if not self.learn(exc):
                     return None
@@ -1126,7 +1142,51 @@ class _JsonSchema:
                 # msgspec's DecodeError and a UnicodeDecodeError are ValueErrors: the per-line
                 # path finds and names the bad line.
                 return None
+            else:
+                return structs
         return None
+
+    def suspect(self, data: bytes, local: Mapping[Hashable, int]) -> bool:
+        """Whether a line of the chunk (``data``, whose keys are counted in ``local``) may
+        give a name deciding a verdict twice: :meth:`KeyGuard.suspect_chunk`."""
+        if self.guard is None or not self._verdict_indexes:
+            return False
+        return self.guard.suspect_chunk(data, self._holding(local))
+
+    def _holding(self, local: Mapping[Hashable, int]) -> Iterator[tuple[str, int, bool]]:
+        """The names deciding a verdict and how many records hold a value under each (a null
+        is not counted); then the names inside the objects under them, and how many of those
+        objects hold each. Counted over the chunk's distinct keys, each key's names worked
+        out once."""
+        held: Counter[tuple[str, bool]] = Counter(
+            {(name, True): 0 for _, name in self._verdict_indexes})
+        parts_of = self._parts
+        for key, count in local.items():
+            parts = parts_of.get(key)
+            if parts is None:
+                parts = self._key_parts(key)
+            for part in parts:
+                held[part] += count
+        for (name, top), count in held.items():
+            yield name, count, top
+
+    def _key_parts(self, key: Hashable) -> tuple[tuple[str, bool], ...]:
+        """The verdict names a key holds a value under (top-level), then the names set in the
+        objects under them (nested)."""
+        assert isinstance(key, tuple)
+        parts: list[tuple[str, bool]] = []
+        for index, name in self._verdict_indexes:
+            value = key[index]
+            if value is not None:
+                parts.append((name, True))
+                if isinstance(value, _Struct):
+                    parts.extend((encoded, False) for encoded, item in zip(
+                        value.__struct_encode_fields__, _astuple(value), strict=True)
+                        if item is not None)
+        if len(self._parts) >= MAX_KNOWN:
+            self._parts.clear()
+        found = self._parts[key] = tuple(parts)
+        return found
 
     def keys(self, structs: list[Any]) -> list[Hashable]:
         """The key of every record: its deciding fields, in declaration order."""
@@ -1170,7 +1230,10 @@ class _JsonSchema:
             if len(found) > 1:
                 return None
             attribute = self._attributes[found[0]] if found else None
-            parts.append((wanted, attribute, DIRECT_FIELDS[wanted]))
+            normal: Callable[[Any], Any] | None = DIRECT_FIELDS[wanted]
+            if found and wanted == "amount" and self.field_map.in_minor_units(names[found[0]]):
+                normal = minor_to_major
+            parts.append((wanted, attribute, normal))
 
         present = [(wanted, attribute, normal) for wanted, attribute, normal in parts
                    if attribute is not None]

@@ -19,6 +19,7 @@ from txdiag.errors import InputError
 from txdiag.patterns import compile_pattern
 from txdiag.readers import (
     InputFormat,
+    KeyGuard,
     RawItem,
     ReadStats,
     Unreadable,
@@ -61,6 +62,8 @@ class _JsonStream:
         self.opened = opened
         self.text = ""
         self.pos = 0
+        self.start = 0
+        """Where the value decoded last starts (:meth:`last_text`)."""
         self.line = 1
         """The line of ``text[counted]``: counted on from there, never from the start."""
         self.counted = 0
@@ -123,8 +126,12 @@ class _JsonStream:
             bad = _ESCAPED_BYTE.search(self.text, self.pos, end)
             if bad is not None:
                 raise UnicodeDecodeError("utf-8", b"", 0, 1, "invalid byte in a value")
-            self.pos = end
+            self.start, self.pos = self.pos, end
             return start_line, value
+
+    def last_text(self) -> str:
+        """The text of the value :meth:`value` decoded last."""
+        return self.text[self.start:self.pos]
 
     def error(self, what: str) -> InputError:
         return InputError(f"{self.opened.name}:{self.current_line()}: not a JSON document of "
@@ -132,7 +139,8 @@ class _JsonStream:
 
 
 def read_json_document(opened: OpenedInput, stats: ReadStats, max_line_bytes: int,
-                       records_path: str | None = None) -> Iterator[RawItem]:
+                       records_path: str | None = None,
+                       guard: KeyGuard | None = None) -> Iterator[RawItem]:
     """The records of a JSON document: a top-level array, or an array inside objects."""
     stream = _JsonStream(opened)
     stream.skip_bom()
@@ -147,7 +155,7 @@ def read_json_document(opened: OpenedInput, stats: ReadStats, max_line_bytes: in
     if not found:
         where = f"at {records_path!r}" if records_path else "(no array of objects found)"
         raise stream.error(f"no records {where}")
-    yield from _array_items(stream, opened.name)
+    yield from _array_items(stream, opened.name, guard)
 
 
 def _find_records(stream: _JsonStream, path: list[str] | None, depth: int) -> bool:
@@ -189,7 +197,7 @@ def _find_records(stream: _JsonStream, path: list[str] | None, depth: int) -> bo
             stream.pos += 1
 
 
-def _array_items(stream: _JsonStream, name: str) -> Iterator[RawItem]:
+def _array_items(stream: _JsonStream, name: str, guard: KeyGuard | None) -> Iterator[RawItem]:
     if stream.peek() == "]":
         return
     while True:
@@ -204,7 +212,11 @@ def _array_items(stream: _JsonStream, name: str) -> Iterator[RawItem]:
             yield Unreadable(name, line, cause, "the rest of the document cannot be parsed")
             return
         if isinstance(value, dict):
-            yield line, value
+            if guard is None:
+                yield line, value
+            else:
+                text = stream.last_text()
+                yield guard.check(name, line, text.encode("utf-8", "surrogatepass"), text, value)
         else:
             yield Unreadable(name, line, UnreadableCause.NOT_AN_OBJECT,
                              f"a JSON {type(value).__name__}, not an object")
@@ -606,6 +618,7 @@ def read_records(
     records_path: str | None = None,
     templates: Sequence[Template] = (),
     delimiter: str | None = None,
+    guard: KeyGuard | None = None,
 ) -> tuple[ReadStats, Iterator[RawItem]]:
     """The stats object (filled while iterating) and the raw items of one opened input."""
     warnings = check_sample(opened, encoding)
@@ -628,9 +641,9 @@ def read_records(
                       encoding=encoding, warnings=warnings, delimiter=detected.delimiter)
     items: Iterator[RawItem]
     if fmt is InputFormat.JSONL:
-        items = read_jsonl(opened, stats, max_line_bytes)
+        items = read_jsonl(opened, stats, max_line_bytes, guard)
     elif fmt is InputFormat.JSON:
-        items = read_json_document(opened, stats, max_line_bytes, records_path)
+        items = read_json_document(opened, stats, max_line_bytes, records_path, guard)
     elif fmt in (InputFormat.CSV, InputFormat.TSV):
         items = read_delimited(opened, stats, max_line_bytes, stats.delimiter)
     elif fmt is InputFormat.LOGFMT:

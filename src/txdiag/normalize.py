@@ -41,6 +41,10 @@ NORMALIZED_FIELDS = (
     "user_id",
 )
 
+VERDICT_FIELDS = frozenset({"status", "error_code", "http_status"})
+"""The fields that decide whether a record failed: a key feeding one of them given twice in
+a JSON record is not believed either way (:class:`~txdiag.readers.KeyGuard`)."""
+
 # Source field names recognised out of the box, most specific first. For error codes every name
 # present is kept (a record may carry Alipay code + sub_code); for the other fields the first wins.
 DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
@@ -84,6 +88,13 @@ DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+MINOR_UNIT_AMOUNTS = frozenset({"total_fee", "txnAmt"})
+"""Amount names whose value is in the currency's minor unit (fen, cents) by the API that
+defines them: WeChat Pay's ``total_fee`` and UnionPay's ``txnAmt`` (``1999`` is 19.99 yuan).
+Wherever one feeds ``amount`` (the default names, a profile, ``--map``), its value is read as
+a whole number of fen and kept in yuan (:func:`minor_to_major`)."""
+
+
 class FieldMap:
     """Which source fields (dotted paths into nested objects) feed each normalized field.
 
@@ -111,6 +122,10 @@ class FieldMap:
                     self.nested.setdefault(head, []).append((tuple(rest.split(".")), name, rank))
         for key, slot in list(self.top.items()):
             self.top.setdefault(key.lower(), slot)
+        self.minor_unit_ranks = frozenset(
+            rank for rank, path in enumerate(self.aliases.get("amount", ()))
+            if path in MINOR_UNIT_AMOUNTS)
+        """The ranks of the ``amount`` names in minor units (:data:`MINOR_UNIT_AMOUNTS`)."""
 
     @classmethod
     def default(cls) -> FieldMap:
@@ -119,6 +134,19 @@ class FieldMap:
     def with_overrides(self, overrides: Mapping[str, Sequence[str]]) -> FieldMap:
         """This map with some fields' sources replaced (``--map field=path`` and profiles)."""
         return FieldMap({**self.aliases, **{k: tuple(v) for k, v in overrides.items()}})
+
+    def in_minor_units(self, key: str) -> bool:
+        """Whether a top-level key feeds ``amount`` in minor units (fen)."""
+        slot = self.top.get(key) or self.top.get(key.lower())
+        return slot is not None and slot[0] == "amount" and slot[1] in self.minor_unit_ranks
+
+    def decides_verdict(self, key: str) -> bool:
+        """Whether a top-level key feeds a field of :data:`VERDICT_FIELDS` (itself, or by a
+        nested path below it)."""
+        slot = self.top.get(key) or self.top.get(key.lower())
+        if slot is not None and slot[0] in VERDICT_FIELDS:
+            return True
+        return any(name in VERDICT_FIELDS for _, name, _ in self.nested_paths(key))
 
     def nested_paths(self, key: str) -> list[tuple[tuple[str, ...], str, int]]:
         """The paths below a top-level key holding an object."""
@@ -216,12 +244,14 @@ _READ_ORDER = ("txn_id", "timestamp", "status", "channel", "error_message", "htt
 
 def _compile_reader(
     candidates: Mapping[str, Sequence[tuple[int, int, int, Any, tuple[str, ...] | None, str]]],
+    minor_unit_ranks: frozenset[int] = frozenset(),
 ) -> Callable[[Mapping[str, Any]], _RawFields]:
     """Generate straight-line code reading one shape's fields (see ``Normalizer._reader``).
 
     A plain key feeds its field when its value is not None, not "" and not an object; a nested
     path feeds when the key holds an object and the path's value is not None and not "".
-    Keys and paths enter the code as constants from a tuple, never as source text.
+    Keys and paths enter the code as constants from a tuple, never as source text. An
+    ``amount`` found under a name of ``minor_unit_ranks`` is converted to major units.
     """
     consts: list[Any] = []
 
@@ -232,11 +262,11 @@ def _compile_reader(
     lines: list[str] = []
 
     def emit_field(found: Sequence[tuple[int, int, int, Any, tuple[str, ...] | None, str]],
-                   target: str, indent: str) -> None:
+                   target: str, indent: str, minor: frozenset[int] = frozenset()) -> None:
         if not found:
             lines.append(f"{indent}{target} = None")
             return
-        _, _, _, key, path, _ = found[0]
+        rank, _, _, key, path, _ = found[0]
         lines.append(f"{indent}v = d[{const(key)}]")
         if path is None:
             lines.append(f"{indent}if v is None or v == '' or isinstance(v, dict):")
@@ -246,12 +276,13 @@ def _compile_reader(
             lines.append(f"{indent}else:")
             lines.append(f"{indent}    v = None")
             lines.append(f"{indent}if v is None or v == '':")
-        emit_field(found[1:], target, indent + "    ")
+        emit_field(found[1:], target, indent + "    ", minor)
         lines.append(f"{indent}else:")
-        lines.append(f"{indent}    {target} = v")
+        lines.append(f"{indent}    {target} = {'major(v)' if rank in minor else 'v'}")
 
     for index, name in enumerate(_READ_ORDER):
-        emit_field(candidates.get(name, ()), f"f{index}", "    ")
+        emit_field(candidates.get(name, ()), f"f{index}", "    ",
+                   minor_unit_ranks if name == "amount" else frozenset())
     lines.append("    codes = []")
     for rank, _, _, key, path, source in candidates.get("error_code", ()):
         lines.append(f"    v = d[{const(key)}]")
@@ -276,8 +307,10 @@ def _compile_reader(
     lines.append(f"    return ({fields}, codes)")
     # Constants and helpers arrive as default arguments: locals are the fastest lookups.
     params = "".join(f", c{index}=C[{index}]" for index in range(len(consts)))
-    lines.insert(0, f"def read(d, walk=walk, text=text, isinstance=isinstance, dict=dict{params}):")
-    namespace: dict[str, Any] = {"C": tuple(consts), "walk": walk, "text": _text}
+    lines.insert(0, f"def read(d, walk=walk, text=text, major=major, isinstance=isinstance, "
+                    f"dict=dict{params}):")
+    namespace: dict[str, Any] = {"C": tuple(consts), "walk": walk, "text": _text,
+                                 "major": minor_to_major}
     exec(compile("\n".join(lines), "<txdiag shape reader>", "exec"), namespace)  # noqa: S102
     reader: Callable[[Mapping[str, Any]], _RawFields] = namespace["read"]
     return reader
@@ -440,7 +473,8 @@ class Normalizer:
                 candidates.setdefault(name, []).append(
                     (rank, position, sub, key, tuple(path), f"{key}.{'.'.join(path)}"))
         reader = _compile_reader(
-            {name: sorted(found, key=lambda c: c[:3]) for name, found in candidates.items()})
+            {name: sorted(found, key=lambda c: c[:3]) for name, found in candidates.items()},
+            self.field_map.minor_unit_ranks)
         if len(self._readers) >= MAX_PLANS:
             self._readers.clear()
         self._readers[shape] = reader
@@ -495,6 +529,10 @@ class Normalizer:
             slot = found.get(name)
             return slot[1] if slot is not None else constants.get(name)
 
+        amount = get("amount")
+        if "amount" in found and found["amount"][0] in self.field_map.minor_unit_ranks:
+            amount = minor_to_major(amount)
+
         channel_raw = _text(get("channel"))
         channel = None
         if channel_raw is not None:
@@ -526,7 +564,7 @@ class Normalizer:
             message=message,
             http_status=status_http,
             latency_ms=_number(get("latency_ms")),
-            amount=get("amount"),
+            amount=amount,
             currency=_text(get("currency")),
             installments=get("installments"),
             user_id=_text(get("user_id")),
@@ -614,6 +652,15 @@ def _decimal(value: Any) -> Decimal | None:
     except (InvalidOperation, ValueError):
         return None
     return amount if amount.is_finite() else None
+
+
+def minor_to_major(value: Any) -> Decimal | None:
+    """An amount in minor units (fen) in major units (yuan), exactly: ``1999`` is
+    ``Decimal("19.99")``; None when it is not a whole number of fen."""
+    amount = _decimal(value)
+    if amount is None or amount != amount.to_integral_value():
+        return None
+    return Decimal(int(amount)).scaleb(-2)
 
 
 def _int(value: Any) -> int | None:

@@ -22,6 +22,7 @@ from txdiag.http.options import HttpOptions
 from txdiag.normalize import Extracted, FieldMap, Normalizer
 from txdiag.readers import (
     InputFormat,
+    KeyGuard,
     RawItem,
     ReadStats,
     Unreadable,
@@ -129,6 +130,8 @@ class Pipeline:
         """Records left out by the time window (not counted as records)."""
         self.current: OpenedInput | None = None
         """The file being read, for progress reporting."""
+        self.key_guard = KeyGuard(self.normalizer.field_map.decides_verdict)
+        """Flags a JSON record giving a key that decides whether it failed twice."""
 
     def run(self, names: Iterable[str]) -> Iterator[Event]:
         """Every record of every input, in order: observations and unreadables."""
@@ -163,6 +166,7 @@ class Pipeline:
                 records_path=opts.records_path,
                 templates=opts.templates,
                 delimiter=opts.delimiter,
+                guard=self.key_guard,
             )
         except BaseException:
             opened.close()

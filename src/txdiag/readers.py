@@ -11,13 +11,15 @@ import codecs
 import csv
 import json
 import os
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from itertools import repeat
 from typing import Any, TypeVar
 
+from txdiag.safety import quoted
 from txdiag.sources import LineStats, OpenedInput, iter_chunks, iter_lines, split_chunk
 
 
@@ -31,6 +33,7 @@ class UnreadableCause(StrEnum):
     BAD_ROW = "bad_row"
     NO_TEMPLATE_MATCH = "no_template_match"
     NO_USABLE_FIELDS = "no_usable_fields"
+    DUPLICATE_KEY = "duplicate_key"
 
 
 @dataclass(slots=True)
@@ -195,25 +198,173 @@ def _decode_lines(job: tuple[Callable[[bytes], Any], list[bytes]]) -> list[Any]:
     return list(map(decode, lines))
 
 
-def decode_chunk(decode: Callable[[bytes], Any], data: bytes, count: int) -> list[Any] | None:
+def decode_chunk(decode: Callable[[bytes], Any], data: bytes, count: int,
+                 guard: KeyGuard | None = None) -> list[Any] | None:
     """The value of every line of a chunk (one JSON object each), or None when the chunk must
     go line by line: a line that is blank, not one object, or that msgspec and ``json.loads``
     might read differently (NaN, huge numbers, lone surrogates, invalid UTF-8: msgspec
-    refuses them all) makes the whole chunk take the per-line path, which decides it."""
+    refuses them all), or a line that may give a ``guard``-ed key twice, makes the whole
+    chunk take the per-line path, which decides it."""
     lines = data.split(b"\n")
     if data.endswith(b"\n"):
         lines.pop()
     if len(lines) != count:
         return None
     try:
-        return decode_deeper(_decode_lines, (decode, lines))
+        values = decode_deeper(_decode_lines, (decode, lines))
     except (ValueError, RecursionError, TypeError):
         # msgspec's DecodeError and ValidationError are ValueErrors, and so is a
         # UnicodeDecodeError.
         return None
+    if guard is not None and values:
+        names: set[str] = set().union(*values)
+        holding = [(name, sum(map(dict.__contains__, values, repeat(name))), True)
+                   for name in names]
+        if guard.suspect_chunk(data, holding):
+            return None
+    return values
 
 
-def read_jsonl(opened: OpenedInput, stats: ReadStats, max_line_bytes: int) -> Iterator[RawItem]:
+_ESCAPED_NAME = re.compile(rb"\\u00[2-7][0-9a-fA-F]")
+"""An escaped ASCII letter, digit or sign (``st\\u0061tus``): a key name may be spelt so."""
+
+
+class KeyGuard:
+    """Finds a JSON object giving one of the guarded top-level keys twice.
+
+    JSON decoders keep the last of two equal keys, so ``{"status":"FAILED", ...,
+    "status":"SUCCESS"}`` would silently read as a success. Only the keys that decide a
+    record's outcome are guarded (``guarded(name)``), and the check is cheap: a guarded name
+    whose quoted text occurs once in a line cannot be given twice there, so only a line that
+    holds one more than once (or an escaped name) is parsed again, keeping every key, to see
+    whether one object really gives it twice. What is given twice makes the record
+    unreadable (:attr:`UnreadableCause.DUPLICATE_KEY`): which value to believe is unknown.
+    """
+
+    def __init__(self, guarded: Callable[[str], bool]) -> None:
+        self._guarded = guarded
+        self._patterns: dict[str, bytes | None] = {}
+
+    def pattern(self, name: str) -> bytes | None:
+        """The quoted name as it stands in a line, None when the name is not guarded."""
+        patterns = self._patterns
+        if name in patterns:
+            return patterns[name]
+        found = _quoted(name) if isinstance(name, str) and self._guarded(name) else None
+        if len(patterns) >= MAX_GUARDED_NAMES:
+            patterns.clear()
+        patterns[name] = found
+        return found
+
+    def suspect(self, raw: bytes, names: Iterable[str]) -> bool:
+        """Whether a line whose top-level names are ``names`` may give a guarded one twice."""
+        pattern = self.pattern
+        for name in names:
+            quoted_name = pattern(name)
+            if quoted_name is not None and (raw.count(quoted_name) > 1 or self._escaped(
+                    raw, name)):
+                return True
+        return False
+
+    def suspect_chunk(self, data: bytes, holding: Iterable[tuple[str, int, bool]]) -> bool:
+        """Whether a chunk may hold a line giving a guarded name twice.
+
+        ``holding`` gives names met, how many of the chunk's objects hold each (or fewer: one
+        holding it as null need not count), and whether these are top-level objects (the
+        records: only they are checked) or nested ones (named only to count them).
+
+        Names ending alike (``"status"``, ``"trade_status"``) are counted in one pass over
+        the chunk, by their common ending: each object holding one holds its quoted text,
+        and distinct keys end at distinct places, so when the ending occurs no more often
+        than objects hold names ending so, none is given twice. Otherwise each guarded name
+        is counted, and the lines holding it, until one is seen twice in one line.
+        """
+        held: dict[bytes, int] = {}
+        checked: list[bytes] = []
+        plain = True
+        for name, objects, top in holding:
+            quoted_name = self.pattern(name) if top else None
+            if quoted_name is not None:
+                checked.append(quoted_name)
+                plain = plain and name.isascii()
+            else:
+                quoted_name = _quoted(name)
+            held[quoted_name] = held.get(quoted_name, 0) + objects
+        if not checked:
+            return False
+        if b"\\" in data and (not plain or _ESCAPED_NAME.search(data) is not None):
+            return True  # a name may be spelt with escapes
+        # The checked names by their last bytes; each group counted by all it ends with.
+        groups: dict[bytes, list[bytes]] = {}
+        for quoted_name in checked:
+            groups.setdefault(quoted_name[-_ENDING:], []).append(quoted_name)
+        lines: list[bytes] | None = None
+        for names in groups.values():
+            ending = _common_ending(names)
+            if data.count(ending) <= sum(objects for quoted_name, objects in held.items()
+                                         if quoted_name.endswith(ending)):
+                continue
+            for quoted_name in names:
+                if data.count(quoted_name) > held[quoted_name]:
+                    lines = data.split(b"\n") if lines is None else lines
+                    if max(map(bytes.count, lines, repeat(quoted_name))) > 1:
+                        return True
+        return False
+
+    @staticmethod
+    def _escaped(raw: bytes, name: str) -> bool:
+        if b"\\" not in raw:
+            return False
+        return not name.isascii() or _ESCAPED_NAME.search(raw) is not None
+
+    def duplicated(self, text: str) -> str | None:
+        """The first guarded top-level name one JSON object (already known to be valid)
+        gives twice; None when there is none."""
+        pairs = json.loads(text, object_pairs_hook=list)
+        if not isinstance(pairs, list):
+            return None
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen and self.pattern(name) is not None:
+                return str(name)
+            seen.add(name)
+        return None
+
+    def check(self, name: str, number: int, raw: bytes, text: str,
+              data: dict[str, Any]) -> RawItem:
+        """A decoded line (``raw``, decoded as ``text``) as a record, or unreadable when it
+        gives a guarded name twice."""
+        if self.suspect(raw, data):
+            twice = self.duplicated(text)
+            if twice is not None:
+                return Unreadable(name, number, UnreadableCause.DUPLICATE_KEY,
+                                  f"key {quoted(twice)} given twice")
+        return number, data
+
+
+@lru_cache(maxsize=4096)
+def _quoted(name: str) -> bytes:
+    """A key name as JSON writes it, quotes included."""
+    return json.dumps(name, ensure_ascii=False).encode()
+
+
+def _common_ending(names: list[bytes]) -> bytes:
+    """The longest ending all ``names`` share."""
+    first = names[0]
+    size = min(map(len, names))
+    while size and not all(name.endswith(first[-size:]) for name in names):
+        size -= 1
+    return first[-size:] if size else b""
+
+
+_ENDING = 5
+"""Bytes of a quoted name's end shared by the names counted together."""
+MAX_GUARDED_NAMES = 4096
+"""Distinct names whose guard pattern is kept (names made of data must not grow memory)."""
+
+
+def read_jsonl(opened: OpenedInput, stats: ReadStats, max_line_bytes: int,
+               guard: KeyGuard | None = None) -> Iterator[RawItem]:
     """One JSON object per line.
 
     Chunks of lines are decoded at once when they are plainly one object per line (the common
@@ -231,7 +382,7 @@ def read_jsonl(opened: OpenedInput, stats: ReadStats, max_line_bytes: int) -> It
         data = chunk.data
         if decode is not None and len(data) <= max_line_bytes:
             values = decode_chunk(decode, data[3:] if first and data.startswith(BOM) else data,
-                                  chunk.count)
+                                  chunk.count, guard)
             if values is not None:
                 first = False
                 number = chunk.first
@@ -240,7 +391,7 @@ def read_jsonl(opened: OpenedInput, stats: ReadStats, max_line_bytes: int) -> It
                     number += 1
                 continue
         state = [first]
-        yield from jsonl_chunk_lines(data, chunk.first, stats, max_line_bytes, state)
+        yield from jsonl_chunk_lines(data, chunk.first, stats, max_line_bytes, state, guard)
         first = state[0]
 
 
@@ -268,7 +419,7 @@ def chunk_lines(data: bytes, first_line: int, stats: ReadStats, max_line_bytes: 
 
 
 def jsonl_chunk_lines(data: bytes, first_line: int, stats: ReadStats, max_line_bytes: int,
-                      state: list[bool]) -> Iterator[RawItem]:
+                      state: list[bool], guard: KeyGuard | None = None) -> Iterator[RawItem]:
     """A chunk of JSON Lines one line at a time through ``json.loads`` (the plain path); see
     :func:`chunk_lines` for ``state``. A generator, so that under --strict the first
     unreadable item stops reading there."""
@@ -278,25 +429,27 @@ def jsonl_chunk_lines(data: bytes, first_line: int, stats: ReadStats, max_line_b
             yield Unreadable(name, number, UnreadableCause.LINE_TOO_LONG,
                              f"longer than {max_line_bytes} bytes")
             continue
-        item = _jsonl_line(name, number, raw, stats)
+        item = _jsonl_line(name, number, raw, stats, guard)
         if item is not None:
             yield item
 
 
-def _jsonl_line(name: str, number: int, raw: bytes, stats: ReadStats) -> RawItem | None:
+def _jsonl_line(name: str, number: int, raw: bytes, stats: ReadStats,
+                guard: KeyGuard | None = None) -> RawItem | None:
     """One line through ``json.loads``: a record, an unreadable, or None for a blank line."""
     if not raw.strip():
         stats.blank_lines += 1
         return None
     try:
-        data = json.loads(raw.decode(stats.encoding))
+        text = raw.decode(stats.encoding)
+        data = json.loads(text)
     except UnicodeDecodeError as exc:
         return Unreadable(name, number, UnreadableCause.BAD_ENCODING,
                           f"not valid {stats.encoding} at byte {exc.start}")
     except (ValueError, RecursionError) as exc:
         return Unreadable(name, number, UnreadableCause.INVALID_JSON, _json_error(exc))
     if isinstance(data, dict):
-        return number, data
+        return (number, data) if guard is None else guard.check(name, number, raw, text, data)
     return Unreadable(name, number, UnreadableCause.NOT_AN_OBJECT,
                       f"a JSON {type(data).__name__}, not an object")
 

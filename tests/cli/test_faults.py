@@ -35,9 +35,21 @@ def totals(stdout: str) -> dict[str, int]:
     return document["totals"]  # type: ignore[no-any-return]
 
 
-COMMAND_ARGS = {"summary": [], "diagnose": [], "check": ["--max-rate", "failure=100"]}
+COMMAND_ARGS = {"summary": [], "diagnose": [], "check": ["--max-rate", "failure=100"],
+                "watch": ["--once"]}
 KEY_WITH_ESCAPES = ('{"ts":"2026-11-11T00:00:03Z","txn_id":"T2","status":"failed",'
                     f'"note \\u001b]0;x\\u0007 card {CARD}": "x", "q\\"uote\\\\": 1}}')
+
+
+def run_clean(command: str, log: Path, jobs: str):  # type: ignore[no-untyped-def]
+    """``command`` on ``log`` in JSON (``summary`` with ``jobs``): clean, exit 0."""
+    args = [command, str(log), "-f", "json", *COMMAND_ARGS[command]]
+    if command == "summary":
+        args += ["-j", jobs]
+    result = run(*args)
+    clean(result.stdout + result.stderr)
+    assert result.exit_code == ExitCode.OK, result.stderr
+    return args, result
 
 
 @pytest.mark.parametrize("command", ["summary", "diagnose", "check"])
@@ -45,12 +57,7 @@ KEY_WITH_ESCAPES = ('{"ts":"2026-11-11T00:00:03Z","txn_id":"T2","status":"failed
 def test_json_key_with_escape_quote_backslash(tmp_path: Path, command: str, jobs: str) -> None:
     log = tmp_path / "keys.jsonl"
     log.write_text("\n".join([GOOD, KEY_WITH_ESCAPES, GOOD] * 400) + "\n", encoding="utf-8")
-    args = [command, str(log), "-f", "json", *COMMAND_ARGS[command]]
-    if command == "summary":
-        args += ["-j", jobs]
-    result = run(*args)
-    clean(result.stdout + result.stderr)
-    assert result.exit_code == ExitCode.OK, result.stderr
+    args, result = run_clean(command, log, jobs)
     assert totals(result.stdout)["records"] == 1200
     from_stdin = run(*[a if a != str(log) else "-" for a in args],
                      stdin=log.read_bytes())
@@ -182,3 +189,62 @@ def test_table_output_into_a_closed_pipe_exits_0(tmp_path: Path, args: list[str]
     err = proc.stderr.read() if proc.stderr else b""
     assert proc.wait(timeout=60) == ExitCode.OK, err
     assert b"Traceback" not in err
+
+
+FLIPPED = ('{"ts":"2026-11-11T00:00:04Z","txn_id":"T3","status":"failed","code":"51",'
+           '"status":"success"}')
+
+
+@pytest.mark.parametrize("command", ["summary", "diagnose", "check", "watch"])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_status_given_twice_is_unreadable_not_believed(tmp_path: Path, command: str,
+                                                         jobs: str) -> None:
+    log = tmp_path / "flipped.jsonl"
+    log.write_text("\n".join([GOOD, FLIPPED, GOOD, ""] * 300) + "\n", encoding="utf-8")
+    _, result = run_clean(command, log, jobs)
+    counted = totals(result.stdout)
+    assert counted["records"] == 600
+    assert counted["unreadable"] == 300
+    assert counted["records"] + counted["unreadable"] + counted["blank_lines"] == 1200
+    if command in ("summary", "watch"):
+        document = json.loads(result.stdout)
+        assert document["unreadable"]["by_cause"] == {"duplicate_key": 300}
+        example = document["unreadable"]["examples"][0]
+        assert (example["line"], example["detail"]) == (2, "key 'status' given twice")
+    elif command == "diagnose":
+        assert "flipped.jsonl:2: unreadable (duplicate_key: key 'status' given twice)" in (
+            result.stderr)
+        assert all(f["txn_id"] != "T3" for f in json.loads(result.stdout)["findings"])
+
+
+@pytest.mark.parametrize(("profile", "line", "amount"), [
+    ("wechatpay", '{"out_trade_no":"W1","trade_state":"PAYERROR","err_code":"NOTENOUGH",'
+                  '"total_fee":1999,"fee_type":"CNY"}', "19.99"),
+    ("unionpay", '{"orderId":"U1","respCode":"51","txnAmt":"000000012345",'
+                 '"txnTime":"20241111000001"}', "123.45"),
+    (None, '{"txn_id":"P1","status":"failed","code":"51","total_fee":"100"}', "1.00"),
+    (None, '{"txn_id":"P2","status":"failed","code":"51","amount":"100"}', "100"),
+])
+def test_amounts_in_fen_show_as_yuan(tmp_path: Path, profile: str | None, line: str,
+                                     amount: str) -> None:
+    log = tmp_path / "fen.jsonl"
+    log.write_text(line + "\n", encoding="utf-8")
+    chosen = ["--profile", profile] if profile else []
+    result = run("diagnose", str(log), "-f", "json", *chosen)
+    assert result.exit_code == ExitCode.OK, result.stderr
+    finding = json.loads(result.stdout)["findings"][0]
+    assert finding["amount"] == amount
+    # The streamed outputs build their rows from the fields as read, not from the model.
+    streamed = run("diagnose", str(log), "-f", "jsonl", *chosen)
+    assert json.loads(streamed.stdout.splitlines()[0])["amount"] == amount
+
+
+def test_report_sums_amounts_in_fen_as_yuan(tmp_path: Path) -> None:
+    log = tmp_path / "fen.jsonl"
+    log.write_text(
+        '{"out_trade_no":"W9","trade_state":"USERPAYING","total_fee":1999,"fee_type":"CNY"}\n'
+        '{"out_trade_no":"W8","return_code":"FAIL","return_msg":"SYSTEMERROR timeout",'
+        '"total_fee":500,"fee_type":"CNY"}\n', encoding="utf-8")
+    result = run("report", str(log), "--profile", "wechatpay", "-f", "markdown")
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert "| wechatpay | 2 | 24.99 CNY | 0 |" in result.stdout

@@ -226,7 +226,7 @@ def test_fold_matches_plain_with_window_zone_and_strict(rulebook: Rulebook,
 _FIELDS = ["status", "Status", "state", "channel", "Channel", "code", "sub_code", "respCode",
            "RESPCODE", "msg", "message", "err_msg", "error", "Error", "http_status",
            "statusCode", "latency_ms", "latency", "txn_id", "id", "out_trade_no", "ts", "time",
-           "amount", "user_id", "note"]
+           "amount", "total_fee", "txnAmt", "user_id", "note"]
 _VALUES: list[Any] = [
     None, "", " ", "failed", "success", "pending", "alipay", "wechat", "bank-gw", "51", 51, 51.0,
     True, False, 503, "503", 0, "余额不足", "Not sufficient funds", "ERR_4711 odd state",
@@ -260,6 +260,15 @@ def _fuzz_line(rng: random.Random, common: list[bytes]) -> bytes:
            b'{"status":"failed","n":1e999}', b"\xef\xbb\xbf{}"]
     if roll < 0.78:
         return rng.choice(odd)
+    if roll < 0.84:
+        # A key given twice (issue 13): a verdict key or another, spelt as JSON writes it or
+        # with an escape, or with a space before its colon.
+        record = json.loads(rng.choice(common))
+        key = rng.choice([*record, "code", "note", "error"])
+        spelt = rng.choice([json.dumps(key), json.dumps(key).replace("e", "\\u0065", 1),
+                            json.dumps(key) + " "])
+        text = json.dumps(record, ensure_ascii=False)
+        return f"{text[:-1]}, {spelt}: {json.dumps(rng.choice(_VALUES))}}}".encode()
     record = {rng.choice(_FIELDS): rng.choice(_VALUES) for _ in range(rng.randrange(6))}
     record["ts"] = _stamp(rng)
     return json.dumps(record, ensure_ascii=rng.random() < 0.3).encode()

@@ -292,7 +292,8 @@ def follow(watcher: Watcher, view: View, *, interval: float, once: bool, from_en
     stats, items = read_records(opened, input_format=opts.input_format, delimiter=opts.delimiter,
                                 encoding=opts.encoding,
                                 max_line_bytes=opts.max_line_bytes,
-                                records_path=opts.records_path, templates=opts.templates)
+                                records_path=opts.records_path, templates=opts.templates,
+                                guard=pipeline.key_guard)
     watcher.inputs = [stats]
     for warning in stats.warnings:
         session.terminal.say(session.terminal.safe(warning))
