@@ -1288,6 +1288,10 @@ def _no_key(_: Any) -> Hashable:
 
 
 def _same(value: Any) -> Any:
+    """A field's value as found, or None where the normalizer counts it not found (None, an
+    empty text, an object): the same test :class:`~txdiag.normalize.Normalizer` applies."""
+    if value is None or value == "" or isinstance(value, dict):
+        return None
     return value
 
 
