@@ -106,11 +106,6 @@ class _MessageScope:
                                     "rule file for this") from None
         return self._patterns
 
-    def _concepts_in(self, text: str) -> list[int]:
-        """The concepts (and probes) found in a part of a text: the concepts' own set, which
-        is smaller and faster than the scope's."""
-        return self._concepts.find(text)
-
     def _found(self, text: str, before: int | None = None) -> Iterator[int]:
         """Positions of the entries that match, in order (only those before ``before``, when
         given: what :meth:`first` needs)."""
@@ -123,10 +118,9 @@ class _MessageScope:
         words = camel_words(text)
         if words is None:
             by_concept = self._concepts.holding(text, [i - offset for i in found[cut:]],
-                                                self._concepts_in, before)
+                                                before)
         else:
-            by_concept = self._concepts.holding(words, self._concepts_in(words),
-                                                self._concepts_in, before)
+            by_concept = self._concepts.holding(words, self._concepts.find(words), before)
         if not by_pattern:
             return by_concept
         return heapq.merge(by_pattern, by_concept)

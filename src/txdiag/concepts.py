@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -236,7 +236,6 @@ class ConceptRules:
                 excluded_by[concept.id] = len(self._patterns)
                 self._patterns.append("|".join(term_pattern(t) for t in concept.exclude))
         self.combinations = dict(entries)
-        self._sizes = {position: len(combination) for position, combination in entries}
         # What can undo a combination: the negation probe (when it has a negatable concept)
         # and the exclusion probes of its concepts.
         self._undone_by: dict[int, frozenset[int]] = {}
@@ -287,11 +286,10 @@ class ConceptRules:
         return hits
 
     def holding(self, text: str, found: Sequence[int],
-                find: Callable[[str], Sequence[int]],
                 before: int | None = None) -> Iterator[int]:
         """The positions of the combinations that hold in ``text``, in order (only those
         before ``before``, when given). ``found`` are the indices of :attr:`patterns` found in
-        it, sorted; ``find`` finds them in a part of it."""
+        it, sorted (the scope's pass found them)."""
         cut = bisect_left(found, self._concepts)
         if not cut:
             return
@@ -301,15 +299,15 @@ class ConceptRules:
         for position in self._hits(present):
             if before is not None and position >= before:
                 return
-            if self._sizes[position] > 1 and cut > 1:
+            wanted = self._wanted[position]
+            if len(wanted) > 1 and cut > 1:
                 # All of a combination's concepts must be in one clause: the text is looked
                 # at clause by clause (once) when it has breaks.
                 if clauses is None:
                     clauses = [present]
                     if _CLAUSE_SPLIT.search(text) is not None:
-                        clauses = [frozenset(i for i in find(part) if i < self._concepts)
+                        clauses = [frozenset(i for i in self.find(part) if i < self._concepts)
                                    for part in _CLAUSE_SPLIT.split(text) if part.strip()]
-                wanted = self._wanted[position]
                 if not any(wanted <= clause for clause in clauses):
                     continue
             if probes and probes & self._undone_by[position] and self.matcher.terms_in(
