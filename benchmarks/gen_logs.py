@@ -207,7 +207,7 @@ def generate(args: argparse.Namespace, out: TextIO) -> None:
         incident = args.incident and burst_start <= when < burst_end
         failed = rng.random() < (0.85 if incident else args.failure_rate)
         record = make_record(rng, index, when, failed, incident and failed and rng.random() < 0.8)
-        if args.distinct_messages:
+        if getattr(args, "distinct_messages", False):
             make_distinct(record, index)
         if args.format == "jsonl":
             out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")

@@ -79,6 +79,7 @@ from txdiag.sources import OpenedInput, iter_chunks
 from txdiag.timeparse import in_range, parse_timestamp
 
 if TYPE_CHECKING:
+    from txdiag.models import Diagnosis
     from txdiag.timeline import Timeline
 
 KEY_FIELDS = frozenset({"status", "channel", "error_code", "error_message", "http_status"})
@@ -103,7 +104,7 @@ _GONE: Any = ("gone",)
 
 DIRECT_FIELDS: dict[str, Callable[[Any], Any] | None] = {
     "txn_id": text_value, "timestamp": None, "amount": None, "currency": text_value,
-    "user_id": text_value}
+    "user_id": text_value, "latency_ms": _number, "installments": None}
 """Fields a watch may ask for that a JSON Lines chunk can hand over without normalizing the
 record: each found under one name, and kept by :meth:`Normalizer.extract` as found (None) or
 as text (an amount in fen: in yuan)."""
@@ -126,6 +127,33 @@ class Watch(Protocol):
     def wants(self, target: Target) -> bool: ...
 
     def record(self, fields: Extracted, target: Target) -> None: ...
+
+
+class Rows(Protocol):
+    """Failures a caller writes one by one, in input order, while the fold counts every
+    record (``txdiag diagnose``: :class:`~txdiag.render.writers.FindingFeed`).
+
+    :meth:`wants` is asked once per distinct outcome. A record observed on its own goes to
+    :meth:`observation` (which decides whether it is wanted); a record of a JSON Lines chunk
+    whose outcome is wanted, inside ``--since/--until``, goes to :meth:`parts`: the fields
+    that decided its outcome (the same object for every record with them), its diagnosis,
+    and its own fields (``RECORD_FIELDS`` of :mod:`txdiag.render.writers`; the others may be
+    left empty). Once :attr:`full` is true nothing more is handed over.
+    """
+
+    full: bool
+
+    def wants(self, target: Target) -> bool: ...
+
+    def observation(self, observation: Observation) -> None: ...
+
+    def parts(self, outcome: Extracted, diagnosis: Diagnosis, fields: Extracted, source: str,
+              line: int) -> None: ...
+
+
+ROW_FIELDS = frozenset({"txn_id", "timestamp", "latency_ms", "amount", "currency",
+                        "installments", "user_id"})
+"""The fields of its own a record hands to :meth:`Rows.parts`."""
 
 
 class _Observed(tuple[Any, ...]):
@@ -174,6 +202,7 @@ class SummaryFold:
         fast: bool = True,
         jobs: int = 1,
         watch: Watch | None = None,
+        rows: Rows | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.summary = summary
@@ -182,10 +211,16 @@ class SummaryFold:
         self.on_input = on_input
         self.on_progress = on_progress
         self.fast = fast
-        self.jobs = 1 if watch is not None else jobs
-        """Processes for a big JSON Lines file (see :mod:`txdiag.jobs`); one with a watch,
-        whose records must reach it in input order."""
+        self.jobs = 1 if watch is not None or rows is not None else jobs
+        """Processes for a big JSON Lines file (see :mod:`txdiag.jobs`); one with a watch or
+        rows, whose records must reach them in input order."""
         self.watch = watch
+        self.rows = rows
+        self._diagnoses: dict[tuple[int, Any], tuple[Any, Diagnosis]] = {}
+        """Diagnoses by deciding candidate (kept with it: its id is not reused) and codes."""
+        self._row_outcomes: dict[Hashable, tuple[Extracted, Diagnosis] | None] = {}
+        """Per known key, what :meth:`Rows.parts` is given for its records (None: not
+        wanted)."""
         self.zone: tzinfo = pipeline.normalizer.assume_tz
         self.pending: Counter[Hashable] = Counter()
         self.known: dict[Hashable, Target] = {}
@@ -234,6 +269,8 @@ class SummaryFold:
                     fold_split(self, name, stats, ranges)
                 else:
                     self._read_jsonl(opened, stats)
+            elif self.rows is not None:
+                self._items(items, stats.name)  # rows: only JSON Lines hands them in parts
             elif fmt in (InputFormat.CSV, InputFormat.TSV) and _plain_field_map(pipeline):
                 self._read_delimited(opened, stats, stats.delimiter)
             elif fmt in (InputFormat.LOGFMT, InputFormat.TEXT) and _plain_field_map(pipeline):
@@ -277,6 +314,8 @@ class SummaryFold:
         self.pending[_Observed.of(target)] += 1
         if self.watch is not None and self.watch.wants(target):
             self.watch.record(event.fields, target)
+        if self.rows is not None and not self.rows.full:
+            self.rows.observation(event)
         if self.timeline is not None:
             self.timeline.add_observation(event, self.zone)
         if len(self.pending) > MAX_PENDING:
@@ -345,6 +384,7 @@ class SummaryFold:
             self.dependent.clear()
             self.latency_sensitive.clear()
             self.watched.clear()
+            self._row_outcomes.clear()
 
     def _remember(self, key: Hashable, data: Mapping[str, Any]) -> None:
         target, sensitive = self._outcome_of(data)
@@ -454,6 +494,82 @@ class SummaryFold:
         assert self.watch is not None
         fields = self.watch.fields | ({"timestamp"} if self.pipeline.window else set())
         return frozenset(fields) if fields <= DIRECT_FIELDS.keys() else None
+
+    def _write_rows(self, rows: Rows, keys: Sequence[Hashable],
+                    observed: Mapping[int, Observation],
+                    mapping: Callable[[Hashable], Mapping[str, Any]],
+                    fields_of: Callable[[int], Extracted | None], first_line: int,
+                    source: str) -> None:
+        """Hand a chunk's wanted failures to ``rows`` in input order: ``keys`` are the
+        records' keys before dependent ones were observed (``observed``, by index)."""
+        outcomes = self._row_outcomes
+        wanted = set()
+        for key in set(keys):
+            if key in outcomes:
+                if outcomes[key] is not None:
+                    wanted.add(key)
+            elif self._row_outcome(key, rows, mapping) is not None:
+                wanted.add(key)
+        indices: Iterable[int] = compress(range(len(keys)), map(wanted.__contains__, keys))
+        if observed:
+            indices = sorted([*indices, *observed])
+        window = self.pipeline.window
+        zone = self.zone
+        for index in indices:
+            event = observed.get(index)
+            if event is not None:
+                rows.observation(event)
+            else:
+                fields = fields_of(index)
+                if fields is None or (window and not window.contains(
+                        parse_timestamp(fields.timestamp, zone))):
+                    continue
+                outcome, diagnosis = outcomes[keys[index]]  # type: ignore[misc]
+                rows.parts(outcome, diagnosis, fields, source, first_line + index)
+            if rows.full:
+                return
+
+    def _row_outcome(self, key: Hashable, rows: Rows,
+                     mapping: Callable[[Hashable], Mapping[str, Any]]
+                     ) -> tuple[Extracted, Diagnosis] | None:
+        """What the records of a known key give :meth:`Rows.parts` (None: not wanted): the
+        deciding fields as the record's would be, and the diagnosis of the key's latency
+        band."""
+        target = self.known.get(key)
+        found: tuple[Extracted, Diagnosis] | None = None
+        if target is not None and target is not _DEPENDENT and rows.wants(target):
+            base, latency = key, None
+            if isinstance(key, _Banded):
+                base = key[0]
+                latency = self.pipeline.classifier.latency_thresholds[key[1] - 1]
+            fields = self.pipeline.normalizer.extract(mapping(base))
+            if fields is not None and fields.failed:
+                fields.latency_ms = latency
+                found = fields, self._diagnosis(fields)
+        self._row_outcomes[key] = found
+        return found
+
+    def _diagnosis(self, fields: Extracted) -> Diagnosis:
+        """:meth:`Pipeline.diagnose_fields`; when the message does not decide, the diagnosis
+        of the deciding rule and codes, kept for the next key with them (a message with an
+        order number in it does not make it new)."""
+        decide = partial(self.pipeline.classifier.decide, channel=fields.channel,
+                         codes=fields.codes, http_status=fields.http_status,
+                         latency_ms=fields.latency_ms, status=fields.status_for_rules)
+        without = decide()
+        if without is None or without.pattern is not None or decide(
+                message=fields.message) is not without:
+            return self.pipeline.diagnose_fields(fields)
+        # The same candidate with the message or without, and not a text match (whose
+        # evidence holds the text matched, which decide() leaves out): the message plays no
+        # part, and classify() would give this candidate's diagnosis.
+        kept = self._diagnoses.get((id(without), fields.codes))
+        if kept is None or kept[0] is not without:
+            if len(self._diagnoses) >= MAX_KNOWN:
+                self._diagnoses.clear()
+            kept = self._diagnoses[(id(without), fields.codes)] = (
+                without, self.pipeline.classifier.diagnosis_of(without, fields.codes))
+        return kept[1]
 
     # -- time --------------------------------------------------------------------------------
 
@@ -575,10 +691,14 @@ class SummaryFold:
                 self._band_latencies(keys, structs, schema.latency_of, schema.mapping)):
             local = Counter(keys)
         picked = self._picked(keys, local)
+        rows = self.rows if self.rows is not None and not self.rows.full else None
+        in_order = list(keys) if rows is not None else None
+        observed: dict[int, Observation] = {}
         if self.dependent and not self.dependent.isdisjoint(local):
             records = [(index, schema.full_mapping(structs[index]))
                        for index, key in enumerate(keys) if key in self.dependent]
-            if not self._observe_dependent(records, keys, stamps, first_line, source):
+            if not self._observe_dependent(records, keys, stamps, first_line, source,
+                                           events=observed):
                 return False
             local = Counter(keys)
         if picked is not None:
@@ -586,17 +706,26 @@ class SummaryFold:
             self._deliver(picked, lambda index: schema.record(structs[index]),
                           None if direct is None else lambda index: direct(structs[index]))
         self._fold(self._place(keys, stamps, local))
+        if rows is not None and in_order is not None:
+            own = schema.direct(ROW_FIELDS)
+            extract = self.pipeline.normalizer.extract
+            self._write_rows(rows, in_order, observed, schema.mapping,
+                             (lambda index: own(structs[index])) if own is not None else
+                             (lambda index: extract(schema.record(structs[index]))),
+                             first_line, source)
         if self.on_progress is not None:
             self.on_progress(count)
         return True
 
     def _observe_dependent(self, records: list[tuple[int, dict[str, Any]]],
                            keys: list[Hashable], stamps: list[Any] | None, first_line: int,
-                           source: str, *, lines: Sequence[int] | None = None) -> bool:
+                           source: str, *, lines: Sequence[int] | None = None,
+                           events: dict[int, Observation] | None = None) -> bool:
         """Observe, one by one, the records (index in the chunk, fields) whose key does not
-        decide alone, and put their outcome in ``keys`` in their place. False when the chunk
-        must go line by line: under ``--strict`` one of them is unreadable, and the records
-        before it must be counted but not those after."""
+        decide alone, and put their outcome in ``keys`` in their place (and the observations
+        in ``events``, by index). False when the chunk must go line by line: under
+        ``--strict`` one of them is unreadable, and the records before it must be counted but
+        not those after."""
         pipeline = self.pipeline
         if pipeline.read_options.strict and any(
                 pipeline.normalizer.extract(record) is None for _, record in records):
@@ -609,6 +738,8 @@ class SummaryFold:
             if isinstance(event, Observation):
                 target = target_of(event)
                 keys[index] = _Observed.of(target)
+                if events is not None:
+                    events[index] = event
                 if self.watch is not None and self.watch.wants(target):
                     self.watch.record(event.fields, target)
                 observed = True
@@ -1221,32 +1352,27 @@ class _JsonSchema:
         top, constants = self.field_map.top, self.normalizer.constants
         names = self._all_names
         nested = {field for name in names for _, field, _ in self.field_map.nested_paths(name)}
-        parts: list[tuple[str, str | None, Callable[[Any], Any] | None]] = []
+        parts: list[tuple[str, list[tuple[str, Callable[[Any], Any]]]]] = []
         for wanted in sorted(fields):
             if wanted in nested or wanted in constants:
                 return None
-            found = [index for index, name in enumerate(names)
-                     if (top.get(name) or top.get(name.lower()) or ("",))[0] == wanted]
-            if len(found) > 1:
-                return None
-            attribute = self._attributes[found[0]] if found else None
-            normal: Callable[[Any], Any] | None = DIRECT_FIELDS[wanted]
-            if found and wanted == "amount" and self.field_map.in_minor_units(names[found[0]]):
-                normal = minor_to_major
-            parts.append((wanted, attribute, normal))
+            found = sorted((slot[1], index) for index, name in enumerate(names)
+                           if (slot := top.get(name) or top.get(name.lower()) or ("", 0))[0]
+                           == wanted)
+            if len({rank for rank, _ in found}) != len(found):
+                return None  # two names of one rank: the record's order would decide
+            sources: list[tuple[str, Callable[[Any], Any]]] = []
+            for _, index in found:
+                normal: Callable[[Any], Any] = DIRECT_FIELDS[wanted] or _same
+                if wanted == "amount" and self.field_map.in_minor_units(names[index]):
+                    normal = minor_to_major
+                sources.append((self._attributes[index], normal))
+            if sources:
+                parts.append((wanted, sources))
 
-        present = [(wanted, attribute, normal) for wanted, attribute, normal in parts
-                   if attribute is not None]
-        if not present:
+        if not parts:
             return lambda struct: Extracted()
-        given = [wanted for wanted, _, _ in present]
-        normals = [normal or _same for _, _, normal in present]
-        get = attrgetter(*(attribute for _, attribute, _ in present))
-        if len(present) == 1:
-            only, normal = given[0], normals[0]
-            return lambda struct: Extracted(**{only: normal(get(struct))})
-        return lambda struct: Extracted(**dict(zip(given, map(_call, normals, get(struct)),
-                                                   strict=True)))
+        return _compile_picker(parts)
 
     def _named(self, names: list[str], values: tuple[Any, ...]) -> dict[str, Any]:
         """The values that are set, by name, as ``json.loads`` gives them (only deciding
@@ -1266,6 +1392,41 @@ class _JsonSchema:
                   *(f"d{i}" for i in range(len(self.detail_names)))]
         return {name: _plain(values[field]) for name, field in zip(names, fields, strict=True)
                 if values[field] is not None}
+
+
+def _compile_picker(parts: Sequence[tuple[str, Sequence[tuple[str, Callable[[Any], Any]]]]]
+                    ) -> Callable[[Any], Extracted]:
+    """Straight-line code making the :class:`Extracted` of a decoded record from ``parts``:
+    per field, the struct attributes that may hold it, by rank, each with its conversion; the
+    first holding a value (not None, not "", not an object) gives the field, as the
+    normalizer's reader takes it. Attribute and field names are generated identifiers and
+    the names of :data:`DIRECT_FIELDS`, never data."""
+    lines = ["def make(s, isinstance=isinstance, dict=dict, Extracted=Extracted):"]
+    normals: dict[str, Callable[[Any], Any]] = {}
+
+    def emit(sources: Sequence[tuple[str, Callable[[Any], Any]]], number: int, rank: int,
+             indent: str) -> None:
+        if rank == len(sources):
+            lines.append(f"{indent}f{number} = None")
+            return
+        attribute, normal = sources[rank]
+        name = f"n{number}_{rank}"
+        normals[name] = normal
+        lines.append(f"{indent}v = s.{attribute}")
+        lines.append(f"{indent}if v is None or v == '' or isinstance(v, dict):")
+        emit(sources, number, rank + 1, indent + "    ")
+        lines.append(f"{indent}else:")
+        lines.append(f"{indent}    f{number} = {name}(v)")
+
+    for number, (_, sources) in enumerate(parts):
+        emit(sources, number, 0, "    ")
+    given = ", ".join(f"{wanted}=f{number}" for number, (wanted, _) in enumerate(parts))
+    lines.append(f"    return Extracted({given})")
+    lines[0] = lines[0][:-2] + "".join(f", {name}={name}" for name in normals) + "):"
+    namespace: dict[str, Any] = {"Extracted": Extracted, **normals}
+    exec(compile("\n".join(lines), "<txdiag record fields>", "exec"), namespace)  # noqa: S102
+    made: Callable[[Any], Extracted] = namespace["make"]
+    return made
 
 
 MAX_NAMES = 512

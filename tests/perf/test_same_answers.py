@@ -5,7 +5,9 @@
   with --strict, --since/--until and chunk sizes down to one byte;
 - the chunked readers against the line-by-line ones they replaced (kept here as oracles);
 - the compiled extraction against the key-by-key one;
-- ``--jobs 2`` against ``--jobs 1``, forked and spawned.
+- ``--jobs 2`` against ``--jobs 1``, forked and spawned;
+- ``diagnose`` rows handed over by the fold (:class:`~txdiag.fold.Rows`, in parts) against
+  the rows of every failure observed one by one, in jsonl, json and csv.
 
 Correctness only: timings are for benchmarks/bench.py.
 """
@@ -39,7 +41,9 @@ from txdiag.fold import SummaryFold
 from txdiag.normalize import Extracted, FieldMap, Normalizer
 from txdiag.pipeline import Observation, Pipeline, ReadOptions, TimeWindow
 from txdiag.readers import InputFormat, ReadStats, Unreadable, read_csv, read_jsonl
+from txdiag.render import OutputFormat
 from txdiag.render.common import Presenter, summary_dict
+from txdiag.render.writers import FindingFeed, FindingWriter, finding_writer
 from txdiag.rulebook import Rulebook
 from txdiag.sources import OpenedInput, iter_lines
 from txdiag.timeline import Timeline, detect_spikes
@@ -69,8 +73,24 @@ class _Failures:
                                fields.user_id, target[:3])))
 
 
+class _Rows:
+    """The ``diagnose`` output of a run, in one format (written after the run's totals)."""
+
+    def __init__(self, pipeline: Pipeline, fmt: OutputFormat, presenter: Presenter,
+                 categories: set[str] | None, limit: int | None) -> None:
+        self.out = io.StringIO()
+        self.writer: FindingWriter = finding_writer(fmt, self.out, presenter)
+        self.feed = FindingFeed(lambda: self.writer, pipeline, categories=categories,
+                                limit=limit)
+
+    def text(self, summary: Summary, inputs: list[ReadStats]) -> str:
+        self.writer.finish(summary, inputs)
+        return self.out.getvalue()
+
+
 def _render(pipeline: Pipeline, summary: Summary, timeline: Timeline,
-            error: str | None, watch: _Failures | None = None) -> dict[str, Any]:
+            error: str | None, watch: _Failures | None = None,
+            rows: _Rows | None = None) -> dict[str, Any]:
     summary.filtered_out = pipeline.filtered_out
     data = summary_dict(summary, pipeline.inputs, Presenter(mask=False), timeline=timeline,
                         spikes=detect_spikes(timeline))
@@ -92,15 +112,24 @@ def _render(pipeline: Pipeline, summary: Summary, timeline: Timeline,
         data["watched"] = sorted(watch.seen)
     data["no_timestamp"] = timeline.no_timestamp
     data["error"] = error
+    if rows is not None:
+        data["rows"] = rows.text(summary, pipeline.inputs)
     rendered: dict[str, Any] = json.loads(json.dumps(data, default=str))
     return rendered
 
 
 def plain(rulebook: Rulebook, names: list[str], *, max_templates: int = MAX_TEMPLATES,
+          rows: OutputFormat | None = None, presenter: Presenter | None = None,
+          categories: set[str] | None = None, limit: int | None = None,
           **options: Any) -> dict[str, Any]:
+    """Every record observed one by one; ``rows``: the ``diagnose`` output in that format,
+    written the way ``diagnose`` wrote every row before the fold handed them over."""
     pipeline = Pipeline(rulebook, **options)
     summary, timeline, error = Summary(max_templates=max_templates), Timeline(), None
     watch = _Failures()
+    table = None if rows is None else _Rows(pipeline, rows, presenter or Presenter(), None,
+                                            None)
+    shown = 0
     try:
         for event in pipeline.run(names):
             summary.add(event)
@@ -108,23 +137,34 @@ def plain(rulebook: Rulebook, names: list[str], *, max_templates: int = MAX_TEMP
                 timeline.add_observation(event, pipeline.normalizer.assume_tz)
                 if watch.wants(target_of(event)):
                     watch.record(event.fields, target_of(event))
+                diagnosis = event.diagnosis
+                if table is not None and diagnosis is not None and (
+                        categories is None or diagnosis.category in categories) and (
+                        limit is None or shown < limit):
+                    table.writer.write_observation(event, pipeline)
+                    shown += 1
     except TxdiagError as exc:
         error = str(exc)
-    return _render(pipeline, summary, timeline, error, watch)
+    return _render(pipeline, summary, timeline, error, watch, table)
 
 
 def fast(rulebook: Rulebook, names: list[str], jobs: int = 1, *,
          max_templates: int = MAX_TEMPLATES, watched: bool = True,
+         rows: OutputFormat | None = None, presenter: Presenter | None = None,
+         categories: set[str] | None = None, limit: int | None = None,
          **options: Any) -> dict[str, Any]:
     pipeline = Pipeline(rulebook, **options)
     summary, timeline, error = Summary(max_templates=max_templates), Timeline(), None
     # A watch reads in one process: --jobs is compared with one process without a watch.
     watch = _Failures() if watched and jobs == 1 else None
+    table = None if rows is None else _Rows(pipeline, rows, presenter or Presenter(),
+                                            categories, limit)
     try:
-        SummaryFold(pipeline, summary, timeline, jobs=jobs, watch=watch).run(names)
+        SummaryFold(pipeline, summary, timeline, jobs=jobs, watch=watch,
+                    rows=None if table is None else table.feed).run(names)
     except TxdiagError as exc:
         error = str(exc)
-    return _render(pipeline, summary, timeline, error, watch)
+    return _render(pipeline, summary, timeline, error, watch, table)
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -139,12 +179,12 @@ def _gen_logs() -> Any:
 
 
 def generated(tmp_path: Path, records: int, fmt: str, *, seed: int = 7,
-              incident: bool = True) -> Path:
+              incident: bool = True, distinct: bool = False) -> Path:
     gen = _gen_logs()
     out = io.StringIO()
     gen.generate(Namespace(records=records, seed=seed, failure_rate=0.6, hours=6.0, format=fmt,
-                           incident=incident), out)
-    path = tmp_path / f"gen.{fmt}"
+                           incident=incident, distinct_messages=distinct), out)
+    path = tmp_path / f"gen{'-distinct' if distinct else ''}.{fmt}"
     path.write_text(out.getvalue(), encoding="utf-8")
     return path
 
@@ -301,6 +341,9 @@ def test_fold_matches_plain_on_fuzzed_lines(rulebook: Rulebook, tmp_path_factory
     if rng.random() < 0.3:
         options["window"] = TimeWindow(BASE + timedelta(seconds=rng.randrange(10000)),
                                        BASE + timedelta(seconds=rng.randrange(10000, 25000)))
+    if rng.random() < 0.5:  # diagnose rows too (the fold then reads in one process)
+        options["rows"] = rng.choice([OutputFormat.JSONL, OutputFormat.JSON, OutputFormat.CSV])
+        options["presenter"] = rng.choice([Presenter(), Presenter(mask=False)])
     assert fast(rulebook, [str(path)], **options) == plain(rulebook, [str(path)], **options)
 
 
@@ -367,6 +410,110 @@ def test_fold_mines_templates_like_plain(rulebook: Rulebook, tmp_path: Path, fmt
     window = TimeWindow(BASE + timedelta(hours=1), BASE + timedelta(hours=3))
     assert fast(rulebook, [str(path)], max_templates=max_templates, window=window) == plain(
         rulebook, [str(path)], max_templates=max_templates, window=window)
+
+
+# -- diagnose rows --------------------------------------------------------------------------
+
+
+_ROW_FORMATS = [OutputFormat.JSONL, OutputFormat.JSON, OutputFormat.CSV]
+
+
+@pytest.mark.parametrize("fmt", _ROW_FORMATS)
+@pytest.mark.parametrize("distinct", [False, True])
+def test_rows_match_plain_on_generated_logs(rulebook: Rulebook, tmp_path: Path,
+                                            fmt: OutputFormat, distinct: bool) -> None:
+    path = generated(tmp_path, 4000, "jsonl", distinct=distinct)
+    for presenter in (Presenter(), Presenter(mask=False), Presenter(lang="zh")):
+        expected = plain(rulebook, [str(path)], rows=fmt, presenter=presenter)
+        assert expected["rows"].count("\n") > 2000
+        assert fast(rulebook, [str(path)], rows=fmt, presenter=presenter) == expected
+
+
+def test_rows_come_in_parts_from_json_lines(rulebook: Rulebook, tmp_path: Path) -> None:
+    """The rows of a JSON Lines input are handed over in parts (the outcome's fields and
+    diagnosis once per key), not observed one by one."""
+    path = generated(tmp_path, 3000, "jsonl", distinct=True)
+    pipeline = Pipeline(rulebook)
+    table = _Rows(pipeline, OutputFormat.JSONL, Presenter(), None, None)
+    outcomes: set[int] = set()
+    parts = table.feed.parts
+
+    def counted(outcome: Extracted, *args: Any) -> None:
+        outcomes.add(id(outcome))
+        parts(outcome, *args)
+
+    table.feed.parts = counted  # type: ignore[method-assign]
+    summary = Summary()
+    SummaryFold(pipeline, summary, rows=table.feed).run([str(path)])
+    assert table.feed.shown == summary.failures > 1500
+    assert len(outcomes) > 1000  # every message is distinct: one outcome per record
+
+
+def test_rows_match_plain_with_window_zone_strict_and_limits(rulebook: Rulebook,
+                                                             tmp_path: Path) -> None:
+    path = generated(tmp_path, 3000, "jsonl", distinct=True)
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines.insert(2500, b'{"note": "no usable field"}\n')
+    lines.insert(100, b'{"status": "failed", "msg": "\xff broken"}\n')
+    lines.insert(50, b'{"ts": "2026-11-11T01:00:00Z", "status": "failed", "latency_ms": 31000,'
+                     b' "msg": "card 6222020000000000000 holder=Zhang San"}\n')
+    damaged = tmp_path / "damaged.jsonl"
+    damaged.write_bytes(b"".join(lines))
+    window = TimeWindow(BASE + timedelta(hours=1), BASE + timedelta(hours=4))
+    variants: list[dict[str, Any]] = [
+        {"window": window},
+        {"assume_tz": timezone(timedelta(hours=8)), "window": window},
+        {"read_options": ReadOptions(strict=True)},
+        {"read_options": ReadOptions(strict=True), "window": window},
+        {"categories": {"network", "system"}},
+        {"limit": 7},
+        {"categories": {"balance"}, "limit": 40, "window": window},
+    ]
+    for options in variants:
+        for path_ in (path, damaged):
+            for fmt in _ROW_FORMATS:
+                expected = plain(rulebook, [str(path_)], rows=fmt, **options)
+                assert fast(rulebook, [str(path_)], rows=fmt, **options) == expected
+
+
+def test_rows_match_plain_with_user_field_maps_and_profiles(rulebook: Rulebook,
+                                                            tmp_path: Path) -> None:
+    """Field names of a user's map (an amount in fen, several id names, a nested code) and a
+    profile's constants hand the rows the same fields as the normalizer finds."""
+    rng = random.Random(5)
+    path = tmp_path / "mapped.jsonl"
+    records = []
+    for index in range(1500):
+        record: dict[str, Any] = {
+            "when": (BASE + timedelta(seconds=index * 7)).isoformat(),
+            "state": rng.choice(["FAIL", "FAIL", "OK"]),
+            "err": rng.choice([{"no": "51"}, {"no": "ACQ.SYSTEM_ERROR"}, {"text": "超时"},
+                               {"no": ""}, {}]),
+            "fen": rng.choice([1999, "1999", "19.99", None, ""]),
+            rng.choice(["order_no", "trade_no", "serial"]): f"O{index:010d}",
+            "phone_user": rng.choice(["13812345678", "u1", ""]),
+            "cost": rng.choice([120, 31000, "45", None]),
+            "period": rng.choice([3, "6", 1.5, None]),
+        }
+        if rng.random() < 0.3:
+            record["order_no"] = rng.choice(["", None, "A1"])
+        records.append(record)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+                    encoding="utf-8")
+    field_map = FieldMap.default().with_overrides({
+        "timestamp": ["when"], "status": ["state"], "error_code": ["err.no"],
+        "error_message": ["err.text"], "amount": ["fen", "total_fee"],
+        "txn_id": ["serial", "order_no", "trade_no"], "user_id": ["phone_user"],
+        "latency_ms": ["cost"], "installments": ["period"]})
+    for options in ({"field_map": field_map},
+                    {"field_map": field_map, "constants": {"channel": "alipay",
+                                                           "currency": "CNY"}},
+                    {"field_map": field_map, "status_values": {"FAIL": "failed",
+                                                               "OK": "success"}}):
+        for fmt in _ROW_FORMATS:
+            expected = plain(rulebook, [str(path)], rows=fmt, **options)
+            assert expected["rows"].count("\n") > 300
+            assert fast(rulebook, [str(path)], rows=fmt, **options) == expected
 
 
 # -- --jobs --------------------------------------------------------------------------------
