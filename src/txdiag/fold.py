@@ -50,6 +50,7 @@ from operator import attrgetter, is_not, itemgetter, methodcaller, mul, truediv
 from typing import TYPE_CHECKING, Any, Protocol
 
 from txdiag.aggregate import NO_CHANNEL, NO_CODE, Summary, Target, Verdict, target_of, unknown_of
+from txdiag.classify import message_key
 from txdiag.normalize import (
     Extracted,
     Normalizer,
@@ -216,8 +217,6 @@ class SummaryFold:
         rows, whose records must reach them in input order."""
         self.watch = watch
         self.rows = rows
-        self._diagnoses: dict[tuple[int, Any], tuple[Any, Diagnosis]] = {}
-        """Diagnoses by deciding candidate (kept with it: its id is not reused) and codes."""
         self._row_outcomes: dict[Hashable, tuple[Extracted, Diagnosis] | None] = {}
         """Per known key, what :meth:`Rows.parts` is given for its records (None: not
         wanted)."""
@@ -550,26 +549,21 @@ class SummaryFold:
         return found
 
     def _diagnosis(self, fields: Extracted) -> Diagnosis:
-        """:meth:`Pipeline.diagnose_fields`; when the message does not decide, the diagnosis
-        of the deciding rule and codes, kept for the next key with them (a message with an
-        order number in it does not make it new)."""
-        decide = partial(self.pipeline.classifier.decide, channel=fields.channel,
-                         codes=fields.codes, http_status=fields.http_status,
-                         latency_ms=fields.latency_ms, status=fields.status_for_rules)
-        without = decide()
-        if without is None or without.pattern is not None or decide(
-                message=fields.message) is not without:
-            return self.pipeline.diagnose_fields(fields)
-        # The same candidate with the message or without, and not a text match (whose
-        # evidence holds the text matched, which decide() leaves out): the message plays no
-        # part, and classify() would give this candidate's diagnosis.
-        kept = self._diagnoses.get((id(without), fields.codes))
-        if kept is None or kept[0] is not without:
-            if len(self._diagnoses) >= MAX_KNOWN:
-                self._diagnoses.clear()
-            kept = self._diagnoses[(id(without), fields.codes)] = (
-                without, self.pipeline.classifier.diagnosis_of(without, fields.codes))
-        return kept[1]
+        """:meth:`Pipeline.diagnose_fields`, remembered per message template: when a rule
+        decides, the classifier sees a message only through :func:`message_key` (an order
+        number in it does not make it new), so the diagnosis is that of the keyed message.
+        (A failure no rule explains shows its message itself: it is diagnosed as it is.)"""
+        message = fields.message
+        classifier = self.pipeline.classifier
+        if message and classifier.decide(
+                channel=fields.channel, codes=fields.codes, message=message,
+                http_status=fields.http_status, latency_ms=fields.latency_ms,
+                status=fields.status_for_rules) is not None:
+            return classifier.classify(
+                channel=fields.channel, codes=fields.codes, message=message_key(message),
+                http_status=fields.http_status, latency_ms=fields.latency_ms,
+                status=fields.status_for_rules)
+        return self.pipeline.diagnose_fields(fields)
 
     # -- time --------------------------------------------------------------------------------
 

@@ -36,3 +36,4 @@ def test_ids_amounts_and_small_numbers_skip_the_masker(text: str) -> None:
 ])
 def test_what_may_hold_personal_data_goes_to_the_masker(text: str) -> None:
     assert not unmasked(text)
+

@@ -192,6 +192,19 @@ def unmasked(text: str) -> bool:
     return _UNMASKED.fullmatch(text) is not None
 
 
+_EXACT = 2**53
+_PLAIN_AMOUNT = re.compile(r"(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,6})?")
+
+
+def _amount_text(value: object) -> str | None:
+    """``str(_decimal(value))``: an amount as a row shows it (a plain decimal text is
+    already that text)."""
+    if isinstance(value, str) and _PLAIN_AMOUNT.fullmatch(value) is not None:
+        return value
+    amount = _decimal(value)
+    return None if amount is None else str(amount)
+
+
 class FindingRows:
     """Diagnose rows as compact JSON, straight from observations.
 
@@ -225,7 +238,10 @@ class FindingRows:
         """The row of a failure handed over in parts (:meth:`FindingWriter.write_parts`)."""
         data, number = self._data, self._number
         timestamp = parse_timestamp(ex.timestamp, assume_tz)
-        amount = _decimal(ex.amount)
+        amount = _amount_text(ex.amount)
+        installments = ex.installments
+        if not (installments.__class__ is int and -_EXACT < installments < _EXACT):
+            installments = _int(installments)  # (a whole number up to 2**53 is itself)
         head = (
             f'{{"txn_id":{_json(data(ex.txn_id))},'
             f'"timestamp":{_json(format_time(timestamp) or None)},'
@@ -234,9 +250,9 @@ class FindingRows:
         )
         tail = (
             f'"latency_ms":{_json(number(ex.latency_ms))},'
-            f'"amount":{_json(data(str(amount))) if amount is not None else "null"},'
+            f'"amount":{_json(data(amount)) if amount is not None else "null"},'
             f'"currency":{_json(data(ex.currency))},'
-            f'"installments":{_json(number(_int(ex.installments)))},'
+            f'"installments":{_json(number(installments))},'
             f'"user_id":{_json(data(ex.user_id))},'
         )
         return (json_escape_unsafe(head) + self._outcome(outcome) + json_escape_unsafe(tail)
@@ -253,8 +269,9 @@ class FindingRows:
         personal data)."""
         if value is None or not self.p.mask or (
                 value.__class__ is int and 0 <= value < 10_000_000_000) or (
+                value.__class__ is float and 0 <= value < 1e9 and value.is_integer()) or (
                 _UNMASKED.fullmatch(str(value)) is not None):
-            return value
+            return value  # (fewer than eleven digits: no card, phone or ID number)
         return self.p.number(value)
 
     def _outcome(self, ex: Extracted) -> str:
