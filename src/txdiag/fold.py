@@ -152,6 +152,14 @@ class Rows(Protocol):
               line: int) -> None: ...
 
 
+class Tally(Protocol):
+    """Every record's time and verdict, in input order, in batches (``txdiag check``:
+    :class:`~txdiag.gate.Gate`). Records outside ``--since/--until`` are left out."""
+
+    def add_verdicts(self, moments: Sequence[datetime | None],
+                     verdicts: Sequence[Verdict | None]) -> None: ...
+
+
 ROW_FIELDS = frozenset({"txn_id", "timestamp", "latency_ms", "amount", "currency",
                         "installments", "user_id"})
 """The fields of its own a record hands to :meth:`Rows.parts`."""
@@ -204,6 +212,7 @@ class SummaryFold:
         jobs: int = 1,
         watch: Watch | None = None,
         rows: Rows | None = None,
+        tally: Tally | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.summary = summary
@@ -212,11 +221,12 @@ class SummaryFold:
         self.on_input = on_input
         self.on_progress = on_progress
         self.fast = fast
-        self.jobs = 1 if watch is not None or rows is not None else jobs
-        """Processes for a big JSON Lines file (see :mod:`txdiag.jobs`); one with a watch or
-        rows, whose records must reach them in input order."""
+        self.jobs = 1 if watch is not None or rows is not None or tally is not None else jobs
+        """Processes for a big JSON Lines file (see :mod:`txdiag.jobs`); one with a watch,
+        rows or a tally, whose records must reach them in input order."""
         self.watch = watch
         self.rows = rows
+        self.tally = tally
         self._row_outcomes: dict[Hashable, tuple[Extracted, Diagnosis] | None] = {}
         """Per known key, what :meth:`Rows.parts` is given for its records (None: not
         wanted)."""
@@ -268,8 +278,8 @@ class SummaryFold:
                     fold_split(self, name, stats, ranges)
                 else:
                     self._read_jsonl(opened, stats)
-            elif self.rows is not None:
-                self._items(items, stats.name)  # rows: only JSON Lines hands them in parts
+            elif self.rows is not None or self.tally is not None:
+                self._items(items, stats.name)  # only JSON Lines hands them over in batches
             elif fmt in (InputFormat.CSV, InputFormat.TSV) and _plain_field_map(pipeline):
                 self._read_delimited(opened, stats, stats.delimiter)
             elif fmt in (InputFormat.LOGFMT, InputFormat.TEXT) and _plain_field_map(pipeline):
@@ -315,6 +325,9 @@ class SummaryFold:
             self.watch.record(event.fields, target)
         if self.rows is not None and not self.rows.full:
             self.rows.observation(event)
+        if self.tally is not None:
+            self.tally.add_verdicts([parse_timestamp(event.fields.timestamp, self.zone)],
+                                    [target[1]])
         if self.timeline is not None:
             self.timeline.add_observation(event, self.zone)
         if len(self.pending) > MAX_PENDING:
@@ -528,6 +541,41 @@ class SummaryFold:
             if rows.full:
                 return
 
+    def _tally(self, tally: Tally, keys: Sequence[Hashable], observed: Mapping[int, Observation],
+               stamps: Sequence[Any] | None) -> None:
+        """Give ``tally`` a chunk's records in input order: ``keys`` (and ``stamps``) as
+        before dependent records were observed (``observed``, by index; the others of them
+        are left out, as :meth:`_observe_dependent` leaves them)."""
+        zone = self.zone
+        dependent = self.dependent
+        if observed or not dependent.isdisjoint(keys):
+            indices = [index for index, key in enumerate(keys)
+                       if key not in dependent or index in observed]
+        else:
+            indices = list(range(len(keys)))
+        known = self.known
+        verdicts: list[Verdict | None] = []
+        moments: list[datetime | None] = []
+        fast = [index for index in indices if index not in observed]
+        found = _moments([stamps[index] for index in fast], zone) if stamps is not None else (
+            [None] * len(fast))
+        at = dict(zip(fast, found, strict=True)) if observed else None
+        for number, index in enumerate(indices):
+            event = observed.get(index) if observed else None
+            if event is not None:
+                moments.append(parse_timestamp(event.fields.timestamp, zone))
+                verdicts.append(target_of(event)[1])
+            else:
+                moments.append(found[number] if at is None else at[index])
+                verdicts.append(known[keys[index]][1])
+        window = self.pipeline.window
+        if window:
+            kept = [index in observed or window.contains(moment)
+                    for index, moment in zip(indices, moments, strict=True)]
+            moments = list(compress(moments, kept))
+            verdicts = list(compress(verdicts, kept))
+        tally.add_verdicts(moments, verdicts)
+
     def _row_outcome(self, key: Hashable, rows: Rows,
                      mapping: Callable[[Hashable], Mapping[str, Any]]
                      ) -> tuple[Extracted, Diagnosis] | None:
@@ -679,14 +727,16 @@ class SummaryFold:
             self._remember(key, schema.mapping(key))
         stamp_of = schema.stamp_of
         stamps = list(map(stamp_of, structs)) if stamp_of is not None and (
-            self.timeline is not None or self.pipeline.window) else None
+            self.timeline is not None or self.pipeline.window or self.tally is not None
+        ) else None
         # Banding first: it keeps ``keys`` aligned with the structs, observing does not.
         if self.latency_sensitive and not self.latency_sensitive.isdisjoint(local) and (
                 self._band_latencies(keys, structs, schema.latency_of, schema.mapping)):
             local = Counter(keys)
         picked = self._picked(keys, local)
         rows = self.rows if self.rows is not None and not self.rows.full else None
-        in_order = list(keys) if rows is not None else None
+        in_order = list(keys) if rows is not None or self.tally is not None else None
+        in_stamps = None if self.tally is None or stamps is None else list(stamps)
         observed: dict[int, Observation] = {}
         if self.dependent and not self.dependent.isdisjoint(local):
             records = [(index, schema.full_mapping(structs[index]))
@@ -700,6 +750,8 @@ class SummaryFold:
             self._deliver(picked, lambda index: schema.record(structs[index]),
                           None if direct is None else lambda index: direct(structs[index]))
         self._fold(self._place(keys, stamps, local))
+        if self.tally is not None and in_order is not None:
+            self._tally(self.tally, in_order, observed, in_stamps)
         if rows is not None and in_order is not None:
             own = schema.direct(ROW_FIELDS)
             extract = self.pipeline.normalizer.extract
@@ -1486,6 +1538,15 @@ def _from_epoch_seconds(seconds: int) -> datetime:
     from txdiag.timeline import from_epoch
 
     return from_epoch(seconds)
+
+
+def _moments(stamps: Sequence[Any], zone: tzinfo) -> list[datetime | None]:
+    """Every stamp as :func:`parse_timestamp` reads it (in one C-level pass when they are
+    all ISO 8601 texts it reads as ``datetime.fromisoformat`` does)."""
+    span = _span(stamps, zone) if stamps else None
+    if span is not None:
+        return list(span[2])
+    return [parse_timestamp(stamp, zone) for stamp in stamps]
 
 
 def _span(stamps: Sequence[Any],

@@ -7,7 +7,9 @@
 - the compiled extraction against the key-by-key one;
 - ``--jobs 2`` against ``--jobs 1``, forked and spawned;
 - ``diagnose`` rows handed over by the fold (:class:`~txdiag.fold.Rows`, in parts) against
-  the rows of every failure observed one by one, in jsonl, json and csv.
+  the rows of every failure observed one by one, in jsonl, json and csv;
+- ``check``'s gate given the records in batches (:class:`~txdiag.fold.Tally`) against the
+  gate given every observation.
 
 Correctness only: timings are for benchmarks/bench.py.
 """
@@ -38,6 +40,7 @@ from txdiag.aggregate import MAX_TEMPLATES, Summary, Target, target_of
 from txdiag.cli.app import app
 from txdiag.errors import TxdiagError
 from txdiag.fold import SummaryFold
+from txdiag.gate import Gate, parse_thresholds
 from txdiag.normalize import Extracted, FieldMap, Normalizer
 from txdiag.pipeline import Observation, Pipeline, ReadOptions, TimeWindow
 from txdiag.readers import InputFormat, ReadStats, Unreadable, read_csv, read_jsonl
@@ -88,9 +91,17 @@ class _Rows:
         return self.out.getvalue()
 
 
+def _gate(check: int | None) -> Gate | None:
+    """``check``'s gate: None, or judging the run (0) or windows of ``check`` seconds."""
+    if check is None:
+        return None
+    return Gate(parse_thresholds(["failure=30", "system=5"], ["balance=3"], "50"),
+                window=check or None, min_records=2, max_open_windows=6)
+
+
 def _render(pipeline: Pipeline, summary: Summary, timeline: Timeline,
             error: str | None, watch: _Failures | None = None,
-            rows: _Rows | None = None) -> dict[str, Any]:
+            rows: _Rows | None = None, gate: Gate | None = None) -> dict[str, Any]:
     summary.filtered_out = pipeline.filtered_out
     data = summary_dict(summary, pipeline.inputs, Presenter(mask=False), timeline=timeline,
                         spikes=detect_spikes(timeline))
@@ -114,6 +125,8 @@ def _render(pipeline: Pipeline, summary: Summary, timeline: Timeline,
     data["error"] = error
     if rows is not None:
         data["rows"] = rows.text(summary, pipeline.inputs)
+    if gate is not None:
+        data["check"] = repr(gate.result())  # every count, time (with its zone) and order
     rendered: dict[str, Any] = json.loads(json.dumps(data, default=str))
     return rendered
 
@@ -121,20 +134,24 @@ def _render(pipeline: Pipeline, summary: Summary, timeline: Timeline,
 def plain(rulebook: Rulebook, names: list[str], *, max_templates: int = MAX_TEMPLATES,
           rows: OutputFormat | None = None, presenter: Presenter | None = None,
           categories: set[str] | None = None, limit: int | None = None,
-          **options: Any) -> dict[str, Any]:
+          check: int | None = None, **options: Any) -> dict[str, Any]:
     """Every record observed one by one; ``rows``: the ``diagnose`` output in that format,
-    written the way ``diagnose`` wrote every row before the fold handed them over."""
+    written the way ``diagnose`` wrote every row before the fold handed them over;
+    ``check``: the gate of :func:`_gate` given every observation, as ``check`` did."""
     pipeline = Pipeline(rulebook, **options)
     summary, timeline, error = Summary(max_templates=max_templates), Timeline(), None
     watch = _Failures()
     table = None if rows is None else _Rows(pipeline, rows, presenter or Presenter(), None,
                                             None)
     shown = 0
+    gate = _gate(check)
     try:
         for event in pipeline.run(names):
             summary.add(event)
             if isinstance(event, Observation):
                 timeline.add_observation(event, pipeline.normalizer.assume_tz)
+                if gate is not None:
+                    gate.add_observation(event, pipeline.normalizer.assume_tz)
                 if watch.wants(target_of(event)):
                     watch.record(event.fields, target_of(event))
                 diagnosis = event.diagnosis
@@ -145,26 +162,27 @@ def plain(rulebook: Rulebook, names: list[str], *, max_templates: int = MAX_TEMP
                     shown += 1
     except TxdiagError as exc:
         error = str(exc)
-    return _render(pipeline, summary, timeline, error, watch, table)
+    return _render(pipeline, summary, timeline, error, watch, table, gate)
 
 
 def fast(rulebook: Rulebook, names: list[str], jobs: int = 1, *,
          max_templates: int = MAX_TEMPLATES, watched: bool = True,
          rows: OutputFormat | None = None, presenter: Presenter | None = None,
          categories: set[str] | None = None, limit: int | None = None,
-         **options: Any) -> dict[str, Any]:
+         check: int | None = None, **options: Any) -> dict[str, Any]:
     pipeline = Pipeline(rulebook, **options)
     summary, timeline, error = Summary(max_templates=max_templates), Timeline(), None
     # A watch reads in one process: --jobs is compared with one process without a watch.
     watch = _Failures() if watched and jobs == 1 else None
     table = None if rows is None else _Rows(pipeline, rows, presenter or Presenter(),
                                             categories, limit)
+    gate = _gate(check)
     try:
         SummaryFold(pipeline, summary, timeline, jobs=jobs, watch=watch,
-                    rows=None if table is None else table.feed).run(names)
+                    rows=None if table is None else table.feed, tally=gate).run(names)
     except TxdiagError as exc:
         error = str(exc)
-    return _render(pipeline, summary, timeline, error, watch, table)
+    return _render(pipeline, summary, timeline, error, watch, table, gate)
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -344,6 +362,8 @@ def test_fold_matches_plain_on_fuzzed_lines(rulebook: Rulebook, tmp_path_factory
     if rng.random() < 0.5:  # diagnose rows too (the fold then reads in one process)
         options["rows"] = rng.choice([OutputFormat.JSONL, OutputFormat.JSON, OutputFormat.CSV])
         options["presenter"] = rng.choice([Presenter(), Presenter(mask=False)])
+    if rng.random() < 0.5:  # check's gate too, over the run or windows
+        options["check"] = rng.choice([0, 60, 900])
     assert fast(rulebook, [str(path)], **options) == plain(rulebook, [str(path)], **options)
 
 
@@ -514,6 +534,31 @@ def test_rows_match_plain_with_user_field_maps_and_profiles(rulebook: Rulebook,
             expected = plain(rulebook, [str(path)], rows=fmt, **options)
             assert expected["rows"].count("\n") > 300
             assert fast(rulebook, [str(path)], rows=fmt, **options) == expected
+
+
+# -- check ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("distinct", [False, True])
+def test_gate_matches_plain(rulebook: Rulebook, tmp_path: Path, distinct: bool) -> None:
+    path = generated(tmp_path, 4000, "jsonl", distinct=distinct)
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines.insert(1200, b'{"note": "no usable field"}\n')
+    lines.insert(300, b'{"txn_id": "T1", "ts": "2026-11-11T01:00:00+08:00", "status": "x"}\n')
+    lines.insert(30, b'{"txn_id": "T2", "status": "failed", "ts": "yesterday"}\n')
+    damaged = tmp_path / "damaged.jsonl"
+    damaged.write_bytes(b"".join(lines))
+    window = TimeWindow(BASE + timedelta(hours=1), BASE + timedelta(hours=4))
+    for options in ({}, {"window": window}, {"assume_tz": timezone(timedelta(hours=8))},
+                    {"read_options": ReadOptions(strict=True)}):
+        for check in (0, 60, 3600):
+            for path_ in (path, damaged):
+                expected = plain(rulebook, [str(path_)], check=check, **options)
+                assert "GateResult" in expected["check"]
+                assert fast(rulebook, [str(path_)], check=check, **options) == expected
+    csv_path = generated(tmp_path, 1500, "csv")
+    assert fast(rulebook, [str(csv_path)], check=300) == plain(rulebook, [str(csv_path)],
+                                                                check=300)
 
 
 # -- --jobs --------------------------------------------------------------------------------

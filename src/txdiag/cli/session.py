@@ -29,7 +29,7 @@ from txdiag.sources import DEFAULT_MAX_LINE_BYTES, check_inputs
 from txdiag.timeparse import parse_timestamp, parse_zone
 
 if TYPE_CHECKING:
-    from txdiag.fold import Rows, Watch
+    from txdiag.fold import Rows, Tally, Watch
     from txdiag.timeline import Timeline
 
 UNREADABLE_SHOWN = 5
@@ -153,7 +153,8 @@ class Session:
 
     def stream(self, on_observation: Callable[[Observation], bool] | None = None, *,
                timeline: Timeline | None = None, templates: bool = False,
-               watch: Watch | None = None, rows: Rows | None = None) -> Outcome:
+               watch: Watch | None = None, rows: Rows | None = None,
+               tally: Tally | None = None) -> Outcome:
         """Feed every event to the summary, and observations to ``on_observation``.
 
         ``on_observation`` returns False to stop early. Without it, only the summary (and
@@ -165,6 +166,8 @@ class Session:
         wants, one by one (:class:`~txdiag.fold.Watch`; the inputs are then read by one
         process). ``rows`` (fast path only) is given the failures to write, in input order
         (:class:`~txdiag.fold.Rows`): the library hands them over in parts where it can.
+        ``tally`` (fast path only) is given every record's time and verdict, in input order
+        (:class:`~txdiag.fold.Tally`).
         """
         summary = Summary(mine_templates=templates, mask_examples=self.presenter.mask)
         outcome = Outcome(summary, self.pipeline.inputs)
@@ -172,7 +175,7 @@ class Session:
         try:
             with Progress(self.pipeline, self.terminal.stderr, show_progress) as progress:
                 if on_observation is None:
-                    self._fold(outcome, progress, timeline, watch, rows)
+                    self._fold(outcome, progress, timeline, watch, rows, tally)
                 else:
                     self._consume(on_observation, outcome, outcome.summary.add, progress)
         except TxdiagError as exc:
@@ -190,7 +193,8 @@ class Session:
         return outcome
 
     def _fold(self, outcome: Outcome, progress: Progress, timeline: Timeline | None,
-              watch: Watch | None = None, rows: Rows | None = None) -> None:
+              watch: Watch | None = None, rows: Rows | None = None,
+              tally: Tally | None = None) -> None:
         from txdiag.fold import SummaryFold
 
         warned = 0
@@ -208,8 +212,8 @@ class Session:
         from txdiag.jobs import effective_jobs
 
         SummaryFold(self.pipeline, outcome.summary, timeline, on_unreadable=unreadable,
-                    on_progress=after, jobs=effective_jobs(self.jobs), watch=watch, rows=rows
-                    ).run(self.inputs)
+                    on_progress=after, jobs=effective_jobs(self.jobs), watch=watch, rows=rows,
+                    tally=tally).run(self.inputs)
 
     def _warn(self, inputs: Sequence[ReadStats]) -> None:
         for stats in inputs:
