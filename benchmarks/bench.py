@@ -108,20 +108,37 @@ def one_line_array(jsonl: Path) -> Path:
     return path
 
 
+CLOCK = "wall"
+"""What a run's seconds are: ``wall`` time, or ``cpu`` time (user and system, of the process
+and the children it waited for: steadier on a shared machine, but a sum over the workers of
+``--jobs``)."""
+
+
+OUTPUT_KEPT = 1 << 16
+
+
 def run(command: list[str], *, stdin: Path | None = None) -> tuple[float, int, bytes]:
-    """Wall time, peak RSS (KiB) and stdout of one process."""
+    """Seconds (:data:`CLOCK`), peak RSS (KiB) and the head of the stdout of one process.
+
+    The output is read through a pipe and dropped as it comes: kept whole (``diagnose``
+    writes hundreds of MB), it would be in this process when the next one is forked, and
+    count in that one's peak RSS."""
     with open(os.devnull, "wb") as devnull, (
             stdin.open("rb") if stdin else open(os.devnull, "rb")) as source:
         started = time.perf_counter()
         process = subprocess.Popen(command, stdin=source, stdout=subprocess.PIPE,
                                    stderr=devnull)
         assert process.stdout is not None
-        output = process.stdout.read()
+        output = process.stdout.read(OUTPUT_KEPT)
+        while process.stdout.read(1 << 20):
+            pass
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(command)} exited {process.returncode}")
+    if CLOCK == "cpu":
+        elapsed = usage.ru_utime + usage.ru_stime
     return elapsed, usage.ru_maxrss, output
 
 
@@ -447,11 +464,16 @@ def main() -> None:
                         help="the generator's messages as they are (repeated), or each made "
                         "distinct by an order number and a trace id, or both data sets")
     parser.add_argument("--repeat", type=int, default=3, help="runs per case; best is kept")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="measure wall time (default) or CPU time (user + system: "
+                        "steadier on a loaded machine; not for --jobs)")
     parser.add_argument("--jq-records", type=int, default=20_000,
                         help="records for jq (it runs at about 200 records/s; default 20000)")
     parser.add_argument("--loop-records", type=int, default=100_000,
                         help="records for the rulebook loop (default 100000)")
     args = parser.parse_args()
+    global CLOCK  # noqa: PLW0603 - one setting for every run of this process
+    CLOCK = args.clock
     baseline = {"jq": args.jq_records, "loop": args.loop_records}
     kinds = ["repeated", "distinct"] if args.messages == "both" else [args.messages]
     print(f"{'case':<22} {'records':>10} {'seconds':>8} {'records/s':>11} {'MB/s':>7} "

@@ -138,8 +138,8 @@ class Rows(Protocol):
     :meth:`observation` (which decides whether it is wanted); a record of a JSON Lines chunk
     whose outcome is wanted, inside ``--since/--until``, goes to :meth:`parts`: the fields
     that decided its outcome (the same object for every record with them), its diagnosis,
-    and its own fields (``RECORD_FIELDS`` of :mod:`txdiag.render.writers`; the others may be
-    left empty). Once :attr:`full` is true nothing more is handed over.
+    and its own fields (:data:`ROW_FIELDS`; the others may be left empty). Once :attr:`full`
+    is true nothing more is handed over.
     """
 
     full: bool
@@ -547,27 +547,29 @@ class SummaryFold:
         before dependent records were observed (``observed``, by index; the others of them
         are left out, as :meth:`_observe_dependent` leaves them)."""
         zone = self.zone
+        known = self.known
         dependent = self.dependent
-        if observed or not dependent.isdisjoint(keys):
+        moments: list[datetime | None]
+        verdicts: list[Verdict | None]
+        if not observed and dependent.isdisjoint(keys):
+            indices: Sequence[int] = range(len(keys))
+            moments = _moments(stamps, zone) if stamps is not None else [None] * len(keys)
+            verdicts = [known[key][1] for key in keys]
+        else:
             indices = [index for index, key in enumerate(keys)
                        if key not in dependent or index in observed]
-        else:
-            indices = list(range(len(keys)))
-        known = self.known
-        verdicts: list[Verdict | None] = []
-        moments: list[datetime | None] = []
-        fast = [index for index in indices if index not in observed]
-        found = _moments([stamps[index] for index in fast], zone) if stamps is not None else (
-            [None] * len(fast))
-        at = dict(zip(fast, found, strict=True)) if observed else None
-        for number, index in enumerate(indices):
-            event = observed.get(index) if observed else None
-            if event is not None:
-                moments.append(parse_timestamp(event.fields.timestamp, zone))
-                verdicts.append(target_of(event)[1])
-            else:
-                moments.append(found[number] if at is None else at[index])
-                verdicts.append(known[keys[index]][1])
+            fast = [index for index in indices if index not in observed]
+            moment_of = dict(zip(fast, _moments([stamps[index] for index in fast], zone)
+                                 if stamps is not None else [None] * len(fast), strict=True))
+            moments, verdicts = [], []
+            for index in indices:
+                event = observed.get(index)
+                if event is not None:
+                    moments.append(parse_timestamp(event.fields.timestamp, zone))
+                    verdicts.append(target_of(event)[1])
+                else:
+                    moments.append(moment_of[index])
+                    verdicts.append(known[keys[index]][1])
         window = self.pipeline.window
         if window:
             kept = [index in observed or window.contains(moment)
@@ -1500,10 +1502,6 @@ def _same(value: Any) -> Any:
     if value is None or value == "" or isinstance(value, dict):
         return None
     return value
-
-
-def _call(function: Callable[[Any], Any], value: Any) -> Any:
-    return function(value)
 
 
 @cache

@@ -77,15 +77,10 @@ class FindingWriter(Protocol):
                     source: str, line: int, pipeline: Pipeline) -> None:
         """A failure handed over in parts: ``outcome`` holds the fields that decided it
         (status, channel, codes, message, HTTP status; shared by every record with them),
-        ``fields`` the record's own (:data:`RECORD_FIELDS`). The same as writing the
+        ``fields`` the record's own (:data:`txdiag.fold.ROW_FIELDS`). The same as writing the
         observation of the record holding both."""
 
     def finish(self, summary: Summary, inputs: Sequence[ReadStats]) -> None: ...
-
-
-RECORD_FIELDS = frozenset({"txn_id", "timestamp", "latency_ms", "amount", "currency",
-                           "installments", "user_id"})
-"""The fields of a diagnose row that are the record's own: the others come with its outcome."""
 
 
 def merged(outcome: Extracted, fields: Extracted) -> Extracted:
