@@ -18,9 +18,10 @@ from txdiag.safety import (
     is_secret_name,
     mask_text,
     mask_value,
+    pii,
     redact_url,
+    secrets,
 )
-from txdiag.safety import pii, secrets
 
 # --------------------------------------------------------------------------------------------
 # independent reference implementations (deliberately not imported from the code under test)
