@@ -40,6 +40,9 @@ MEMO_SIZE = 4096
 DIAGNOSIS_MEMO_SIZE = 4096
 """Diagnoses kept (each a few validated objects, built only for what is shown)."""
 
+SHARED_NUMBERING = frozenset({"iso8583"})
+"""Channels whose numbers are logged without a channel by others: a bare code read as theirs."""
+
 PRECEDENCE: tuple[MatchLevel, ...] = (
     "channel_code", "code", "status", "message", "inferred_code", "code_text", "http_status",
     "latency", "fallback_code", "fallback_message",
@@ -186,20 +189,24 @@ class Classifier:
                 self._http.append(rule)
             else:
                 latency.append(rule)
-        # A code known only to channel packs still decides for a record without a channel when
-        # every channel that knows it agrees on its reason (51 is ISO 8583's wherever it is
-        # logged bare); an ambiguous code decides nothing. For a channel that has a name but
-        # no pack, a number only one channel knows decides nothing either: 2009 of "xpay" is
-        # not Braintree's 2009 (every channel numbers its own codes; a name such as NOTENOUGH
-        # is not reused).
-        self._inferred: dict[str, Rule] = {
+        # A code known only to channel packs still decides when every channel that knows it
+        # agrees on its reason and more than one channel knows it, or it is a name (NOTENOUGH
+        # is not reused); an ambiguous code decides nothing. A number only one channel knows
+        # is that channel's own: 2009 of "xpay" is not Braintree's 2009, and a bare 0001 is not
+        # JD Pay's. The exception is a record without a channel and a number of a shared
+        # numbering (ISO 8583's 51 is logged bare by every acquirer).
+        agreed = {
             code: rules[0]
             for code, rules in by_code_channel.items()
             if len({rule.reason for rule in rules}) == 1
         }
         self._inferred_for_named = {
-            code: rule for code, rule in self._inferred.items()
+            code: rule for code, rule in agreed.items()
             if len(by_code_channel[code]) > 1 or _NAMED.search(code) is not None
+        }
+        self._inferred_for_bare = {
+            code: rule for code, rule in agreed.items()
+            if code in self._inferred_for_named or rule.channel in SHARED_NUMBERING
         }
         self._known_channels = {ch for ch, _ in self._channel_codes} | set(channel_messages)
         matcher = ConceptMatcher(rulebook.concepts)
@@ -392,7 +399,7 @@ class Classifier:
         # below the message, which says what happened where this only guesses it; then the
         # words of a code (CARD_EXPIRED, USER_BALANCE_NOT_ENOUGH) read as text.
         if channel is None or channel not in self._known_channels:
-            inferred = self._inferred if channel is None else self._inferred_for_named
+            inferred = self._inferred_for_bare if channel is None else self._inferred_for_named
             for field, code in upper:
                 rule = inferred.get(code)
                 if rule is not None:
