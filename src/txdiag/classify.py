@@ -208,6 +208,8 @@ class Classifier:
             code: rule for code, rule in agreed.items()
             if code in self._inferred_for_named or rule.channel in SHARED_NUMBERING
         }
+        self._message_first = frozenset(
+            channel.id for channel in rulebook.channels.values() if channel.message_first)
         self._known_channels = {ch for ch, _ in self._channel_codes} | set(channel_messages)
         matcher = ConceptMatcher(rulebook.concepts)
         self._channel_scopes = {
@@ -372,11 +374,17 @@ class Classifier:
         # them as found.
         upper = tuple((field, strip_ansi(value).strip().upper()) for field, value in codes)
         # 1. channel-specific code, most specific code first.
+        # A channel whose name covers several code tables has its codes read after the message.
+        after_message: list[Candidate] = []
         for field, code in upper:
             for name in lineage:
                 rule = self._channel_codes.get((name, code))
                 if rule is not None:
-                    yield Candidate(rule, "channel_code", field, code)
+                    candidate = Candidate(rule, "channel_code", field, code)
+                    if name in self._message_first:
+                        after_message.append(candidate)
+                    else:
+                        yield candidate
         # 2. channel-independent code; then a code-only meaning when the channel is unknown.
         for field, code in upper:
             rule = self._codes.get(code)
@@ -395,6 +403,7 @@ class Classifier:
         if message:
             yield from self._text_candidates("message", "error_message", message, lineage,
                                              matched_text, deferred)
+        yield from after_message
         # 5. a code of another channel's table, for a record without a (known) channel: only
         # below the message, which says what happened where this only guesses it; then the
         # words of a code (CARD_EXPIRED, USER_BALANCE_NOT_ENOUGH) read as text.

@@ -93,7 +93,7 @@ def shipped_texts() -> tuple[tuple[str, str], ...]:
     )
 
 
-SNAPSHOT_FORMAT = 2
+SNAPSHOT_FORMAT = 3
 """Bumped whenever :meth:`Rulebook.snapshot` writes something else."""
 
 

@@ -223,7 +223,8 @@ class Rulebook:
             ],
             "channels": [
                 {"id": c.id, "title": c.title, "aliases": c.aliases,
-                 "success_codes": c.success_codes, "inherits": c.inherits}
+                 "success_codes": c.success_codes, "inherits": c.inherits,
+                 "message_first": c.message_first}
                 for c in self.channels.values()
             ],
             "concepts": [
@@ -253,7 +254,7 @@ class Rulebook:
         }
         book.channels = {
             c["id"]: ChannelDef(c["id"], c["title"], list(c["aliases"]), list(c["success_codes"]),
-                                list(c["inherits"]))
+                                list(c["inherits"]), bool(c["message_first"]))
             for c in data["channels"]
         }
         book.concepts = {
