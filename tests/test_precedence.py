@@ -68,6 +68,9 @@ def test_precedence(classifier: Classifier, kwargs: dict[str, object], reason: s
     diagnosis = classifier.classify(**kwargs)  # type: ignore[arg-type]
     assert (diagnosis.reason, diagnosis.evidence.level, diagnosis.evidence.rule_id) == (
         reason, level, rule_id)
+    # the summary's shortcut (levels worked out apart from the message) decides the same
+    decided = classifier.decide(**kwargs)  # type: ignore[arg-type]
+    assert (decided.rule.id if decided else None) == rule_id
 
 
 def test_both_codes_kept_in_evidence(classifier: Classifier) -> None:

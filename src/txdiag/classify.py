@@ -271,15 +271,22 @@ class Classifier:
         # (an order number in the text): levels 1-3 and 5-6 are worked out once, and the
         # message level, between them, on its own; the order is the one candidates() states.
         rest = self._first(channel, codes, None, http_status, band, status_key)
-        if rest is not None and _RANK[rest.level] < _RANK["message"]:
+        if rest is not None and self._rank(rest) < _RANK["message"]:
             return rest
         by_message = self._first(channel, (), message_key(message), None, 0, None)
         # (keyed: the text rules see is the key anyway, so the decision is the same)
         if by_message is None or (rest is not None
-                                  and _RANK[rest.level] < _RANK[by_message.level]):
+                                  and self._rank(rest) < _RANK[by_message.level]):
             # (a message that names no cause decides below everything else)
             return rest
         return by_message
+
+    def _rank(self, candidate: Candidate) -> float:
+        """Where a candidate stands in :data:`PRECEDENCE`: a code of a ``message_first``
+        channel just after the message."""
+        if candidate.level == "channel_code" and candidate.rule.channel in self._message_first:
+            return _RANK["message"] + 0.5
+        return _RANK[candidate.level]
 
     def _lineage(self, channel: str) -> tuple[str, ...]:
         if len(self._lineages) >= MEMO_SIZE:
