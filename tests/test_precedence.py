@@ -19,6 +19,11 @@ def classifier(mini_rulebook: Rulebook) -> Classifier:
         # channel-specific code beats everything else
         ({"channel": "alpha", "codes": (("code", "51"),), "message": "timed out",
           "http_status": 503}, "balance.insufficient_funds", "channel_code", "alpha.51"),
+        # a channel whose name covers several code tables: the message first, then its code
+        ({"channel": "delta", "codes": (("code", "51"),), "message": "timed out"},
+         "network.read_timeout", "message", "msg.timeout"),
+        ({"channel": "delta", "codes": (("code", "51"),), "message": "something new"},
+         "balance.insufficient_funds", "channel_code", "delta.51"),
         # the same code means something else on another channel
         ({"channel": "gamma", "codes": (("code", "51"),)}, "system.internal_error",
          "channel_code", "gamma.51"),
@@ -63,6 +68,9 @@ def test_precedence(classifier: Classifier, kwargs: dict[str, object], reason: s
     diagnosis = classifier.classify(**kwargs)  # type: ignore[arg-type]
     assert (diagnosis.reason, diagnosis.evidence.level, diagnosis.evidence.rule_id) == (
         reason, level, rule_id)
+    # the summary's shortcut (levels worked out apart from the message) decides the same
+    decided = classifier.decide(**kwargs)  # type: ignore[arg-type]
+    assert (decided.rule.id if decided else None) == rule_id
 
 
 def test_both_codes_kept_in_evidence(classifier: Classifier) -> None:

@@ -40,6 +40,9 @@ MEMO_SIZE = 4096
 DIAGNOSIS_MEMO_SIZE = 4096
 """Diagnoses kept (each a few validated objects, built only for what is shown)."""
 
+SHARED_NUMBERING = frozenset({"iso8583"})
+"""Channels whose numbers are logged without a channel by others: a bare code read as theirs."""
+
 PRECEDENCE: tuple[MatchLevel, ...] = (
     "channel_code", "code", "status", "message", "inferred_code", "code_text", "http_status",
     "latency", "fallback_code", "fallback_message",
@@ -186,21 +189,27 @@ class Classifier:
                 self._http.append(rule)
             else:
                 latency.append(rule)
-        # A code known only to channel packs still decides for a record without a channel when
-        # every channel that knows it agrees on its reason (51 is ISO 8583's wherever it is
-        # logged bare); an ambiguous code decides nothing. For a channel that has a name but
-        # no pack, a number only one channel knows decides nothing either: 2009 of "xpay" is
-        # not Braintree's 2009 (every channel numbers its own codes; a name such as NOTENOUGH
-        # is not reused).
-        self._inferred: dict[str, Rule] = {
+        # A code known only to channel packs still decides when every channel that knows it
+        # agrees on its reason and more than one channel knows it, or it is a name (NOTENOUGH
+        # is not reused); an ambiguous code decides nothing. A number only one channel knows
+        # is that channel's own: 2009 of "xpay" is not Braintree's 2009, and a bare 0001 is not
+        # JD Pay's. The exception is a record without a channel and a number of a shared
+        # numbering (ISO 8583's 51 is logged bare by every acquirer).
+        agreed = {
             code: rules[0]
             for code, rules in by_code_channel.items()
             if len({rule.reason for rule in rules}) == 1
         }
         self._inferred_for_named = {
-            code: rule for code, rule in self._inferred.items()
+            code: rule for code, rule in agreed.items()
             if len(by_code_channel[code]) > 1 or _NAMED.search(code) is not None
         }
+        self._inferred_for_bare = {
+            code: rule for code, rule in agreed.items()
+            if code in self._inferred_for_named or rule.channel in SHARED_NUMBERING
+        }
+        self._message_first = frozenset(
+            channel.id for channel in rulebook.channels.values() if channel.message_first)
         self._known_channels = {ch for ch, _ in self._channel_codes} | set(channel_messages)
         matcher = ConceptMatcher(rulebook.concepts)
         self._channel_scopes = {
@@ -262,15 +271,22 @@ class Classifier:
         # (an order number in the text): levels 1-3 and 5-6 are worked out once, and the
         # message level, between them, on its own; the order is the one candidates() states.
         rest = self._first(channel, codes, None, http_status, band, status_key)
-        if rest is not None and _RANK[rest.level] < _RANK["message"]:
+        if rest is not None and self._rank(rest) < _RANK["message"]:
             return rest
         by_message = self._first(channel, (), message_key(message), None, 0, None)
         # (keyed: the text rules see is the key anyway, so the decision is the same)
         if by_message is None or (rest is not None
-                                  and _RANK[rest.level] < _RANK[by_message.level]):
+                                  and self._rank(rest) < _RANK[by_message.level]):
             # (a message that names no cause decides below everything else)
             return rest
         return by_message
+
+    def _rank(self, candidate: Candidate) -> float:
+        """Where a candidate stands in :data:`PRECEDENCE`: a code of a ``message_first``
+        channel just after the message."""
+        if candidate.level == "channel_code" and candidate.rule.channel in self._message_first:
+            return _RANK["message"] + 0.5
+        return _RANK[candidate.level]
 
     def _lineage(self, channel: str) -> tuple[str, ...]:
         if len(self._lineages) >= MEMO_SIZE:
@@ -365,11 +381,17 @@ class Classifier:
         # them as found.
         upper = tuple((field, strip_ansi(value).strip().upper()) for field, value in codes)
         # 1. channel-specific code, most specific code first.
+        # A channel whose name covers several code tables has its codes read after the message.
+        after_message: list[Candidate] = []
         for field, code in upper:
             for name in lineage:
                 rule = self._channel_codes.get((name, code))
                 if rule is not None:
-                    yield Candidate(rule, "channel_code", field, code)
+                    candidate = Candidate(rule, "channel_code", field, code)
+                    if name in self._message_first:
+                        after_message.append(candidate)
+                    else:
+                        yield candidate
         # 2. channel-independent code; then a code-only meaning when the channel is unknown.
         for field, code in upper:
             rule = self._codes.get(code)
@@ -388,11 +410,12 @@ class Classifier:
         if message:
             yield from self._text_candidates("message", "error_message", message, lineage,
                                              matched_text, deferred)
+        yield from after_message
         # 5. a code of another channel's table, for a record without a (known) channel: only
         # below the message, which says what happened where this only guesses it; then the
         # words of a code (CARD_EXPIRED, USER_BALANCE_NOT_ENOUGH) read as text.
         if channel is None or channel not in self._known_channels:
-            inferred = self._inferred if channel is None else self._inferred_for_named
+            inferred = self._inferred_for_bare if channel is None else self._inferred_for_named
             for field, code in upper:
                 rule = inferred.get(code)
                 if rule is not None:

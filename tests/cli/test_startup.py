@@ -16,7 +16,7 @@ from txdiag.classify import Classifier
 from txdiag.errors import RulebookError
 from txdiag.explain import explain
 from txdiag.render.present import Presenter, diagnosis_dict
-from txdiag.rulebook import Rulebook, load_rulebook, loader, read_rule_file, shipped_files
+from txdiag.rulebook import Rulebook, cache, load_rulebook, read_rule_file, shipped_files
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "accuracy_corpus.csv"
 
@@ -118,17 +118,17 @@ def test_explain_query_decides_as_classify(rulebook: Rulebook, lang: str) -> Non
 def test_a_damaged_snapshot_is_made_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                           damage: str) -> None:
     monkeypatch.setenv("TXDIAG_CACHE_DIR", str(tmp_path))
-    loader._shipped_snapshot.cache_clear()
+    cache.read_snapshot.cache_clear()
     try:
         first = load_rulebook()
         [snapshot] = tmp_path.glob("rulebook-*.json")
         snapshot.write_text(damage, encoding="utf-8")
-        loader._shipped_snapshot.cache_clear()
+        cache.read_snapshot.cache_clear()
         again = load_rulebook()
         assert again.rules == first.rules
         assert json.loads(snapshot.read_text("utf-8"))["rules"]
     finally:
-        loader._shipped_snapshot.cache_clear()
+        cache.read_snapshot.cache_clear()
 
 
 _REASON = """[pack]

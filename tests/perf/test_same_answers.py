@@ -49,7 +49,8 @@ from txdiag.render.common import Presenter, summary_dict
 from txdiag.render.writers import FindingFeed, FindingWriter, finding_writer
 from txdiag.rulebook import Rulebook
 from txdiag.sources import OpenedInput, iter_lines
-from txdiag.timeline import Timeline, detect_spikes
+from txdiag.spikes import detect_spikes
+from txdiag.timeline import Timeline
 
 ROOT = Path(__file__).parent.parent.parent
 CORPUS = ROOT / "tests" / "data" / "accuracy_corpus.csv"

@@ -122,7 +122,8 @@ def test_spikes_are_merged_capped_and_an_empty_baseline_is_said() -> None:
 
     from txdiag.render.console import make_console
     from txdiag.render.table import render_time_view
-    from txdiag.timeline import Spike, Timeline
+    from txdiag.spikes import Spike
+    from txdiag.timeline import Timeline
 
     start = datetime(2026, 11, 11, tzinfo=UTC)
     timeline = Timeline(60)

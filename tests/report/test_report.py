@@ -24,7 +24,8 @@ from txdiag.render.present import Presenter
 from txdiag.report import AffectedList, QueryFirst, build_report
 from txdiag.report.collect import read_again
 from txdiag.rulebook import Rulebook
-from txdiag.timeline import Timeline, detect_spikes
+from txdiag.spikes import detect_spikes
+from txdiag.timeline import Timeline
 
 sys.path.insert(0, str(Path(__file__).parent))
 import hostile  # noqa: E402

@@ -11,19 +11,15 @@ from fractions import Fraction
 import pytest
 
 from txdiag.errors import UsageError
-from txdiag.timeline import (
-    WIDTHS,
+from txdiag.spikes import (
     Spike,
     SpikeParams,
-    Timeline,
     binomial_tail,
-    describe_width,
     detect_spikes,
     detection_width,
-    grow_width,
     merge_adjacent,
-    parse_duration,
 )
+from txdiag.timeline import WIDTHS, Timeline, describe_width, grow_width, parse_duration
 
 START = datetime(2026, 11, 11, tzinfo=UTC)
 REASONS = {

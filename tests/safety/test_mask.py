@@ -18,9 +18,10 @@ from txdiag.safety import (
     is_secret_name,
     mask_text,
     mask_value,
+    pii,
     redact_url,
+    secrets,
 )
-from txdiag.safety import mask as mask_module
 
 # --------------------------------------------------------------------------------------------
 # independent reference implementations (deliberately not imported from the code under test)
@@ -423,7 +424,7 @@ def test_not_secret_names(name: str) -> None:
 
 
 def test_secret_param_names_are_normalised() -> None:
-    assert frozenset(mask_module._snake(n) for n in SECRET_PARAM_NAMES) == SECRET_PARAM_NAMES
+    assert frozenset(secrets.snake_name(n) for n in SECRET_PARAM_NAMES) == SECRET_PARAM_NAMES
     assert all(is_secret_name(n) for n in SECRET_PARAM_NAMES)
 
 
@@ -437,7 +438,7 @@ def card_numbers(draw: st.DrawFn) -> str:
     first = draw(st.sampled_from("3456"))
     body = first + draw(st.text("0123456789", min_size=length - 2, max_size=length - 2))
     number = luhn_complete(body)
-    lo, hi = mask_module.EPOCH_MS_RANGE
+    lo, hi = pii.EPOCH_MS_RANGE
     assume(not (length == 13 and lo <= int(number) < hi))
     return number
 
@@ -566,18 +567,18 @@ def test_generated_id_numbers_masked_exactly(number: str) -> None:
 
 @given(st.text("0123456789", min_size=13, max_size=19))
 def test_random_digit_strings_masked_only_when_valid(number: str) -> None:
-    lo, hi = mask_module.EPOCH_MS_RANGE
+    lo, hi = pii.EPOCH_MS_RANGE
     epoch = len(number) == 13 and lo <= int(number) < hi
     should_mask = (
         (luhn_valid(number) and not epoch)
         or (  # an ID number: the check character is not required (a typo still names one)
             len(number) == 18
-            and number[:2] in mask_module._ID_PROVINCES
+            and number[:2] in pii.ID_PROVINCES
             and _plausible_date(number[6:14])
         )
         or (  # a first-generation ID number: 15 digits, 19YYMMDD
             len(number) == 15
-            and number[:2] in mask_module._ID_PROVINCES
+            and number[:2] in pii.ID_PROVINCES
             and _plausible_date("19" + number[6:12])
         )
         or re.fullmatch(r"(?:0086|86)1[3-9][0-9]{9}", number) is not None
@@ -641,10 +642,8 @@ def test_idempotent_on_arbitrary_text(text: str) -> None:
 
 def _unfiltered_mask(text: str) -> str:
     """mask_text without its pre-checks: both passes always run."""
-    text = mask_module._odd_runs(text)
-    text = mask_module._SECRET_RE.sub(mask_module._mask_secret, text)
-    text = mask_module._PII_RE.sub(mask_module._mask_pii, text)
-    return mask_module._ADDRESS_RE.sub(mask_module._mask_address, text)
+    return pii.mask_personal_unchecked(
+        secrets.redact_secrets_unchecked(pii.mask_odd_runs(text)))
 
 
 @settings(max_examples=500)

@@ -34,7 +34,8 @@ from txdiag.render import OutputFormat
 from txdiag.render.common import Presenter, baseline_text, share, totals_text
 from txdiag.safety import visible
 from txdiag.sources import SAMPLE_SIZE, OpenedInput
-from txdiag.timeline import Spike, Timeline, describe_width, detect_spikes, parse_duration
+from txdiag.spikes import Spike, detect_spikes
+from txdiag.timeline import Timeline, describe_width, parse_duration
 from txdiag.vocabulary import format_time
 
 if TYPE_CHECKING:

@@ -18,14 +18,8 @@ from txdiag.render.present import (
     json_escape_unsafe,
     share,
 )
-from txdiag.timeline import (
-    CATEGORIES,
-    Spike,
-    SpikeParams,
-    Timeline,
-    describe_width,
-    detection_width,
-)
+from txdiag.spikes import Spike, SpikeParams, detection_width
+from txdiag.timeline import CATEGORIES, Timeline, describe_width
 from txdiag.vocabulary import counted, format_time
 
 if TYPE_CHECKING:

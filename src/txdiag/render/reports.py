@@ -12,7 +12,8 @@ from txdiag.render import OutputFormat
 from txdiag.render.common import Presenter, partial_note, share, summary_dict
 from txdiag.render.writers import dumps, md_cell
 from txdiag.safety import neutralize_csv_cell, visible
-from txdiag.timeline import Spike, SpikeParams, Timeline, detect_spikes
+from txdiag.spikes import Spike, SpikeParams, detect_spikes
+from txdiag.timeline import Timeline
 from txdiag.vocabulary import counted, format_time
 
 

@@ -29,14 +29,8 @@ from txdiag.render.common import (
 from txdiag.render.console import CATEGORY_STYLE, category_text, make_console
 from txdiag.render.writers import WritesFindings, shorten
 from txdiag.safety import visible
-from txdiag.timeline import (
-    CATEGORIES,
-    Spike,
-    Timeline,
-    describe_width,
-    detection_width,
-    merge_adjacent,
-)
+from txdiag.spikes import Spike, detection_width, merge_adjacent
+from txdiag.timeline import CATEGORIES, Timeline, describe_width
 from txdiag.vocabulary import counted, format_time
 
 if TYPE_CHECKING:

@@ -18,7 +18,8 @@ from matplotlib.dates import AutoDateLocator, DateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from txdiag.timeline import CATEGORIES, Bucket, Spike, Timeline, epoch_seconds
+from txdiag.spikes import Spike
+from txdiag.timeline import CATEGORIES, Bucket, Timeline, epoch_seconds
 
 COLORS = {
     "balance": "#4e79a7",

@@ -25,7 +25,7 @@ from txdiag.normalize import Extracted
 from txdiag.pipeline import Pipeline
 from txdiag.render.present import Presenter
 from txdiag.safety import neutralize_csv_cell
-from txdiag.timeline import Spike
+from txdiag.spikes import Spike
 from txdiag.timeparse import parse_timestamp
 from txdiag.vocabulary import Retryable, format_time
 

@@ -20,7 +20,8 @@ from txdiag.readers import ReadStats
 from txdiag.render.present import Presenter, share
 from txdiag.report.collect import AffectedList, QueryFirst
 from txdiag.rulebook import Rulebook
-from txdiag.timeline import CATEGORIES, Spike, SpikeParams, Timeline, describe_width
+from txdiag.spikes import Spike, SpikeParams
+from txdiag.timeline import CATEGORIES, Timeline, describe_width
 from txdiag.vocabulary import format_time
 
 TOP_CHANNELS = 3
@@ -164,7 +165,7 @@ def _headline(summary: Summary, timeline: Timeline, incidents: Sequence[Incident
 
 def _timeline_section(timeline: Timeline, incidents: Sequence[Incident],
                       params: SpikeParams) -> Section:
-    from txdiag.timeline import detection_width
+    from txdiag.spikes import detection_width
 
     section = Section("timeline", "Timeline")
     if timeline.first is None:

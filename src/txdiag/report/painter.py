@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
-from txdiag.timeline import Spike, Timeline
+from txdiag.spikes import Spike
+from txdiag.timeline import Timeline
 
 Charts = tuple[str, str]
 """The SVG of the timeline chart and of the small multiples per category."""

@@ -8,20 +8,21 @@ is most of a start-up) and validates a rule file only if it asks for its definit
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
-import os
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from txdiag import __version__
 from txdiag.concepts import check_concept, parse_combination
 from txdiag.errors import RulebookError
+from txdiag.rulebook.cache import (
+    SNAPSHOT_FORMAT,
+    parse_shipped,
+    read_snapshot,
+    shipped_texts,
+    write_snapshot,
+)
 from txdiag.rulebook.resolved import ChannelDef, ConceptDef, ReasonDef, Rule, parse_status_range
 from txdiag.safety import quoted, shown
 from txdiag.tomlfile import read_toml
@@ -62,7 +63,7 @@ def read_rule_file(path: Path | str, *, user: bool = True, text: str | None = No
         if text is None:
             raw = _read_toml(Path(path))
         elif not user:
-            raw = _parse_shipped(text)
+            raw = parse_shipped(text)
         else:
             raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -72,59 +73,6 @@ def read_rule_file(path: Path | str, *, user: bool = True, text: str | None = No
     except ValidationError as exc:
         raise RulebookError(_describe(name, raw, exc)) from None
     return LoadedFile(name, content, user)
-
-
-def cache_dir() -> Path:
-    """Where txdiag keeps what it can rebuild: ``$TXDIAG_CACHE_DIR``, else the platform's."""
-    chosen = os.environ.get("TXDIAG_CACHE_DIR")
-    if chosen:
-        return Path(chosen)
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / (
-            "txdiag") / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "txdiag"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "txdiag"
-
-
-def _parse_shipped(text: str) -> dict[str, Any]:
-    """A shipped rule file parsed, from a JSON copy kept in :func:`cache_dir` when there is one.
-
-    tomllib is pure Python and was most of a start-up; ``json`` reads the same data in C. The
-    copy is named after a hash of the text, so an edited file is parsed afresh, and it is plain
-    data: validation still runs on it. A cache that cannot be read or written is ignored.
-    """
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-    cached = cache_dir() / f"rules-{digest}.json"
-    try:
-        with cached.open(encoding="utf-8") as handle:
-            data = json.load(handle)
-        if isinstance(data, dict):
-            return data
-    except (OSError, ValueError):
-        pass
-    import tomllib
-
-    raw = tomllib.loads(text)
-    try:
-        encoded = json.dumps(raw, ensure_ascii=False)  # TOML dates would not survive: skip
-    except (TypeError, ValueError):
-        return raw
-    _write_cache(cached, encoded)
-    return raw
-
-
-def _write_cache(path: Path, text: str) -> None:
-    """Write a cache file whole or not at all (a reader never sees half of one, and writers
-    racing each other each replace it whole); a cache that cannot be written is ignored."""
-    partial = path.with_suffix(f".{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -175,69 +123,25 @@ def shipped_files() -> list[LoadedFile]:
 
 
 @cache
-def _shipped_texts() -> tuple[tuple[str, str], ...]:
-    """The shipped rule files: (name, text), in name order."""
-    data = resources.files("txdiag.rulebook") / "data"
-    return tuple(
-        (entry.name, entry.read_text("utf-8"))
-        for entry in sorted(data.iterdir(), key=lambda e: e.name)
-        if entry.name.endswith(".toml")
-    )
-
-
-@cache
 def _shipped_files() -> tuple[LoadedFile, ...]:
     files = [
         read_rule_file(f"txdiag/rulebook/data/{name}", user=False, text=text)
-        for name, text in _shipped_texts()
+        for name, text in shipped_texts()
     ]
     files.sort(key=lambda f: f.content.pack.order)
     return tuple(files)
-
-
-SNAPSHOT_FORMAT = 2
-"""Bumped whenever :meth:`Rulebook.snapshot` writes something else."""
-
-
-@cache
-def _snapshot_name() -> str:
-    """Named after everything the snapshot is made from: the shipped files, and the code that
-    checks and merges them (so a changed check or a new field is never read from an old
-    snapshot)."""
-    digest = hashlib.sha256(f"{SNAPSHOT_FORMAT} {__version__}".encode())
-    package = Path(__file__).parent.parent
-    for module in ("rulebook/loader.py", "rulebook/model.py", "rulebook/resolved.py",
-                   "patterns.py", "vocabulary.py", "concepts.py"):
-        with contextlib.suppress(OSError):
-            digest.update((package / module).read_bytes())
-    for name, text in _shipped_texts():
-        digest.update(f"\0{name}\0{text}".encode())
-    return f"rulebook-{digest.hexdigest()[:32]}.json"
-
-
-@cache
-def _shipped_snapshot() -> dict[str, Any]:
-    """The shipped rulebook's snapshot as read from the cache directory (empty: none)."""
-    try:
-        with (cache_dir() / _snapshot_name()).open(encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) and data.get("format") == SNAPSHOT_FORMAT else {}
 
 
 def _shipped_rulebook() -> Rulebook:
     """The shipped rulebook from its snapshot; when there is none (or a damaged one), from the
     validated rule files, and the snapshot is written for the next time. A cache that cannot
     be read or written is ignored."""
-    data = _shipped_snapshot()
+    data = read_snapshot()
     if data:
         with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
             return Rulebook.from_snapshot(data)
     rulebook = Rulebook(_shipped_files())
-    data = rulebook.snapshot()
-    _write_cache(cache_dir() / _snapshot_name(), json.dumps(data, ensure_ascii=False))
-    _shipped_snapshot.cache_clear()
+    write_snapshot(rulebook.snapshot())
     return rulebook
 
 
@@ -319,7 +223,8 @@ class Rulebook:
             ],
             "channels": [
                 {"id": c.id, "title": c.title, "aliases": c.aliases,
-                 "success_codes": c.success_codes, "inherits": c.inherits}
+                 "success_codes": c.success_codes, "inherits": c.inherits,
+                 "message_first": c.message_first}
                 for c in self.channels.values()
             ],
             "concepts": [
@@ -349,7 +254,7 @@ class Rulebook:
         }
         book.channels = {
             c["id"]: ChannelDef(c["id"], c["title"], list(c["aliases"]), list(c["success_codes"]),
-                                list(c["inherits"]))
+                                list(c["inherits"]), bool(c["message_first"]))
             for c in data["channels"]
         }
         book.concepts = {

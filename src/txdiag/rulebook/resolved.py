@@ -64,6 +64,9 @@ class ChannelDef:
     aliases: list[str] = field(default_factory=list)
     success_codes: list[str] = field(default_factory=list)
     inherits: list[str] = field(default_factory=list)
+    message_first: bool = False
+    """The channel's name is logged with more than one code table (UnionPay's online respCode
+    and its POS field 39 both say "银联"): a message that matches is read before its codes."""
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ def _report(ctx: typer.Context, session: Session, timeline: Timeline,
             affected: Path | None) -> None:
     from txdiag.report import AffectedList, QueryFirst, build_report, write_markdown
     from txdiag.report.collect import read_again
-    from txdiag.timeline import detect_spikes
+    from txdiag.spikes import detect_spikes
 
     query_first = QueryFirst()
     outcome = session.stream(timeline=timeline, templates=True, watch=query_first)
