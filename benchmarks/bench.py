@@ -181,46 +181,58 @@ def _onig_ok(pattern: str) -> bool:
 
 # -- the plain loop ------------------------------------------------------------------------
 
-PLAIN_LOOP = r'''
+FIELDS_OF = r'''
+def records(path, counts):
+    """(line number, record) of every readable line; the others counted as unreadable."""
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except ValueError:
+                counts["unreadable"] += 1
+
+
+def code_of(record, nested):
+    return str(record.get("sub_code") or record.get("err_code") or record.get("resp_code")
+               or record.get("respCode") or nested.get("decline_code") or nested.get("code")
+               or record.get("code") or "").upper()
+
+
+def message_of(record, nested, error):
+    return (record.get("sub_msg") or record.get("err_code_des") or record.get("err_msg")
+            or record.get("respMsg") or nested.get("message") or record.get("message")
+            or record.get("msg") or (error if isinstance(error, str) else "") or "")
+'''
+"""How the baselines written in Python read records, and a record's code and message."""
+
+PLAIN_LOOP = FIELDS_OF + r'''
 import json, re, sys
 from collections import Counter
 codes, patterns, failed = json.load(open(sys.argv[2], encoding="utf-8"))
 combined = re.compile("|".join(f"(?P<r{i}>{p})" for i, (p, _) in enumerate(patterns)), re.I)
 reasons = [r for _, r in patterns]
 counts = Counter()
-with open(sys.argv[1], "rb") as handle:
-    for line in handle:
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            counts["unreadable"] += 1
-            continue
-        status = str(record.get("status") or record.get("trade_status") or "failed").lower()
-        if status not in failed:
-            counts["success"] += 1
-            continue
-        error = record.get("error")
-        nested = error if isinstance(error, dict) else {}
-        channel = str(record.get("channel") or "").lower()
-        code = str(record.get("sub_code") or record.get("err_code") or record.get("resp_code")
-                   or record.get("respCode") or nested.get("decline_code")
-                   or nested.get("code") or record.get("code") or "").upper()
-        reason = codes.get(f"{channel}:{code}") or codes.get(f":{code}")
-        if reason is None:
-            message = (record.get("sub_msg") or record.get("err_code_des")
-                       or record.get("err_msg") or record.get("respMsg")
-                       or nested.get("message") or record.get("message") or record.get("msg")
-                       or (error if isinstance(error, str) else "") or "")
-            found = combined.search(message)
-            reason = reasons[int(found.lastgroup[1:])] if found else "unknown.no_match"
-        counts[reason] += 1
+for _, record in records(sys.argv[1], counts):
+    status = str(record.get("status") or record.get("trade_status") or "failed").lower()
+    if status not in failed:
+        counts["success"] += 1
+        continue
+    error = record.get("error")
+    nested = error if isinstance(error, dict) else {}
+    channel = str(record.get("channel") or "").lower()
+    code = code_of(record, nested)
+    reason = codes.get(f"{channel}:{code}") or codes.get(f":{code}")
+    if reason is None:
+        found = combined.search(message_of(record, nested, error))
+        reason = reasons[int(found.lastgroup[1:])] if found else "unknown.no_match"
+    counts[reason] += 1
 json.dump(counts, sys.stdout)
 '''
 
 
-PLAIN_PROLOGUE = r'''
+PLAIN_PROLOGUE = FIELDS_OF + r'''
 import json, re, sys
 from collections import Counter
 
@@ -254,12 +266,8 @@ def diagnose(record):
         return None
     error = record.get("error")
     nested = error if isinstance(error, dict) else {}
-    code = str(record.get("sub_code") or record.get("err_code") or record.get("resp_code")
-               or record.get("respCode") or nested.get("decline_code") or nested.get("code")
-               or record.get("code") or "").upper()
-    message = (record.get("sub_msg") or record.get("err_code_des") or record.get("err_msg")
-               or record.get("respMsg") or nested.get("message") or record.get("message")
-               or record.get("msg") or (error if isinstance(error, str) else "") or "")
+    code = code_of(record, nested)
+    message = message_of(record, nested, error)
     category = CODES.get(code)
     if category is None:
         category = next((name for pattern, name in PATTERNS if pattern.search(message)),
@@ -269,43 +277,28 @@ def diagnose(record):
 
 PLAIN_COUNTS = PLAIN_PROLOGUE + r'''
 counts = Counter()
-with open(sys.argv[1], "rb") as handle:
-    for line in handle:
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            counts["unreadable"] += 1
-            continue
-        found = diagnose(record)
-        counts["success" if found is None else found[2]] += 1
+for _, record in records(sys.argv[1], counts):
+    found = diagnose(record)
+    counts["success" if found is None else found[2]] += 1
 json.dump(counts, sys.stdout)
 '''
 
 PLAIN_ROWS = PLAIN_PROLOGUE + r'''
 write = sys.stdout.write
 dumps = json.dumps
-with open(sys.argv[1], "rb") as handle:
-    for number, line in enumerate(handle, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        found = diagnose(record)
-        if found is None:
-            continue
-        code, message, category = found
-        write(dumps({
-            "txn_id": record.get("txn_id") or record.get("out_trade_no"),
-            "timestamp": record.get("ts"), "channel": record.get("channel"),
-            "error_code": code, "error_message": message, "latency_ms": record.get("latency_ms"),
-            "amount": record.get("amount"), "currency": record.get("currency"),
-            "user_id": record.get("user_id"), "category": category,
-            "source": {"file": sys.argv[1], "line": number},
-        }, ensure_ascii=False) + "\n")
+for number, record in records(sys.argv[1], Counter()):
+    found = diagnose(record)
+    if found is None:
+        continue
+    code, message, category = found
+    write(dumps({
+        "txn_id": record.get("txn_id") or record.get("out_trade_no"),
+        "timestamp": record.get("ts"), "channel": record.get("channel"),
+        "error_code": code, "error_message": message, "latency_ms": record.get("latency_ms"),
+        "amount": record.get("amount"), "currency": record.get("currency"),
+        "user_id": record.get("user_id"), "category": category,
+        "source": {"file": sys.argv[1], "line": number},
+    }, ensure_ascii=False) + "\n")
 '''
 
 
@@ -421,7 +414,7 @@ def measure(case: str, records: int, repeat: int, baseline: dict[str, int],
         seconds, rss, _ = best_of(repeat, [*txdiag, "check", "--max-rate", "failure=100%",
                                            "--format", "json", "-q", str(jsonl)])
     elif case in ("plain", "plainrows"):
-        script = DATA / f"{case}_loop.py"
+        script = DATA / f"{case}.py"
         script.write_text(PLAIN_COUNTS if case == "plain" else PLAIN_ROWS, encoding="utf-8")
         seconds, rss, _ = best_of(repeat, [sys.executable, str(script), str(jsonl)])
     elif case == "jq":

@@ -262,22 +262,32 @@ def test_fold_matches_plain_on_generated_logs(rulebook: Rulebook, tmp_path: Path
     assert fast(rulebook, [str(path)]) == expected
 
 
+WINDOW = TimeWindow(BASE + timedelta(hours=1), BASE + timedelta(hours=4))
+TIME_AND_STRICT: list[dict[str, Any]] = [
+    {"window": WINDOW},
+    {"assume_tz": timezone(timedelta(hours=8)), "window": WINDOW},
+    {"read_options": ReadOptions(strict=True)},
+    {"read_options": ReadOptions(strict=True), "window": WINDOW},
+]
+"""Pipeline options for the differential tests: ``--since/--until``, a zone, ``--strict``."""
+
+
+def damaged(path: Path, inserted: dict[int, bytes]) -> Path:
+    """A copy of ``path`` with lines inserted before the lines of these indices."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    for at, line in sorted(inserted.items(), reverse=True):
+        lines.insert(at, line + b"\n")
+    copy = path.with_name("damaged-" + path.name)
+    copy.write_bytes(b"".join(lines))
+    return copy
+
+
 def test_fold_matches_plain_with_window_zone_and_strict(rulebook: Rulebook,
                                                         tmp_path: Path) -> None:
     path = generated(tmp_path, 3000, "jsonl")
-    lines = path.read_bytes().splitlines(keepends=True)
-    lines.insert(2500, b'{"note": "no usable field"}\n')
-    damaged = tmp_path / "damaged.jsonl"
-    damaged.write_bytes(b"".join(lines))
-    window = TimeWindow(BASE + timedelta(hours=1), BASE + timedelta(hours=4))
-    variants: list[dict[str, Any]] = [
-        {"window": window},
-        {"assume_tz": timezone(timedelta(hours=8)), "window": window},
-        {"read_options": ReadOptions(strict=True)},
-        {"read_options": ReadOptions(strict=True), "window": window},
-    ]
-    for options in variants:
-        for path_ in (path, damaged):
+    broken = damaged(path, {2500: b'{"note": "no usable field"}'})
+    for options in TIME_AND_STRICT:
+        for path_ in (path, broken):
             assert fast(rulebook, [str(path_)], **options) == plain(rulebook, [str(path_)],
                                                                    **options)
 
@@ -473,25 +483,19 @@ def test_rows_come_in_parts_from_json_lines(rulebook: Rulebook, tmp_path: Path) 
 def test_rows_match_plain_with_window_zone_strict_and_limits(rulebook: Rulebook,
                                                              tmp_path: Path) -> None:
     path = generated(tmp_path, 3000, "jsonl", distinct=True)
-    lines = path.read_bytes().splitlines(keepends=True)
-    lines.insert(2500, b'{"note": "no usable field"}\n')
-    lines.insert(100, b'{"status": "failed", "msg": "\xff broken"}\n')
-    lines.insert(50, b'{"ts": "2026-11-11T01:00:00Z", "status": "failed", "latency_ms": 31000,'
-                     b' "msg": "card 6222020000000000000 holder=Zhang San"}\n')
-    damaged = tmp_path / "damaged.jsonl"
-    damaged.write_bytes(b"".join(lines))
-    window = TimeWindow(BASE + timedelta(hours=1), BASE + timedelta(hours=4))
+    broken = damaged(path, {
+        2500: b'{"note": "no usable field"}',
+        100: b'{"status": "failed", "msg": "\xff broken"}',
+        50: b'{"ts": "2026-11-11T01:00:00Z", "status": "failed", "latency_ms": 31000,'
+            b' "msg": "card 6222020000000000000 holder=Zhang San"}'})
     variants: list[dict[str, Any]] = [
-        {"window": window},
-        {"assume_tz": timezone(timedelta(hours=8)), "window": window},
-        {"read_options": ReadOptions(strict=True)},
-        {"read_options": ReadOptions(strict=True), "window": window},
+        *TIME_AND_STRICT,
         {"categories": {"network", "system"}},
         {"limit": 7},
-        {"categories": {"balance"}, "limit": 40, "window": window},
+        {"categories": {"balance"}, "limit": 40, "window": WINDOW},
     ]
     for options in variants:
-        for path_ in (path, damaged):
+        for path_ in (path, broken):
             for fmt in _ROW_FORMATS:
                 expected = plain(rulebook, [str(path_)], rows=fmt, **options)
                 assert fast(rulebook, [str(path_)], rows=fmt, **options) == expected
@@ -543,17 +547,13 @@ def test_rows_match_plain_with_user_field_maps_and_profiles(rulebook: Rulebook,
 @pytest.mark.parametrize("distinct", [False, True])
 def test_gate_matches_plain(rulebook: Rulebook, tmp_path: Path, distinct: bool) -> None:
     path = generated(tmp_path, 4000, "jsonl", distinct=distinct)
-    lines = path.read_bytes().splitlines(keepends=True)
-    lines.insert(1200, b'{"note": "no usable field"}\n')
-    lines.insert(300, b'{"txn_id": "T1", "ts": "2026-11-11T01:00:00+08:00", "status": "x"}\n')
-    lines.insert(30, b'{"txn_id": "T2", "status": "failed", "ts": "yesterday"}\n')
-    damaged = tmp_path / "damaged.jsonl"
-    damaged.write_bytes(b"".join(lines))
-    window = TimeWindow(BASE + timedelta(hours=1), BASE + timedelta(hours=4))
-    for options in ({}, {"window": window}, {"assume_tz": timezone(timedelta(hours=8))},
-                    {"read_options": ReadOptions(strict=True)}):
+    broken = damaged(path, {
+        1200: b'{"note": "no usable field"}',
+        300: b'{"txn_id": "T1", "ts": "2026-11-11T01:00:00+08:00", "status": "x"}',
+        30: b'{"txn_id": "T2", "status": "failed", "ts": "yesterday"}'})
+    for options in ({}, *TIME_AND_STRICT):
         for check in (0, 60, 3600):
-            for path_ in (path, damaged):
+            for path_ in (path, broken):
                 expected = plain(rulebook, [str(path_)], check=check, **options)
                 assert "GateResult" in expected["check"]
                 assert fast(rulebook, [str(path_)], check=check, **options) == expected
