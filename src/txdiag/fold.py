@@ -43,6 +43,7 @@ import re
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, tzinfo
 from functools import cache, partial
 from itertools import compress, repeat
@@ -604,15 +605,11 @@ class SummaryFold:
         number in it does not make it new), so the diagnosis is that of the keyed message.
         (A failure no rule explains shows its message itself: it is diagnosed as it is.)"""
         message = fields.message
-        classifier = self.pipeline.classifier
-        if message and classifier.decide(
+        if message and self.pipeline.classifier.decide(
                 channel=fields.channel, codes=fields.codes, message=message,
                 http_status=fields.http_status, latency_ms=fields.latency_ms,
                 status=fields.status_for_rules) is not None:
-            return classifier.classify(
-                channel=fields.channel, codes=fields.codes, message=message_key(message),
-                http_status=fields.http_status, latency_ms=fields.latency_ms,
-                status=fields.status_for_rules)
+            return self.pipeline.diagnose_fields(replace(fields, message=message_key(message)))
         return self.pipeline.diagnose_fields(fields)
 
     # -- time --------------------------------------------------------------------------------
