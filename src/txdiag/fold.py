@@ -649,7 +649,7 @@ class SummaryFold:
         """CSV/TSV: chunks of plain lines at once once the header is known and no quoted
         field is open; everything else line by line through the plain reader's rows."""
         name = stats.name
-        rows = DelimitedRows(name, stats, delimiter)
+        rows = DelimitedRows(name, stats, delimiter, self.pipeline.key_guard)
         fast = _DelimitedFold(self, stats, delimiter)
         max_line_bytes = self.pipeline.read_options.max_line_bytes
         first = True
@@ -657,7 +657,9 @@ class SummaryFold:
             if chunk.skipped:
                 self._items(rows.push(chunk.first, None, None), name)
                 continue
-            if rows.header is not None and rows.open is None and fast.fold(chunk, rows.header):
+            # (a header giving a deciding column twice: each row is checked by the plain reader)
+            if rows.header is not None and rows.open is None and not rows.repeated and (
+                    fast.fold(chunk, rows.header)):
                 continue
             state = [first]
             self._items(_delimited_items(rows, chunk.data, chunk.first, stats, max_line_bytes,

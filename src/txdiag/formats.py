@@ -10,7 +10,7 @@ import codecs
 import csv
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import methodcaller
 from typing import Any
@@ -28,7 +28,7 @@ from txdiag.readers import (
     read_delimited,
     read_jsonl,
 )
-from txdiag.safety import mask_text, strip_ansi
+from txdiag.safety import mask_text, quoted, strip_ansi
 from txdiag.sources import (
     BLOCK_SIZE,
     DEFAULT_MAX_LINE_BYTES,
@@ -282,12 +282,18 @@ def parse_logfmt(line: str) -> dict[str, str] | None:
         return {key: dq or sq or bare for key, dq, sq, bare in pairs}
     record = {}
     for key, dq, sq, bare in pairs:
-        quoted = dq or sq
-        if quoted:
-            record[key] = _UNESCAPE.sub(r"\1", quoted) if "\\" in quoted else quoted
+        inner = dq or sq
+        if inner:
+            record[key] = _UNESCAPE.sub(r"\1", inner) if "\\" in inner else inner
         else:
             record[key] = bare
     return record
+
+
+def logfmt_keys(line: str) -> list[str]:
+    """The keys of a logfmt line in order, repeats included (what :func:`parse_logfmt` keeps
+    only the last value of)."""
+    return [key for key, *_ in _LOGFMT_PAIR.findall(line)]
 
 
 # -- plain text through templates -------------------------------------------------------------
@@ -421,14 +427,25 @@ def _read_line_records(
             if record_or_none is None:
                 yield Unreadable(name, number, unmatched, unmatched_detail)
                 continue
+            if isinstance(record_or_none, str):  # why the line's record is refused
+                yield Unreadable(name, number, UnreadableCause.DUPLICATE_KEY, record_or_none)
+                continue
             pending = (number, record_or_none)
     if pending is not None:
         yield pending
 
 
-def read_logfmt(opened: OpenedInput, stats: ReadStats, max_line_bytes: int,
-                **_: Any) -> Iterator[RawItem]:
-    return _read_line_records(opened, stats, max_line_bytes, parse_logfmt,
+def read_logfmt(opened: OpenedInput, stats: ReadStats, max_line_bytes: int, *,
+                guard: KeyGuard | None = None, **_: Any) -> Iterator[RawItem]:
+    parse: Callable[[str], dict[str, str] | str | None] = parse_logfmt
+    if guard is not None:
+        def parse(line: str) -> dict[str, str] | str | None:
+            record = parse_logfmt(line)
+            if record is None:
+                return None
+            twice = guard.repeated(logfmt_keys(line)) if len(record) < line.count("=") else []
+            return f"key {quoted(twice[0])} given twice" if twice else record
+    return _read_line_records(opened, stats, max_line_bytes, parse,
                               UnreadableCause.NO_TEMPLATE_MATCH, "no key=value pairs")
 
 
@@ -645,9 +662,9 @@ def read_records(
     elif fmt is InputFormat.JSON:
         items = read_json_document(opened, stats, max_line_bytes, records_path, guard)
     elif fmt in (InputFormat.CSV, InputFormat.TSV):
-        items = read_delimited(opened, stats, max_line_bytes, stats.delimiter)
+        items = read_delimited(opened, stats, max_line_bytes, stats.delimiter, guard)
     elif fmt is InputFormat.LOGFMT:
-        items = read_logfmt(opened, stats, max_line_bytes)
+        items = read_logfmt(opened, stats, max_line_bytes, guard=guard)
     else:
         items = read_text(opened, stats, max_line_bytes, templates=templates)
     return stats, items
