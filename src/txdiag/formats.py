@@ -333,17 +333,17 @@ def _array_items(stream: _JsonStream, name: str, guard: KeyGuard | None,
     given_back = -1
     """Where a batch given back ends: the values before it are read one by one."""
     while True:
-        batch = None
+        items: Iterable[RawItem] | None = None
         if take is not None and stream.tell() >= given_back and stream.peek() == b"{":
             batch = stream.batch()
-        if batch is not None:
-            items = take(batch)
-            if items is None:
-                given_back = stream.tell() + len(batch.source)
-            else:
-                yield from items
-                stream.pos += len(batch.source)
-        if batch is None or items is None:
+            if batch is not None:
+                items = take(batch)
+                if items is None:
+                    given_back = stream.tell() + len(batch.source)
+                else:
+                    yield from items
+                    stream.pos += len(batch.source)
+        if items is None:
             line = stream.current_line()
             try:
                 line, value = stream.value()
