@@ -333,6 +333,8 @@ def _array_items(stream: _JsonStream, name: str, guard: KeyGuard | None,
     given_back = -1
     """Where a batch given back ends: the values before it are read one by one."""
     while True:
+        # A value that cannot be read is reported where the one before it ended.
+        line = stream.current_line()
         items: Iterable[RawItem] | None = None
         if take is not None and stream.tell() >= given_back and stream.peek() == b"{":
             batch = stream.batch()
@@ -344,7 +346,6 @@ def _array_items(stream: _JsonStream, name: str, guard: KeyGuard | None,
                     yield from items
                     stream.pos += len(batch.source)
         if items is None:
-            line = stream.current_line()
             try:
                 line, value = stream.value()
             except RecursionError:
