@@ -122,11 +122,10 @@ def records_under_a_path(jsonl: Path) -> Path:
     path = jsonl.with_suffix(".path.json")
     if not path.exists():
         tmp = path.with_suffix(".tmp")
-        with jsonl.open("rb") as source, tmp.open("wb") as target:
-            target.write(b'{"meta": {"page": 1, "tags": ["a", "b"]}, "data": {"list": [')
-            for number, line in enumerate(source):
-                target.write((b"," if number else b"") + line.rstrip(b"\r\n"))
-            target.write(b"]}}")
+        with one_line_array(jsonl).open("rb") as source, tmp.open("wb") as target:
+            target.write(b'{"meta": {"page": 1, "tags": ["a", "b"]}, "data": {"list": ')
+            shutil.copyfileobj(source, target, 1 << 20)
+            target.write(b"}}")
         tmp.replace(path)
     return path
 
