@@ -18,6 +18,7 @@ import io
 import json
 import random
 import re
+import sys
 from argparse import Namespace
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -502,6 +503,34 @@ def test_json_document_reader_matches_the_whole_document_read_at_once(seed: int)
         except TxdiagError:
             got = ["refused"]
         assert got == expected, batches
+
+
+def test_deep_records_are_judged_by_json_in_documents(rulebook: Rulebook,
+                                                     tmp_path: Path) -> None:
+    """A record nested about as deep as the recursion limit allows: msgspec gives up first
+    (it is called deeper), so ``json`` decides, in batches or not, in the fold or not."""
+    limit = sys.getrecursionlimit()
+    outcomes = set()
+    for depth in range(limit - 200, limit + 20, 9):
+        for field in ("note", "error"):
+            data = (b'[{"status":"failed","code":"51"}, {"status":"failed", "' + field.encode()
+                    + b'": ' + b"[" * depth + b"]" * depth + b'}, {"status":"ok"}]')
+            path = tmp_path / "deep.json"
+            path.write_bytes(data)
+            items = []
+            for batches in (True, False):
+                try:
+                    items.append([item if isinstance(item, Unreadable) else item[0]
+                                  for item in read_json_document(
+                                      _opened(data), ReadStats(name="x"), 1 << 20,
+                                      batches=batches)])
+                except TxdiagError as exc:
+                    items.append([str(exc)])
+            assert items[0] == items[1]
+            expected = plain(rulebook, [str(path)])
+            assert fast(rulebook, [str(path)]) == expected
+            outcomes.add(expected["error"] is None)
+    assert outcomes == {True, False}  # both sides of the limit were tried
 
 
 @pytest.mark.parametrize("indent", [None, 2])
