@@ -50,6 +50,7 @@ from operator import attrgetter, is_not, itemgetter, methodcaller, mul, truediv
 from typing import TYPE_CHECKING, Any, Protocol
 
 from txdiag.aggregate import NO_CHANNEL, NO_CODE, Summary, Target, Verdict, target_of, unknown_of
+from txdiag.formats import ItemBatch, read_json_document
 from txdiag.normalize import (
     Extracted,
     Normalizer,
@@ -234,6 +235,8 @@ class SummaryFold:
                     fold_split(self, name, stats, ranges)
                 else:
                     self._read_jsonl(opened, stats)
+            elif fmt == InputFormat.JSON and _JsonSchema.usable(pipeline, stats):
+                self._read_json_document(opened, stats)
             elif fmt in (InputFormat.CSV, InputFormat.TSV) and _plain_field_map(pipeline):
                 self._read_delimited(opened, stats, stats.delimiter)
             elif fmt in (InputFormat.LOGFMT, InputFormat.TEXT) and _plain_field_map(pipeline):
@@ -554,8 +557,9 @@ class SummaryFold:
             first = self._jsonl_lines(data, chunk.first, stats, max_line_bytes, first)
 
     def _jsonl_chunk(self, schema: _JsonSchema, data: bytes, first_line: int, count: int,
-                     source: str) -> bool:
-        """Fold one chunk at once; False (nothing folded) when it must go line by line."""
+                     source: str, lines: Callable[[], Sequence[int]] | None = None) -> bool:
+        """Fold one chunk at once; False (nothing folded) when it must go line by line.
+        ``lines`` gives the line of each record when they are not ``first_line`` on."""
         structs = schema.decode(data, count)
         if structs is None:
             return False
@@ -578,7 +582,8 @@ class SummaryFold:
         if self.dependent and not self.dependent.isdisjoint(local):
             records = [(index, schema.full_mapping(structs[index]))
                        for index, key in enumerate(keys) if key in self.dependent]
-            if not self._observe_dependent(records, keys, stamps, first_line, source):
+            if not self._observe_dependent(records, keys, stamps, first_line, source,
+                                           lines=None if lines is None else lines()):
                 return False
             local = Counter(keys)
         if picked is not None:
@@ -634,6 +639,23 @@ class SummaryFold:
         for event in unreadable:
             self.add_event(event)
         return True
+
+    def _read_json_document(self, opened: OpenedInput, stats: ReadStats) -> None:
+        """A JSON document: the reader cuts its records in batches, each folded as a chunk
+        of JSON Lines is; what a batch gives back is read value by value (the plain path)."""
+        schema = _JsonSchema(self.pipeline.normalizer, self.pipeline.key_guard)
+        name = opened.name
+
+        def take(batch: ItemBatch) -> Iterable[RawItem] | None:
+            if schema.enabled and self._jsonl_chunk(schema, batch.data, batch.first_line,
+                                                    batch.count, name, batch.lines):
+                return ()
+            return None
+
+        options = self.pipeline.read_options
+        self._items(read_json_document(opened, stats, options.max_line_bytes,
+                                       options.records_path, self.pipeline.key_guard,
+                                       take=take), name)
 
     def _jsonl_lines(self, data: bytes, first_line: int, stats: ReadStats, max_line_bytes: int,
                      first: bool) -> bool:

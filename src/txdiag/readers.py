@@ -184,7 +184,8 @@ def decode_deeper(decode: Callable[[_T], _R], data: _T, depth: int = 8) -> _R:
 
 
 @cache
-def _dict_decoder() -> Callable[[bytes], dict[str, Any]] | None:
+def dict_decoder() -> Callable[[bytes], dict[str, Any]] | None:
+    """msgspec's decoder of one JSON object to a ``dict`` (None without msgspec)."""
     try:
         import msgspec
     except ImportError:  # pragma: no cover - a declared dependency; the plain path still works
@@ -389,7 +390,7 @@ def read_jsonl(opened: OpenedInput, stats: ReadStats, max_line_bytes: int,
     which decides every unreadable line and its cause, as it always has.
     """
     name = opened.name
-    decode = _dict_decoder() if is_utf8(stats.encoding) else None
+    decode = dict_decoder() if is_utf8(stats.encoding) else None
     first = True
     for chunk in iter_chunks(opened, stats.lines, max_line_bytes=max_line_bytes):
         if chunk.skipped:
