@@ -29,7 +29,7 @@ from txdiag.sources import DEFAULT_MAX_LINE_BYTES, check_inputs
 from txdiag.timeparse import parse_timestamp, parse_zone
 
 if TYPE_CHECKING:
-    from txdiag.fold import Watch
+    from txdiag.fold import SummaryFold, Watch
     from txdiag.timeline import Timeline
 
 UNREADABLE_SHOWN = 5
@@ -153,7 +153,8 @@ class Session:
 
     def stream(self, on_observation: Callable[[Observation], bool] | None = None, *,
                timeline: Timeline | None = None, templates: bool = False,
-               watch: Watch | None = None) -> Outcome:
+               watch: Watch | None = None,
+               engine: Callable[[SummaryFold, list[str]], None] | None = None) -> Outcome:
         """Feed every event to the summary, and observations to ``on_observation``.
 
         ``on_observation`` returns False to stop early. Without it, only the summary (and
@@ -163,7 +164,8 @@ class Session:
         or Ctrl-C stops the stream; what was read before is kept, and the caller renders it
         before exiting. ``watch`` (fast path only) is given the records whose outcome it
         wants, one by one (:class:`~txdiag.fold.Watch`; the inputs are then read by one
-        process).
+        process). ``engine`` (fast path only) folds the inputs into the fold in place of
+        :meth:`~txdiag.fold.SummaryFold.run` (``--engine spark``).
         """
         summary = Summary(mine_templates=templates, mask_examples=self.presenter.mask)
         outcome = Outcome(summary, self.pipeline.inputs)
@@ -171,7 +173,7 @@ class Session:
         try:
             with Progress(self.pipeline, self.terminal.stderr, show_progress) as progress:
                 if on_observation is None:
-                    self._fold(outcome, progress, timeline, watch)
+                    self._fold(outcome, progress, timeline, watch, engine)
                 else:
                     self._consume(on_observation, outcome, outcome.summary.add, progress)
         except TxdiagError as exc:
@@ -189,7 +191,8 @@ class Session:
         return outcome
 
     def _fold(self, outcome: Outcome, progress: Progress, timeline: Timeline | None,
-              watch: Watch | None = None) -> None:
+              watch: Watch | None = None,
+              engine: Callable[[SummaryFold, list[str]], None] | None = None) -> None:
         from txdiag.fold import SummaryFold
 
         warned = 0
@@ -206,9 +209,12 @@ class Session:
 
         from txdiag.jobs import effective_jobs
 
-        SummaryFold(self.pipeline, outcome.summary, timeline, on_unreadable=unreadable,
-                    on_progress=after, jobs=effective_jobs(self.jobs), watch=watch
-                    ).run(self.inputs)
+        fold = SummaryFold(self.pipeline, outcome.summary, timeline, on_unreadable=unreadable,
+                           on_progress=after, jobs=effective_jobs(self.jobs), watch=watch)
+        if engine is None:
+            fold.run(self.inputs)
+        else:
+            engine(fold, self.inputs)
 
     def _warn(self, inputs: Sequence[ReadStats]) -> None:
         for stats in inputs:

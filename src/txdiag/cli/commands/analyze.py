@@ -44,6 +44,7 @@ def finish(session: Session, outcome: Outcome, note: str | None = None) -> None:
     "txdiag diagnose examples/transactions.jsonl -c network -n 20",
     "zcat app.log.gz | txdiag diagnose - --format jsonl > failures.jsonl",
     "txdiag diagnose gateway.log --input-format text --since 2h --lang zh",
+    "txdiag diagnose logs/*.jsonl.gz --engine spark --master yarn --output failures/",
 ))
 @reads_inputs
 def diagnose(
@@ -52,15 +53,25 @@ def diagnose(
     lang: opt.Lang = None,
     category: opt.Categories = None,
     limit: opt.Limit = None,
+    engine: opt.Engine = opt.EngineChoice.local,
+    master: opt.Master = None,
+    output_dir: opt.SparkOutput = None,
+    output_format: opt.SparkOutputFormat = opt.SparkOutputChoice.jsonl,
     *,
     settings: InputSettings,
 ) -> None:
     """One row per failed transaction: time, id, channel, code, message, category, reason, hint."""
     json_errors(fmt is OutputFormat.JSON)
     from txdiag.cli.session import Session
+    from txdiag.cli.spark_engine import check_engine, spark_diagnose
     from txdiag.render.writers import finding_writer
 
+    check_engine(engine, master=master, output=output_dir, limit=limit, needs_output=True)
     session = Session.open(inputs, settings, lang)
+    if engine is opt.EngineChoice.spark:
+        assert output_dir is not None  # checked
+        spark_diagnose(session, master, output_dir, output_format, category)
+        return
 
     term = session.terminal
     wanted: set[Category] | None = set(category) if category else None
@@ -104,6 +115,7 @@ def diagnose(
     "zcat app.log.gz | txdiag summary -",
     "txdiag summary app.jsonl --format json | jq .by_category",
     "txdiag summary export.csv --encoding gb18030 --profile unionpay",
+    "txdiag summary logs/*.jsonl.gz --engine spark --master local[*] -f json",
 ))
 @reads_inputs
 def summary(
@@ -112,6 +124,8 @@ def summary(
     lang: opt.Lang = None,
     top: opt.Top = 10,
     bucket: SummaryBucket = None,
+    engine: opt.Engine = opt.EngineChoice.local,
+    master: opt.Master = None,
     *,
     settings: InputSettings,
 ) -> None:
@@ -119,14 +133,17 @@ def summary(
     and spikes."""
     json_errors(fmt is OutputFormat.JSON)
     from txdiag.cli.session import Session
+    from txdiag.cli.spark_engine import check_engine, spark_engine
     from txdiag.render.reports import write_summary
     from txdiag.timeline import Timeline, parse_duration
 
+    check_engine(engine, master=master)
     timeline = Timeline(parse_duration(bucket, "--bucket") if bucket else None)
     session = Session.open(inputs, settings, lang)
+    run = spark_engine(session, master) if engine is opt.EngineChoice.spark else None
 
     # No per-record callback: the summary and the timeline take the fast path (txdiag.fold).
-    outcome = session.stream(timeline=timeline, templates=True)
+    outcome = session.stream(timeline=timeline, templates=True, engine=run)
     if not outcome.failed_before_reading:
         write_summary(fmt, session.terminal.stdout, outcome.summary, outcome.inputs,
                       session.presenter, color=session.terminal.color, top=top,
