@@ -51,7 +51,7 @@ from txdiag.jobs import (
     summary_options,
 )
 from txdiag.pipeline import Event, Observation, Pipeline, ReadOptions, StrictError, TimeWindow
-from txdiag.readers import RawItem, ReadStats, Unreadable, read_jsonl
+from txdiag.readers import RawItem, ReadStats, Unreadable, UnreadableCause, read_jsonl
 from txdiag.sources import STDIN_NAME, iter_chunks
 from txdiag.vocabulary import Lang
 
@@ -70,6 +70,8 @@ DATAFRAME_SOURCE = "dataframe"
 DIAGNOSIS_COLUMNS = ("category", "reason", "retryable", "level", "rule_id", "hint", "action")
 """The columns :func:`diagnose` adds to a DataFrame's."""
 OUTPUT_FORMATS = ("jsonl", "parquet")
+CORRUPT_RECORD = "_corrupt_record"
+"""The column ``spark.read.json`` gives the lines it cannot parse."""
 
 
 def require_spark() -> None:
@@ -402,16 +404,20 @@ def _row_events(pipeline: Pipeline, rows: Iterable[Any], text: bool,
 
 
 def _row_items(rows: Iterable[Any], stats: ReadStats) -> Iterator[RawItem]:
-    number = 0
-    for number, row in enumerate(rows, 1):  # noqa: B007 - the count is the lines read
+    for number, row in enumerate(rows, 1):
         stats.lines.lines = number
-        yield number, record_of(row)
+        yield item_of(row, number)
 
 
-def record_of(row: Any) -> dict[str, Any]:
-    """A DataFrame row as the mapping ``json.loads`` gives for its JSON object: nested rows
-    as objects, nulls (columns a record did not have) left out."""
-    return _without_nulls(row.asDict(recursive=True))
+def item_of(row: Any, number: int) -> RawItem:
+    """A DataFrame row as the reader's item: the mapping ``json.loads`` gives for its JSON
+    object (nested rows as objects, nulls, the columns a record did not have, left out), or
+    unreadable when Spark could not parse its line (``_corrupt_record``)."""
+    data = _without_nulls(row.asDict(recursive=True))
+    if data.pop(CORRUPT_RECORD, None) is not None:
+        return Unreadable(DATAFRAME_SOURCE, number, UnreadableCause.INVALID_JSON,
+                          f"Spark could not parse it ({CORRUPT_RECORD})")
+    return number, data
 
 
 def _without_nulls(data: dict[str, Any]) -> dict[str, Any]:
@@ -477,7 +483,7 @@ def _diagnosed_rows(recipe: Recipe, rows: Iterable[Any], text: bool, lang: Lang,
             stats = ReadStats(name=DATAFRAME_SOURCE)
             events = list(_row_events(pipeline, [row], True, stats))
         else:
-            event = pipeline.event_of((0, record_of(row)), DATAFRAME_SOURCE)
+            event = pipeline.event_of(item_of(row, 0), DATAFRAME_SOURCE)
             events = [] if event is None else [event]
         diagnosis = (events[0].diagnosis if events and isinstance(events[0], Observation)
                      else None)
@@ -679,7 +685,7 @@ class _ListParam:
         return value
 
 
-__all__ = ["DATAFRAME_SOURCE", "DIAGNOSIS_COLUMNS", "FLAT_COLUMNS", "OUTPUT_FORMATS",
+__all__ = ["CORRUPT_RECORD", "DATAFRAME_SOURCE", "DIAGNOSIS_COLUMNS", "FLAT_COLUMNS", "OUTPUT_FORMATS",
            "SPLIT_BYTES", "Plan", "Task", "TaskResult", "Written", "build_pipeline", "check_names",
            "diagnose", "finding_lines", "flat_row", "fold_dataframe", "fold_files", "plan",
-           "record_of", "require_spark", "spark_session", "summarize", "write_findings"]
+           "item_of", "require_spark", "spark_session", "summarize", "write_findings"]
