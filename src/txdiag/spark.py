@@ -685,7 +685,8 @@ class _ListParam:
         return value
 
 
-__all__ = ["CORRUPT_RECORD", "DATAFRAME_SOURCE", "DIAGNOSIS_COLUMNS", "FLAT_COLUMNS", "OUTPUT_FORMATS",
-           "SPLIT_BYTES", "Plan", "Task", "TaskResult", "Written", "build_pipeline", "check_names",
-           "diagnose", "finding_lines", "flat_row", "fold_dataframe", "fold_files", "plan",
-           "item_of", "require_spark", "spark_session", "summarize", "write_findings"]
+__all__ = ["CORRUPT_RECORD", "DATAFRAME_SOURCE", "DIAGNOSIS_COLUMNS", "FLAT_COLUMNS",
+           "OUTPUT_FORMATS", "SPLIT_BYTES", "Plan", "Task", "TaskResult", "Written",
+           "build_pipeline", "check_names", "diagnose", "finding_lines", "flat_row",
+           "fold_dataframe", "fold_files", "item_of", "plan", "require_spark", "spark_session",
+           "summarize", "write_findings"]
