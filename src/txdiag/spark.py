@@ -96,7 +96,8 @@ def spark_session(master: str | None = None) -> tuple[SparkSession, bool]:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active, False
-    if master is None or master.startswith("local"):
+    launched = "PYSPARK_GATEWAY_PORT" in os.environ  # by spark-submit, with its own master
+    if master.startswith("local") if master is not None else not launched:
         # Local workers run this interpreter, where txdiag is installed.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName("txdiag").config("spark.ui.showConsoleProgress",
