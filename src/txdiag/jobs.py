@@ -22,14 +22,14 @@ import signal
 import stat
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import tzinfo
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from txdiag.aggregate import Summary
-from txdiag.errors import InputError
+from txdiag.errors import InputError, TxdiagError
 from txdiag.fold import SummaryFold
 from txdiag.normalize import FieldMap
 from txdiag.pipeline import Pipeline, ReadOptions, StrictError, TimeWindow, strict_error
@@ -120,7 +120,9 @@ class Part:
     error: Unreadable | None = None
     """The unreadable record ``--strict`` stopped at."""
     failure: str | None = None
-    """Any other error, as a message."""
+    """Any other error, as a message (after the records read before it)."""
+    hint: str | None = None
+    """The hint of that error."""
 
 
 class _Range(io.RawIOBase):
@@ -269,10 +271,9 @@ def _signals_for_workers() -> Iterator[None]:
 def add_part(fold: SummaryFold, stats: ReadStats, part: Part) -> None:
     """Add the fold of the range that follows what ``stats`` counted so far (its lines,
     blank and too long lines) to ``fold``: its line numbers shifted by the lines before it,
-    as when one process reads both. A failed part raises its error, once what it read is
-    added (:class:`StrictError` for an unreadable record under ``--strict``)."""
-    if part.failure is not None:
-        raise InputError(part.failure)
+    as when one process reads both. A failed part raises its error once what it read is
+    added (:class:`StrictError` for an unreadable record under ``--strict``, else an
+    :class:`InputError`)."""
     offset = stats.lines.lines
     _shift(part, offset)
     fold.summary.merge(part.summary)
@@ -288,6 +289,8 @@ def add_part(fold: SummaryFold, stats: ReadStats, part: Part) -> None:
         stats.lines.lines = 0  # as when one process stops at the error
         raise strict_error(part.error)
     stats.lines.lines = offset + part.lines
+    if part.failure is not None:
+        raise InputError(part.failure, hint=part.hint)
     if fold.on_progress is not None:
         fold.on_progress(part.summary.records + part.summary.unreadable)
 
@@ -335,27 +338,41 @@ def summary_options(summary: Summary) -> dict[str, Any]:
             "max_templates": summary.max_templates}
 
 
-def fold_range(pipeline: Pipeline, path: str, name: str, encoding: str, start: int, end: int,
-               *, first: bool = False, timeline: Timeline | None = None,
-               options: dict[str, Any] | None = None) -> Part:
-    """Fold bytes ``start`` to ``end`` of a JSON Lines file (starting at a line) with a fresh
-    pipeline's fold (``first``: the range starts the file, where a BOM may stand), into a
-    :class:`Part` whose line numbers count from the range's first line; ``timeline`` (empty)
-    is filled and exported, ``options`` are the parent summary's :func:`summary_options`."""
+def fold_part(pipeline: Pipeline, stats: ReadStats, read: Callable[[SummaryFold], None], *,
+              timeline: Timeline | None = None, options: dict[str, Any] | None = None) -> Part:
+    """What ``read`` folds into a fresh fold of ``pipeline`` (counting its lines in
+    ``stats``), as a :class:`Part`: ``timeline`` (empty) is filled and exported, ``options``
+    are the parent summary's :func:`summary_options`. An error keeps what was read before it:
+    the record ``--strict`` stopped at, or any other input error's message and hint."""
     summary = Summary(**(options or {}))
-    stats = ReadStats(name=name, format="jsonl", encoding=encoding)
     fold = SummaryFold(pipeline, summary, timeline)
     error: Unreadable | None = None
+    failure: TxdiagError | None = None
     try:
-        fold._read_jsonl(opened_range(path, name, start, end), stats, first=first)
+        read(fold)
     except StrictError as exc:
         error = exc.event
+    except TxdiagError as exc:
+        failure = exc
     finally:
         fold.flush()
     summary.filtered_out = 0
     return Part(summary, export_timeline(timeline) if timeline is not None else None,
                 stats.lines.lines, stats.blank_lines, stats.lines.too_long,
-                pipeline.filtered_out, error)
+                pipeline.filtered_out, error, None if failure is None else failure.message,
+                None if failure is None else failure.hint)
+
+
+def fold_range(pipeline: Pipeline, path: str, name: str, encoding: str, start: int, end: int,
+               *, first: bool = False, timeline: Timeline | None = None,
+               options: dict[str, Any] | None = None) -> Part:
+    """Fold bytes ``start`` to ``end`` of a JSON Lines file (starting at a line) into a
+    :func:`fold_part` whose line numbers count from the range's first line (``first``: the
+    range starts the file, where a BOM may stand)."""
+    stats = ReadStats(name=name, format="jsonl", encoding=encoding)
+    return fold_part(pipeline, stats, lambda fold: fold._read_jsonl(
+        opened_range(path, name, start, end), stats, first=first), timeline=timeline,
+        options=options)
 
 
 def _work(recipe: Recipe | None, path: str, name: str, encoding: str, start: int, end: int,
@@ -384,5 +401,5 @@ def _work(recipe: Recipe | None, path: str, name: str, encoding: str, start: int
 
 
 __all__ = ["MIN_SPLIT_BYTES", "Part", "Recipe", "add_part", "add_timeline", "effective_jobs",
-           "export_timeline", "fold_range", "fold_split", "plan", "split_points",
+           "export_timeline", "fold_part", "fold_range", "fold_split", "plan", "split_points",
            "summary_options"]

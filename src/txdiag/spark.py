@@ -44,13 +44,13 @@ from txdiag.jobs import (
     Part,
     Recipe,
     add_part,
-    export_timeline,
+    fold_part,
     fold_range,
     opened_range,
     split_points,
     summary_options,
 )
-from txdiag.pipeline import Event, Observation, Pipeline, ReadOptions, StrictError, TimeWindow
+from txdiag.pipeline import Event, Observation, Pipeline, ReadOptions, TimeWindow
 from txdiag.readers import RawItem, ReadStats, Unreadable, UnreadableCause, read_jsonl
 from txdiag.sources import STDIN_NAME, iter_chunks
 from txdiag.vocabulary import Lang
@@ -234,12 +234,10 @@ def _ranges(pipeline: Pipeline, name: str,
 
 @dataclass
 class TaskResult:
-    """What a task sends the driver: its part, the inputs it read whole, an input error."""
+    """What a task sends the driver: its part, and the inputs it read whole."""
 
     part: Part
     inputs: list[ReadStats]
-    failure: tuple[str, str | None] | None = None
-    """An input error that stopped the task (message, hint), after the part's records."""
 
 
 @dataclass(frozen=True)
@@ -265,19 +263,10 @@ def _fold_task(job: _Job, task: Task) -> TaskResult:
         part = fold_range(pipeline, task.paths[0], task.name, task.encoding, task.start,
                           task.end, first=task.first, timeline=timeline, options=job.options)
         return TaskResult(part, [])
-    summary = Summary(**job.options)
-    error: Unreadable | None = None
-    failure: tuple[str, str | None] | None = None
-    try:
-        SummaryFold(pipeline, summary, timeline).run(task.paths)
-    except StrictError as exc:
-        error = exc.event
-    except TxdiagError as exc:
-        failure = (exc.message, exc.hint)
-    summary.filtered_out = 0
-    part = Part(summary, export_timeline(timeline) if timeline is not None else None,
-                0, 0, 0, pipeline.filtered_out, error)
-    return TaskResult(part, pipeline.inputs, failure)
+    # Whole files count their own lines: the part's are none, nothing to shift.
+    part = fold_part(pipeline, ReadStats(name=""), lambda fold: fold.run(task.paths),
+                     timeline=timeline, options=job.options)
+    return TaskResult(part, pipeline.inputs)
 
 
 def fold_files(spark: SparkSession, fold: SummaryFold, names: Sequence[str], *,
@@ -305,10 +294,7 @@ def fold_files(spark: SparkSession, fold: SummaryFold, names: Sequence[str], *,
                 add_part(fold, stats, result.part)
                 continue
             pipeline.inputs.extend(result.inputs)
-            # Whole files count their own lines: nothing to shift.
             add_part(fold, ReadStats(name=""), result.part)
-            if result.failure is not None:
-                raise InputError(result.failure[0], hint=result.failure[1])
     finally:
         fold.flush()
         shared.unpersist()
@@ -367,22 +353,13 @@ def fold_dataframe(fold: SummaryFold, frame: DataFrame) -> None:
 def _fold_rows(job: _Job, rows: Iterable[Any], text: bool) -> Part:
     """A partition's rows folded, numbered from 1 (on an executor)."""
     pipeline = job.recipe.build()
-    timeline = job.timeline()
-    summary = Summary(**job.options)
-    fold = SummaryFold(pipeline, summary, timeline)
     stats = ReadStats(name=DATAFRAME_SOURCE, format="jsonl" if text else "dataframe")
-    error: Unreadable | None = None
-    try:
+
+    def read(fold: SummaryFold) -> None:
         for event in _row_events(pipeline, rows, text, stats):
             fold.add_event(event)
-    except StrictError as exc:
-        error = exc.event
-    finally:
-        fold.flush()
-    summary.filtered_out = 0
-    return Part(summary, export_timeline(timeline) if timeline is not None else None,
-                stats.lines.lines, stats.blank_lines, stats.lines.too_long,
-                pipeline.filtered_out, error)
+
+    return fold_part(pipeline, stats, read, timeline=job.timeline(), options=job.options)
 
 
 def _row_events(pipeline: Pipeline, rows: Iterable[Any], text: bool,
