@@ -93,6 +93,9 @@ class Session:
     inputs: list[str] = field(default_factory=list)
     jobs: int = 1
     """Processes for big JSON Lines files in :meth:`stream` without a callback (``--jobs``)."""
+    engine: Callable[[SummaryFold, list[str]], None] | None = None
+    """What folds the inputs in :meth:`stream` without a callback, in place of
+    :meth:`SummaryFold.run <txdiag.fold.SummaryFold.run>` (``--engine spark``)."""
 
     @classmethod
     def open(cls, inputs: Sequence[str] | None, settings: InputSettings,
@@ -153,8 +156,7 @@ class Session:
 
     def stream(self, on_observation: Callable[[Observation], bool] | None = None, *,
                timeline: Timeline | None = None, templates: bool = False,
-               watch: Watch | None = None,
-               engine: Callable[[SummaryFold, list[str]], None] | None = None) -> Outcome:
+               watch: Watch | None = None) -> Outcome:
         """Feed every event to the summary, and observations to ``on_observation``.
 
         ``on_observation`` returns False to stop early. Without it, only the summary (and
@@ -164,8 +166,7 @@ class Session:
         or Ctrl-C stops the stream; what was read before is kept, and the caller renders it
         before exiting. ``watch`` (fast path only) is given the records whose outcome it
         wants, one by one (:class:`~txdiag.fold.Watch`; the inputs are then read by one
-        process). ``engine`` (fast path only) folds the inputs into the fold in place of
-        :meth:`~txdiag.fold.SummaryFold.run` (``--engine spark``).
+        process).
         """
         summary = Summary(mine_templates=templates, mask_examples=self.presenter.mask)
         outcome = Outcome(summary, self.pipeline.inputs)
@@ -173,7 +174,7 @@ class Session:
         try:
             with Progress(self.pipeline, self.terminal.stderr, show_progress) as progress:
                 if on_observation is None:
-                    self._fold(outcome, progress, timeline, watch, engine)
+                    self._fold(outcome, progress, timeline, watch)
                 else:
                     self._consume(on_observation, outcome, outcome.summary.add, progress)
         except TxdiagError as exc:
@@ -191,8 +192,7 @@ class Session:
         return outcome
 
     def _fold(self, outcome: Outcome, progress: Progress, timeline: Timeline | None,
-              watch: Watch | None = None,
-              engine: Callable[[SummaryFold, list[str]], None] | None = None) -> None:
+              watch: Watch | None = None) -> None:
         from txdiag.fold import SummaryFold
 
         warned = 0
@@ -211,10 +211,7 @@ class Session:
 
         fold = SummaryFold(self.pipeline, outcome.summary, timeline, on_unreadable=unreadable,
                            on_progress=after, jobs=effective_jobs(self.jobs), watch=watch)
-        if engine is None:
-            fold.run(self.inputs)
-        else:
-            engine(fold, self.inputs)
+        (self.engine or SummaryFold.run)(fold, self.inputs)
 
     def _warn(self, inputs: Sequence[ReadStats]) -> None:
         for stats in inputs:

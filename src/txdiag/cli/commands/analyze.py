@@ -140,10 +140,11 @@ def summary(
     check_engine(engine, master=master)
     timeline = Timeline(parse_duration(bucket, "--bucket") if bucket else None)
     session = Session.open(inputs, settings, lang)
-    run = spark_engine(session, master) if engine is opt.EngineChoice.spark else None
+    if engine is opt.EngineChoice.spark:
+        session.engine = spark_engine(session, master)
 
     # No per-record callback: the summary and the timeline take the fast path (txdiag.fold).
-    outcome = session.stream(timeline=timeline, templates=True, engine=run)
+    outcome = session.stream(timeline=timeline, templates=True)
     if not outcome.failed_before_reading:
         write_summary(fmt, session.terminal.stdout, outcome.summary, outcome.inputs,
                       session.presenter, color=session.terminal.color, top=top,
