@@ -9,6 +9,7 @@ import typer
 from txdiag.cli import options as opt
 from txdiag.cli.base import app, examples, json_errors
 from txdiag.cli.common import InputSettings, reads_inputs
+from txdiag.cli.spark_engine import check_engine, spark_diagnose, spark_engine
 from txdiag.exitcodes import ExitCode
 from txdiag.render import OutputFormat
 
@@ -63,7 +64,6 @@ def diagnose(
     """One row per failed transaction: time, id, channel, code, message, category, reason, hint."""
     json_errors(fmt is OutputFormat.JSON)
     from txdiag.cli.session import Session
-    from txdiag.cli.spark_engine import check_engine, spark_diagnose
     from txdiag.render.writers import finding_writer
 
     check_engine(engine, master=master, output=output_dir, limit=limit, needs_output=True)
@@ -133,7 +133,6 @@ def summary(
     and spikes."""
     json_errors(fmt is OutputFormat.JSON)
     from txdiag.cli.session import Session
-    from txdiag.cli.spark_engine import check_engine, spark_engine
     from txdiag.render.reports import write_summary
     from txdiag.timeline import Timeline, parse_duration
 
