@@ -65,6 +65,10 @@ if TYPE_CHECKING:
 SPLIT_BYTES = 128 << 20
 """Bytes per task: a bigger JSON Lines file is cut into ranges, smaller files are grouped
 (Spark's own ``spark.sql.files.maxPartitionBytes``)."""
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
+COMPRESSION_RATIO = 8
+"""How much a compressed log is taken to expand, when small files are grouped into tasks (a
+compressed file is never cut: one that expands past ``split_bytes`` is a task of its own)."""
 DATAFRAME_SOURCE = "dataframe"
 """The source name of records read from a DataFrame (their line is the row's number)."""
 DIAGNOSIS_COLUMNS = ("category", "reason", "retryable", "level", "rule_id", "hint", "action")
@@ -194,6 +198,8 @@ def plan(pipeline: Pipeline, names: Sequence[str], split_bytes: int | None = Non
     for name in names:
         size = os.path.getsize(name)
         found = _ranges(pipeline, name, split_bytes) if size > split_bytes else None
+        if name.endswith(COMPRESSED_SUFFIXES):
+            size *= COMPRESSION_RATIO  # what the task reads
         if found is None:
             if group and grouped + size > split_bytes:
                 result.tasks.append(Task(tuple(group)))
@@ -663,7 +669,8 @@ class _ListParam:
         return value
 
 
-__all__ = ["CORRUPT_RECORD", "DATAFRAME_SOURCE", "DIAGNOSIS_COLUMNS", "FLAT_COLUMNS",
+__all__ = ["COMPRESSED_SUFFIXES", "COMPRESSION_RATIO", "CORRUPT_RECORD",
+           "DATAFRAME_SOURCE", "DIAGNOSIS_COLUMNS", "FLAT_COLUMNS",
            "OUTPUT_FORMATS", "SPLIT_BYTES", "Plan", "Task", "TaskResult", "Written",
            "build_pipeline", "check_names", "diagnose", "finding_lines", "flat_row",
            "fold_dataframe", "fold_files", "item_of", "plan", "require_spark", "spark_session",

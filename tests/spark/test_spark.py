@@ -52,6 +52,7 @@ def test_the_plan_reads_the_big_file_in_ranges_and_groups_small_files(
     whole = [task.paths for task in tasks if not task.is_range]
     assert [name for paths in whole for name in paths] == logs[1:]  # in order, each once
     assert len(whole) < len(logs) - 1  # small files share a task
+    assert (logs[1],) in whole  # the gzip file, 8 times its size, is a task of its own
 
 
 @pytest.mark.parametrize("options", [
