@@ -223,7 +223,7 @@ class SummaryFold:
             if self.on_input is not None:
                 self.on_input(stats)
             fmt = stats.format
-            if fmt == InputFormat.JSONL and _JsonSchema.usable(pipeline, stats):
+            if splittable(pipeline, stats):
                 ranges = None
                 if self.jobs > 1:
                     from txdiag.jobs import plan
@@ -1379,4 +1379,10 @@ def _span(stamps: Sequence[Any],
     return low, high, moments
 
 
-__all__ = ["SummaryFold", "Target", "Watch", "target_of"]
+def splittable(pipeline: Pipeline, stats: ReadStats) -> bool:
+    """Whether the fold reads this opened input as JSON Lines chunks, so that a byte range of
+    it starting at a line folds on its own (:func:`txdiag.jobs.fold_range`)."""
+    return stats.format == InputFormat.JSONL and _JsonSchema.usable(pipeline, stats)
+
+
+__all__ = ["SummaryFold", "Target", "Watch", "splittable", "target_of"]
