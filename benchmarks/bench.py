@@ -15,8 +15,10 @@ The baselines run on the first ``--jq-records`` / ``--loop-records`` records of 
         --cases plain,plainrows,summary,jobs2,diagnose,check       # issue 14's table
 
 Cases: ``summary`` (``txdiag summary --format json``), ``jobs2`` (the same with ``--jobs 2``),
-``gzip``, ``csv``, ``logfmt``, ``jsonarray`` (summary of the same records in those forms; the
-last one a JSON document that is one array on a single line), ``diagnose``
+``gzip``, ``csv``, ``logfmt``, ``jsonarray``, ``jsonpretty``, ``jsonpath`` (summary of the same
+records in those forms; the last three JSON documents: one array on a single line, the array
+pretty-printed with an indent of 2, and the single-line array under ``data.list`` of an object
+read with ``--records-path data.list``), ``diagnose``
 (``txdiag diagnose --format jsonl``), ``jq`` (a code map plus message regexes taken from the
 rulebook, grouped by reason), ``loop`` (``json.loads`` per line, a code dictionary and one
 combined regex of every rulebook message pattern, in plain Python), ``plain`` (what a user
@@ -104,6 +106,35 @@ def one_line_array(jsonl: Path) -> Path:
             for number, line in enumerate(source):
                 target.write((b"," if number else b"") + line.rstrip(b"\r\n"))
             target.write(b"]")
+        tmp.replace(path)
+    return path
+
+
+def pretty_array(jsonl: Path) -> Path:
+    """The records of a JSON Lines file as a JSON array pretty-printed (made once)."""
+    path = jsonl.with_suffix(".pretty.json")
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        with jsonl.open("rb") as source, tmp.open("w", encoding="utf-8") as target:
+            target.write("[\n")
+            for number, line in enumerate(source):
+                text = json.dumps(json.loads(line), indent=2, ensure_ascii=False)
+                target.write((",\n" if number else "") + "  " + text.replace("\n", "\n  "))
+            target.write("\n]\n")
+        tmp.replace(path)
+    return path
+
+
+def records_under_a_path(jsonl: Path) -> Path:
+    """The records of a JSON Lines file as ``{"meta": ..., "data": {"list": [...]}}`` (made
+    once), the array on a single line."""
+    path = jsonl.with_suffix(".path.json")
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        with one_line_array(jsonl).open("rb") as source, tmp.open("wb") as target:
+            target.write(b'{"meta": {"page": 1, "tags": ["a", "b"]}, "data": {"list": ')
+            shutil.copyfileobj(source, target, 1 << 20)
+            target.write(b"}}")
         tmp.replace(path)
     return path
 
@@ -403,6 +434,12 @@ def measure(case: str, records: int, repeat: int, baseline: dict[str, int],
         path = one_line_array(jsonl)
         size = path.stat().st_size
         seconds, rss, _ = best_of(repeat, [*txdiag, "summary", "--format", "json", str(path)])
+    elif case in ("jsonpretty", "jsonpath"):
+        path = pretty_array(jsonl) if case == "jsonpretty" else records_under_a_path(jsonl)
+        size = path.stat().st_size
+        extra = ["--records-path", "data.list"] if case == "jsonpath" else []
+        seconds, rss, _ = best_of(repeat, [*txdiag, "summary", "--format", "json", *extra,
+                                           str(path)])
     elif case in ("csv", "logfmt"):
         path = data_file(records, case)
         size = path.stat().st_size

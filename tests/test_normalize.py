@@ -179,6 +179,9 @@ def test_amounts_are_read_or_refused_never_misread(value: object, expected: str 
     ({"txn_id": "U3", "txnAmt": "abc"}, None),
     ({"txn_id": "A1", "amount": "100"}, "100"),  # yuan as given
     ({"txn_id": "A2", "amount": "19.99", "total_fee": 1999}, "19.99"),  # amount ranks first
+    # WeChat Pay v3: the amount is an object, its total in fen
+    ({"txn_id": "V1", "amount": {"total": 1999, "currency": "CNY"}}, "19.99"),
+    ({"txn_id": "V2", "amount": {"total": "12.5"}}, None),
 ])
 def test_amounts_in_fen_are_kept_in_yuan(normalizer: Normalizer, record: dict[str, object],
                                          expected: str | None) -> None:
@@ -189,8 +192,17 @@ def test_amounts_in_fen_are_kept_in_yuan(normalizer: Normalizer, record: dict[st
     assert str(normalizer.to_record(fields, SRC).amount) == str(expected)
 
 
+def test_wechat_pay_v3_amount_object_gives_amount_and_currency(normalizer: Normalizer) -> None:
+    fields = normalizer.extract({"out_trade_no": "V1", "trade_state": "PAYERROR",
+                                 "amount": {"total": 250, "payer_total": 250, "currency": "CNY"}})
+    assert fields is not None
+    record = normalizer.to_record(fields, SRC)
+    assert (str(record.amount), record.currency) == ("2.50", "CNY")
+
+
 @pytest.mark.parametrize(("profile", "record", "expected"), [
     ("wechatpay", {"out_trade_no": "W1", "err_code": "NOTENOUGH", "total_fee": 1999}, "19.99"),
+    ("wechatpay", {"out_trade_no": "W2", "code": "NOTENOUGH", "amount": {"total": 1999}}, "19.99"),
     ("unionpay", {"orderId": "U1", "respCode": "51", "txnAmt": "000000012345"}, "123.45"),
     ("unionpay", {"orderId": "U2", "respCode": "51", "amount": "123.45"}, "123.45"),
 ])
@@ -203,3 +215,20 @@ def test_profiles_read_fen_as_yuan(mini_rulebook: Rulebook, profile: str,
     fields = normalizer.extract(record)
     assert fields is not None
     assert normalizer.to_record(fields, SRC).amount == Decimal(expected)
+
+
+def test_a_profile_declares_its_own_amounts_in_fen(mini_rulebook: Rulebook) -> None:
+    from txdiag.config import Config, Profile, build_field_map, resolve_profile
+
+    config = Config(profiles={"shop": Profile(amount=["amt_fen", "amount"],
+                                              amount_minor_units=["amt_fen"])})
+    field_map = build_field_map(resolve_profile("shop", config), [])
+    normalizer = Normalizer(mini_rulebook, field_map)
+    for record, expected in (({"txn_id": "S1", "amt_fen": 1999}, "19.99"),
+                             ({"txn_id": "S2", "amount": "19.99"}, "19.99"),
+                             ({"txn_id": "S3", "amt_fen": "19.99"}, None)):
+        fields = normalizer.extract(record)
+        assert fields is not None
+        assert str(normalizer.to_record(fields, SRC).amount) == str(expected)
+    # a name in fen by its API stays so under any profile
+    assert "total_fee" in field_map.minor_units

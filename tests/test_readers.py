@@ -213,6 +213,45 @@ def test_without_a_guard_the_last_key_wins_as_json_says(tmp_path: Path) -> None:
     assert items == [(1, {"txn_id": "D1", "status": "SUCCESS", "code": "51"})]
 
 
+LOGFMT_DUPLICATES = [
+    (b"txn=L1 status=FAILED code=51 status=SUCCESS", "status"),
+    (b'txn=L2 status=FAILED code=51 code="0" msg="a=b"', "code"),
+    (b'txn=L3 status=FAILED code=51 msg="status=SUCCESS code=0"', None),  # inside a value
+    (b"txn=L4 status=FAILED code=51 note=a note=b", None),  # not a deciding key
+]
+
+
+def test_a_logfmt_line_giving_a_deciding_key_twice_is_unreadable(tmp_path: Path) -> None:
+    path = tmp_path / "dup.log"
+    path.write_bytes(b"\n".join(line for line, _ in LOGFMT_DUPLICATES) + b"\n")
+    items = _guarded_read(path, InputFormat.LOGFMT)
+    assert len(items) == len(LOGFMT_DUPLICATES)
+    for item, (_, twice) in zip(items, LOGFMT_DUPLICATES, strict=True):
+        if twice is None:
+            assert isinstance(item, tuple), item
+        else:
+            assert isinstance(item, Unreadable), item
+            assert (item.cause.value, item.detail) == ("duplicate_key",
+                                                      f"key '{twice}' given twice")
+
+
+@pytest.mark.parametrize("delimiter", [",", "\t"])
+def test_a_csv_row_filling_a_deciding_column_twice_is_unreadable(tmp_path: Path,
+                                                                 delimiter: str) -> None:
+    rows = [["txn_id", "status", "error_code", "status", "note", "note"],
+            ["R1", "FAILED", "51", "SUCCESS", "", ""],   # two statuses: which one?
+            ["R2", "FAILED", "51", "", "a", "b"],        # one status; a note twice is no verdict
+            ["R3", "", "51", "FAILED", "", ""]]
+    path = tmp_path / "dup.csv"
+    path.write_text("\n".join(delimiter.join(row) for row in rows) + "\n", encoding="utf-8")
+    fmt = InputFormat.CSV if delimiter == "," else InputFormat.TSV
+    items = _guarded_read(path, fmt)
+    assert isinstance(items[0], Unreadable) and items[0].line == 2
+    assert (items[0].cause.value, items[0].detail) == ("duplicate_key",
+                                                      "column 'status' given twice")
+    assert [item[1]["txn_id"] for item in items[1:]] == ["R2", "R3"]  # type: ignore[index]
+
+
 @pytest.mark.parametrize(("line", "twice"), [d for d in DUPLICATES if d[1] is not None])
 def test_one_duplicate_among_many_clean_records_is_found(tmp_path: Path, line: bytes,
                                                          twice: str) -> None:

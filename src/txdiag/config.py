@@ -58,6 +58,9 @@ class Profile(_Strict):
     status_map: StatusMap = StatusMap()
     constants: dict[str, str] = {}
     """Values for fields a source never carries, e.g. ``channel = "unionpay"`` for an export."""
+    amount_minor_units: list[str] = []
+    """Amount names whose values are in the currency's minor unit (fen, cents): ``1999`` is
+    19.99. WeChat Pay's ``total_fee`` and ``amount.total`` and UnionPay's ``txnAmt`` always are."""
 
     @field_validator(*NORMALIZED_FIELDS, mode="before")
     @classmethod
@@ -201,5 +204,8 @@ def build_field_map(profile: Profile | None, maps: Sequence[str]) -> FieldMap:
     """The default names, replaced field by field by the profile, then by ``--map``."""
     overrides: dict[str, list[str]] = dict(profile.paths()) if profile else {}
     overrides.update(parse_field_maps(maps))
+    minor_units = profile.amount_minor_units if profile else []
     field_map = FieldMap.default()
-    return field_map.with_overrides(overrides) if overrides else field_map
+    if not overrides and not minor_units:
+        return field_map
+    return field_map.with_overrides(overrides, minor_units)

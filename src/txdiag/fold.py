@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from txdiag.aggregate import NO_CHANNEL, NO_CODE, Summary, Target, Verdict, target_of, unknown_of
 from txdiag.classify import message_key
+from txdiag.formats import ItemBatch, read_json_document
 from txdiag.normalize import (
     Extracted,
     Normalizer,
@@ -267,7 +268,7 @@ class SummaryFold:
             if self.on_input is not None:
                 self.on_input(stats)
             fmt = stats.format
-            if fmt == InputFormat.JSONL and _JsonSchema.usable(pipeline, stats):
+            if splittable(pipeline, stats):
                 ranges = None
                 if self.jobs > 1:
                     from txdiag.jobs import plan
@@ -280,7 +281,11 @@ class SummaryFold:
                 else:
                     self._read_jsonl(opened, stats)
             elif self.rows is not None or self.tally is not None:
-                self._items(items, stats.name)  # only JSON Lines hands them over in batches
+                # Only JSON Lines hands rows and verdicts over in batches (their line numbers
+                # are the chunk's); other inputs record by record.
+                self._items(items, stats.name)
+            elif fmt == InputFormat.JSON and _JsonSchema.usable(pipeline, stats):
+                self._read_json_document(opened, stats)
             elif fmt in (InputFormat.CSV, InputFormat.TSV) and _plain_field_map(pipeline):
                 self._read_delimited(opened, stats, stats.delimiter)
             elif fmt in (InputFormat.LOGFMT, InputFormat.TEXT) and _plain_field_map(pipeline):
@@ -711,8 +716,9 @@ class SummaryFold:
             first = self._jsonl_lines(data, chunk.first, stats, max_line_bytes, first)
 
     def _jsonl_chunk(self, schema: _JsonSchema, data: bytes, first_line: int, count: int,
-                     source: str) -> bool:
-        """Fold one chunk at once; False (nothing folded) when it must go line by line."""
+                     source: str, lines: Callable[[], Sequence[int]] | None = None) -> bool:
+        """Fold one chunk at once; False (nothing folded) when it must go line by line.
+        ``lines`` gives the line of each record when they are not ``first_line`` on."""
         structs = schema.decode(data, count)
         if structs is None:
             return False
@@ -741,6 +747,7 @@ class SummaryFold:
             records = [(index, schema.full_mapping(structs[index]))
                        for index, key in enumerate(keys) if key in self.dependent]
             if not self._observe_dependent(records, keys, stamps, first_line, source,
+                                           lines=None if lines is None else lines(),
                                            events=observed):
                 return False
             local = Counter(keys)
@@ -811,6 +818,23 @@ class SummaryFold:
             self.add_event(event)
         return True
 
+    def _read_json_document(self, opened: OpenedInput, stats: ReadStats) -> None:
+        """A JSON document: the reader cuts its records in batches, each folded as a chunk
+        of JSON Lines is; what a batch gives back is read value by value (the plain path)."""
+        schema = _JsonSchema(self.pipeline.normalizer, self.pipeline.key_guard)
+        name = opened.name
+
+        def take(batch: ItemBatch) -> Iterable[RawItem] | None:
+            if schema.enabled and self._jsonl_chunk(schema, batch.data, batch.first_line,
+                                                    batch.count, name, batch.lines):
+                return ()
+            return None
+
+        options = self.pipeline.read_options
+        self._items(read_json_document(opened, stats, options.max_line_bytes,
+                                       options.records_path, self.pipeline.key_guard,
+                                       take=take), name)
+
     def _jsonl_lines(self, data: bytes, first_line: int, stats: ReadStats, max_line_bytes: int,
                      first: bool) -> bool:
         """A chunk line by line, through ``json.loads`` (the plain path); the BOM flag after."""
@@ -825,7 +849,7 @@ class SummaryFold:
         """CSV/TSV: chunks of plain lines at once once the header is known and no quoted
         field is open; everything else line by line through the plain reader's rows."""
         name = stats.name
-        rows = DelimitedRows(name, stats, delimiter)
+        rows = DelimitedRows(name, stats, delimiter, self.pipeline.key_guard)
         fast = _DelimitedFold(self, stats, delimiter)
         max_line_bytes = self.pipeline.read_options.max_line_bytes
         first = True
@@ -833,7 +857,9 @@ class SummaryFold:
             if chunk.skipped:
                 self._items(rows.push(chunk.first, None, None), name)
                 continue
-            if rows.header is not None and rows.open is None and fast.fold(chunk, rows.header):
+            # (a header giving a deciding column twice: each row is checked by the plain reader)
+            if rows.header is not None and rows.open is None and not rows.repeated and (
+                    fast.fold(chunk, rows.header)):
                 continue
             state = [first]
             self._items(_delimited_items(rows, chunk.data, chunk.first, stats, max_line_bytes,
@@ -1566,4 +1592,10 @@ def _span(stamps: Sequence[Any],
     return low, high, moments
 
 
-__all__ = ["SummaryFold", "Target", "Watch", "target_of"]
+def splittable(pipeline: Pipeline, stats: ReadStats) -> bool:
+    """Whether the fold reads this opened input as JSON Lines chunks, so that a byte range of
+    it starting at a line folds on its own (:func:`txdiag.jobs.fold_range`)."""
+    return stats.format == InputFormat.JSONL and _JsonSchema.usable(pipeline, stats)
+
+
+__all__ = ["SummaryFold", "Target", "Watch", "splittable", "target_of"]

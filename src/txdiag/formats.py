@@ -1,7 +1,8 @@
 """Readers for the formats beyond JSON Lines and CSV: JSON documents, logfmt, plain text.
 
 A JSON document is streamed: the records array is found (automatically, or by a dotted
-``records_path``) without loading the document, then decoded one element at a time.
+``records_path``) without loading the document, then its records are cut in batches and
+decoded as JSON Lines are, value by value where a batch does not decode.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import codecs
 import csv
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import methodcaller
 from typing import Any
@@ -18,17 +19,20 @@ from typing import Any
 from txdiag.errors import InputError
 from txdiag.patterns import compile_pattern
 from txdiag.readers import (
+    BOM,
     InputFormat,
     KeyGuard,
     RawItem,
     ReadStats,
     Unreadable,
     UnreadableCause,
+    decode_chunk,
     decoded_line_chunks,
+    dict_decoder,
     read_delimited,
     read_jsonl,
 )
-from txdiag.safety import mask_text, strip_ansi
+from txdiag.safety import mask_text, quoted, strip_ansi
 from txdiag.sources import (
     BLOCK_SIZE,
     DEFAULT_MAX_LINE_BYTES,
@@ -41,73 +45,134 @@ from txdiag.sources import (
 MAX_JSON_VALUE_BYTES = 64 << 20
 """A single JSON value (one record, or a skipped one) larger than this is not read."""
 MAX_JSON_DEPTH = 64
+BATCH_BYTES = 1 << 16
+"""About how many bytes of records :meth:`_JsonStream.batch` cuts at once."""
+MAX_CUT_TRIES = 64
+"""Closing braces tried, from the end of a batch backwards, for one that ends a record."""
 _DECODER = json.JSONDecoder()
 
 
-_SKIP_WS = re.compile(r"[ \t\r\n]*")
+_SKIP_WS = re.compile(rb"[ \t\r\n]*")
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+_ITEM_END = re.compile(rb"\}[ \t\r\n]*(?:,[ \t\r\n]*\{|\])")
+"""A closing brace that may end a record: the next record, or the array's end, follows."""
+_SEPARATOR = re.compile(rb"\}[ \t\r]*,[ \t\r]*\{")
+"""Between two records, in a batch whose line ends became tabs."""
+_FAILED: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class ItemBatch:
+    """Records of a JSON document cut at once (:meth:`_JsonStream.batch`), one per line.
+
+    ``data`` holds them as JSON Lines: each record's line ends became tabs (whitespace
+    between tokens, and still invalid inside a string), and what separates two records
+    became a line end. The cut is a guess made by looking at bytes only (a ``}`` followed by
+    ``,`` and ``{``, which a string may hold too): it is right exactly when every line decodes
+    as one object. Whoever takes the batch must check that, and give the batch back
+    otherwise: its records are then read one by one.
+    """
+
+    data: bytes
+    count: int
+    """Lines in ``data`` (records, when every one decodes)."""
+    first_line: int
+    """The line the first record starts on."""
+    source: bytes
+    """The records' bytes as they stand in the document."""
+
+    def lines(self) -> list[int]:
+        """The line each record starts on (in a document spread over lines, each its own)."""
+        source = self.source
+        if b"\n" not in source:
+            return [self.first_line] * self.count
+        flat = source.replace(b"\n", b"\t")
+        lines = [self.first_line]
+        line, counted = self.first_line, 0
+        for found in _SEPARATOR.finditer(flat):
+            start = found.end() - 1
+            line += source.count(b"\n", counted, start)
+            counted = start
+            lines.append(line)
+        return lines
 
 
 class _JsonStream:
-    """A window over the decompressed input, decoded once, with a cursor, refilled block by
-    block.
+    """A window over the decompressed input's bytes, with a cursor, refilled block by block.
 
-    Each block is decoded to text once (bytes that are not UTF-8 become surrogate escapes, so
-    the records before them still read), and values are decoded in place from the cursor
-    (``raw_decode`` at an index): a document on one line streams at the speed of the JSON
-    decoder, where decoding the rest of the window again for every value took quadratic time.
+    Values are decoded one at a time from the cursor (:meth:`value`: the bytes just ahead
+    decoded to text, bytes that are not UTF-8 as surrogate escapes, and ``raw_decode``), or
+    records many at a time (:meth:`batch`, for a decoder of JSON Lines). Lines are counted
+    on from where they were counted last, never from the start.
     """
 
     def __init__(self, opened: OpenedInput) -> None:
         self.opened = opened
-        self.text = ""
+        self.data = b""
         self.pos = 0
+        self.offset = 0
+        """Where ``data`` starts in the input."""
         self.start = 0
-        """Where the value decoded last starts (:meth:`last_text`)."""
+        """Where the value decoded last starts (:meth:`last_bytes`)."""
         self.line = 1
-        """The line of ``text[counted]``: counted on from there, never from the start."""
+        """The line of ``data[counted]``."""
         self.counted = 0
         self.eof = False
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+        self._size = 1024
+        """Bytes decoded to text for the next value (it grows with the values met)."""
 
     def _fill(self) -> bool:
         if self.eof:
             return False
         block = read_block(self.opened.stream, BLOCK_SIZE, self.opened.name,
                            self.opened.compression)
-        decoded = self._decoder.decode(block, final=not block)
         if not block:
             self.eof = True
-            if not decoded:
-                return False
+            return False
         self.current_line()
-        self.text = self.text[self.pos:] + decoded
-        self.pos = self.counted = 0
+        self.offset += self.pos
+        self.data = self.data[self.pos:] + block
+        self.pos = self.counted = self.start = 0
         return True
 
     def current_line(self) -> int:
         if self.pos >= self.counted:
-            self.line += self.text.count("\n", self.counted, self.pos)
-        else:  # the cursor went back (a look ahead)
-            self.line -= self.text.count("\n", self.pos, self.counted)
+            self.line += self.data.count(b"\n", self.counted, self.pos)
+        else:  # the cursor went back
+            self.line -= self.data.count(b"\n", self.pos, self.counted)
         self.counted = self.pos
         return self.line
 
-    def peek(self) -> str:
-        """The next non-blank character (without consuming it), or "" at the end."""
+    def tell(self) -> int:
+        """The cursor's place in the input."""
+        return self.offset + self.pos
+
+    def peek(self) -> bytes:
+        """The next non-blank byte (without consuming it), or b"" at the end."""
         while True:
-            self.pos = _SKIP_WS.match(self.text, self.pos).end()  # type: ignore[union-attr]
-            if self.pos < len(self.text):
-                return self.text[self.pos]
+            self.pos = _SKIP_WS.match(self.data, self.pos).end()  # type: ignore[union-attr]
+            if self.pos < len(self.data):
+                return self.data[self.pos:self.pos + 1]
             if not self._fill():
-                return ""
+                return b""
+
+    def peek_after(self) -> bytes:
+        """The non-blank byte after the one at the cursor (which :meth:`peek` returned)."""
+        while True:
+            at = _SKIP_WS.match(self.data, self.pos + 1).end()  # type: ignore[union-attr]
+            if at < len(self.data):
+                return self.data[at:at + 1]
+            if not self._fill():
+                return b""
 
     def skip_bom(self) -> None:
-        if self.peek() == "\ufeff":
-            self.pos += 1
+        while len(self.data) - self.pos < 3 and self._fill():
+            pass
+        if self.data.startswith(BOM, self.pos):
+            self.pos += 3
 
     def expect(self, char: str) -> None:
-        if self.peek() != char:
+        if self.peek() != char.encode():
             raise self.error(f"expected {char!r}")
         self.pos += 1
 
@@ -116,32 +181,83 @@ class _JsonStream:
         that are not UTF-8 raises ``UnicodeDecodeError``."""
         self.peek()
         start_line = self.current_line()
+        size = self._size
         while True:
+            window = self.data[self.pos:self.pos + size]
+            whole = self.pos + size >= len(self.data)
+            text = window.decode("utf-8", "surrogateescape")
+            error: json.JSONDecodeError | None = None
             try:
-                value, end = _DECODER.raw_decode(self.text, self.pos)
-            except json.JSONDecodeError:
-                if len(self.text) - self.pos > MAX_JSON_VALUE_BYTES or not self._fill():
-                    raise
+                value, end = _DECODER.raw_decode(text)
+            except json.JSONDecodeError as exc:
+                value, end, error = _FAILED, 0, exc
+            # Only a value followed by something is whole (a number may go on after the cut).
+            if value is not _FAILED and (end < len(text) or (whole and self.eof)):
+                break
+            if not whole:
+                size *= 4
                 continue
-            bad = _ESCAPED_BYTE.search(self.text, self.pos, end)
-            if bad is not None:
-                raise UnicodeDecodeError("utf-8", b"", 0, 1, "invalid byte in a value")
-            self.start, self.pos = self.pos, end
-            return start_line, value
+            if error is not None and len(self.data) - self.pos > MAX_JSON_VALUE_BYTES:
+                raise error
+            if not self._fill():
+                if error is not None:
+                    raise error
+                break
+        if _ESCAPED_BYTE.search(text, 0, end) is not None:
+            raise UnicodeDecodeError("utf-8", b"", 0, 1, "invalid byte in a value")
+        length = end if len(text) == len(window) else len(
+            text[:end].encode("utf-8", "surrogateescape"))
+        self._size = max(1024, 2 * length)
+        self.start, self.pos = self.pos, self.pos + length
+        return start_line, value
 
-    def last_text(self) -> str:
-        """The text of the value :meth:`value` decoded last."""
-        return self.text[self.start:self.pos]
+    def last_bytes(self) -> bytes:
+        """The bytes of the value :meth:`value` decoded last."""
+        return self.data[self.start:self.pos]
+
+    def batch(self) -> ItemBatch | None:
+        """At the start of a record (the cursor on ``{``): the records from there on that
+        end in the next :data:`BATCH_BYTES` or so, as JSON Lines, without moving the cursor;
+        None when no end of a record is found there."""
+        while len(self.data) - self.pos <= BATCH_BYTES and self._fill():
+            pass
+        data, pos = self.data, self.pos
+        limit = min(len(data), pos + BATCH_BYTES)
+        for _ in range(MAX_CUT_TRIES):
+            cut = data.rfind(b"}", pos, limit)
+            if cut < 0:
+                return None
+            if _ITEM_END.match(data, cut) is not None:
+                break
+            limit = cut
+        else:
+            return None
+        source = data[pos:cut + 1]
+        flat = source.replace(b"\n", b"\t") if b"\n" in source else source
+        lines = _SEPARATOR.sub(b"}\n{", flat)
+        return ItemBatch(lines, lines.count(b"\n") + 1, self.current_line(), source)
 
     def error(self, what: str) -> InputError:
         return InputError(f"{self.opened.name}:{self.current_line()}: not a JSON document of "
                           f"records: {what}")
 
 
+Take = Callable[[ItemBatch], Iterable[RawItem] | None]
+"""What reads a batch of records at once (:func:`read_json_document`): their items, or None
+to give the batch back (its records are then decoded one by one)."""
+
+
 def read_json_document(opened: OpenedInput, stats: ReadStats, max_line_bytes: int,
                        records_path: str | None = None,
-                       guard: KeyGuard | None = None) -> Iterator[RawItem]:
-    """The records of a JSON document: a top-level array, or an array inside objects."""
+                       guard: KeyGuard | None = None, *,
+                       take: Take | None = None, batches: bool = True) -> Iterator[RawItem]:
+    """The records of a JSON document: a top-level array, or an array inside objects.
+
+    Records are cut from the document in batches and decoded as JSON Lines are (by msgspec,
+    or by ``take``); a batch that does not decode, and every value that is not a record,
+    goes value by value through ``json``, which decides every unreadable item and its cause.
+    ``batches=False`` reads every value so (the reference the batches are tested against).
+    """
     stream = _JsonStream(opened)
     stream.skip_bom()
     path = records_path.split(".") if records_path else None
@@ -155,7 +271,24 @@ def read_json_document(opened: OpenedInput, stats: ReadStats, max_line_bytes: in
     if not found:
         where = f"at {records_path!r}" if records_path else "(no array of objects found)"
         raise stream.error(f"no records {where}")
-    yield from _array_items(stream, opened.name, guard)
+    if batches and take is None:
+        take = _dict_batches(guard)
+    yield from _array_items(stream, opened.name, guard, take if batches else None)
+
+
+def _dict_batches(guard: KeyGuard | None) -> Take | None:
+    """Batches decoded as JSON Lines are by :func:`read_jsonl`: dictionaries by msgspec."""
+    decode = dict_decoder()
+    if decode is None:  # pragma: no cover - a declared dependency
+        return None
+
+    def take(batch: ItemBatch) -> Iterable[RawItem] | None:
+        values = decode_chunk(decode, batch.data, batch.count, guard)
+        if values is None:
+            return None
+        return zip(batch.lines(), values, strict=True)
+
+    return take
 
 
 def _find_records(stream: _JsonStream, path: list[str] | None, depth: int) -> bool:
@@ -163,67 +296,78 @@ def _find_records(stream: _JsonStream, path: list[str] | None, depth: int) -> bo
     if depth > MAX_JSON_DEPTH:
         raise stream.error("nested too deeply")
     first = stream.peek()
-    if first == "[":
+    if first == b"[":
         rejected = bool(path)
         if path is None and depth > 0:
             # Auto-detection: an array counts only when it holds objects (or nothing).
-            save = stream.pos
-            stream.pos += 1
-            inner = stream.peek()
-            stream.pos = save
-            rejected = inner not in ("{", "]")
+            rejected = stream.peek_after() not in (b"{", b"]")
         if rejected:
             stream.value()  # skip the whole array: the caller goes on after it
             return False
         stream.pos += 1
         return True
-    if first != "{":
+    if first != b"{":
         return False
     stream.pos += 1
     while True:
-        if stream.peek() == "}":
+        if stream.peek() == b"}":
             stream.pos += 1
             return False
         _, key = stream.value()
         stream.expect(":")
         wanted = path is None or (path and key == path[0])
         nxt = stream.peek()
-        if wanted and nxt in ("[", "{"):
+        if wanted and nxt in (b"[", b"{"):
             if _find_records(stream, path[1:] if path else None, depth + 1):
                 return True
         else:
             stream.value()  # skip this member
-        if stream.peek() == ",":
+        if stream.peek() == b",":
             stream.pos += 1
 
 
-def _array_items(stream: _JsonStream, name: str, guard: KeyGuard | None) -> Iterator[RawItem]:
-    if stream.peek() == "]":
+def _array_items(stream: _JsonStream, name: str, guard: KeyGuard | None,
+                 take: Take | None) -> Iterator[RawItem]:
+    if stream.peek() == b"]":
         return
+    given_back = -1
+    """Where a batch given back ends: the values before it are read one by one."""
     while True:
+        # A value that cannot be read is reported where the one before it ended.
         line = stream.current_line()
-        try:
-            line, value = stream.value()
-        except RecursionError:
-            raise stream.error("a record is nested too deeply") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            cause = (UnreadableCause.BAD_ENCODING if isinstance(exc, UnicodeDecodeError)
-                     else UnreadableCause.INVALID_JSON)
-            yield Unreadable(name, line, cause, "the rest of the document cannot be parsed")
-            return
-        if isinstance(value, dict):
-            if guard is None:
-                yield line, value
+        items: Iterable[RawItem] | None = None
+        if take is not None and stream.tell() >= given_back and stream.peek() == b"{":
+            batch = stream.batch()
+            if batch is not None:
+                items = take(batch)
+                if items is None:
+                    given_back = stream.tell() + len(batch.source)
+                else:
+                    yield from items
+                    stream.pos += len(batch.source)
+        if items is None:
+            try:
+                line, value = stream.value()
+            except RecursionError:
+                raise stream.error("a record is nested too deeply") from None
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                cause = (UnreadableCause.BAD_ENCODING if isinstance(exc, UnicodeDecodeError)
+                         else UnreadableCause.INVALID_JSON)
+                yield Unreadable(name, line, cause, "the rest of the document cannot be parsed")
+                return
+            if isinstance(value, dict):
+                if guard is None:
+                    yield line, value
+                else:
+                    raw = stream.last_bytes()
+                    yield guard.check(name, line, raw, raw.decode("utf-8"), value)
             else:
-                text = stream.last_text()
-                yield guard.check(name, line, text.encode("utf-8", "surrogatepass"), text, value)
-        else:
-            yield Unreadable(name, line, UnreadableCause.NOT_AN_OBJECT,
-                             f"a JSON {type(value).__name__}, not an object")
+                yield Unreadable(name, line, UnreadableCause.NOT_AN_OBJECT,
+                                 f"a JSON {type(value).__name__}, not an object")
         following = stream.peek()
-        if following == ",":
+        if following == b",":
             stream.pos += 1
-        elif following == "]":
+        elif following == b"]":
             return
         else:
             yield Unreadable(name, stream.current_line(), UnreadableCause.INVALID_JSON,
@@ -282,12 +426,18 @@ def parse_logfmt(line: str) -> dict[str, str] | None:
         return {key: dq or sq or bare for key, dq, sq, bare in pairs}
     record = {}
     for key, dq, sq, bare in pairs:
-        quoted = dq or sq
-        if quoted:
-            record[key] = _UNESCAPE.sub(r"\1", quoted) if "\\" in quoted else quoted
+        inner = dq or sq
+        if inner:
+            record[key] = _UNESCAPE.sub(r"\1", inner) if "\\" in inner else inner
         else:
             record[key] = bare
     return record
+
+
+def logfmt_keys(line: str) -> list[str]:
+    """The keys of a logfmt line in order, repeats included (what :func:`parse_logfmt` keeps
+    only the last value of)."""
+    return [key for key, *_ in _LOGFMT_PAIR.findall(line)]
 
 
 # -- plain text through templates -------------------------------------------------------------
@@ -421,14 +571,25 @@ def _read_line_records(
             if record_or_none is None:
                 yield Unreadable(name, number, unmatched, unmatched_detail)
                 continue
+            if isinstance(record_or_none, str):  # why the line's record is refused
+                yield Unreadable(name, number, UnreadableCause.DUPLICATE_KEY, record_or_none)
+                continue
             pending = (number, record_or_none)
     if pending is not None:
         yield pending
 
 
-def read_logfmt(opened: OpenedInput, stats: ReadStats, max_line_bytes: int,
-                **_: Any) -> Iterator[RawItem]:
-    return _read_line_records(opened, stats, max_line_bytes, parse_logfmt,
+def read_logfmt(opened: OpenedInput, stats: ReadStats, max_line_bytes: int, *,
+                guard: KeyGuard | None = None, **_: Any) -> Iterator[RawItem]:
+    parse: Callable[[str], dict[str, str] | str | None] = parse_logfmt
+    if guard is not None:
+        def parse(line: str) -> dict[str, str] | str | None:
+            record = parse_logfmt(line)
+            if record is None:
+                return None
+            twice = guard.repeated(logfmt_keys(line)) if len(record) < line.count("=") else []
+            return f"key {quoted(twice[0])} given twice" if twice else record
+    return _read_line_records(opened, stats, max_line_bytes, parse,
                               UnreadableCause.NO_TEMPLATE_MATCH, "no key=value pairs")
 
 
@@ -645,9 +806,9 @@ def read_records(
     elif fmt is InputFormat.JSON:
         items = read_json_document(opened, stats, max_line_bytes, records_path, guard)
     elif fmt in (InputFormat.CSV, InputFormat.TSV):
-        items = read_delimited(opened, stats, max_line_bytes, stats.delimiter)
+        items = read_delimited(opened, stats, max_line_bytes, stats.delimiter, guard)
     elif fmt is InputFormat.LOGFMT:
-        items = read_logfmt(opened, stats, max_line_bytes)
+        items = read_logfmt(opened, stats, max_line_bytes, guard=guard)
     else:
         items = read_text(opened, stats, max_line_bytes, templates=templates)
     return stats, items

@@ -22,14 +22,15 @@ import signal
 import stat
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import tzinfo
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from txdiag.aggregate import Summary
-from txdiag.errors import InputError
+from txdiag.errors import InputError, TxdiagError
+from txdiag.fold import SummaryFold
 from txdiag.normalize import FieldMap
 from txdiag.pipeline import Pipeline, ReadOptions, StrictError, TimeWindow, strict_error
 from txdiag.readers import ReadStats, Unreadable
@@ -37,7 +38,6 @@ from txdiag.rulebook import Rulebook
 from txdiag.sources import OpenedInput
 
 if TYPE_CHECKING:
-    from txdiag.fold import SummaryFold
     from txdiag.timeline import Timeline
 
 TimelinePart = tuple[
@@ -71,8 +71,9 @@ def start_method() -> str:
 
 
 @dataclass(frozen=True)
-class _Recipe:
-    """What a spawned worker needs to build the same pipeline (everything picklable)."""
+class Recipe:
+    """What a spawned worker (or a Spark executor, :mod:`txdiag.spark`) needs to build the
+    same pipeline (everything picklable)."""
 
     rulebook: Rulebook
     field_map: FieldMap
@@ -83,16 +84,18 @@ class _Recipe:
     window: TimeWindow
 
     @classmethod
-    def of(cls, pipeline: Pipeline) -> _Recipe:
+    def of(cls, pipeline: Pipeline) -> Recipe:
         opts = pipeline.read_options
         normalizer = pipeline.normalizer
         return cls(
             rulebook=pipeline.rulebook,
             field_map=normalizer.field_map,
             assume_tz=normalizer.assume_tz,
-            # Templates and HTTP options do not concern a JSON Lines file (and do not pickle).
-            read_options=ReadOptions(input_format=opts.input_format, encoding=opts.encoding,
-                                     max_line_bytes=opts.max_line_bytes, strict=opts.strict),
+            # HTTP options concern no file (and do not pickle).
+            read_options=ReadOptions(input_format=opts.input_format, delimiter=opts.delimiter,
+                                     encoding=opts.encoding, max_line_bytes=opts.max_line_bytes,
+                                     strict=opts.strict, records_path=opts.records_path,
+                                     templates=opts.templates),
             constants=dict(normalizer.constants),
             status_values=dict(normalizer.status_values),
             window=pipeline.window,
@@ -105,7 +108,7 @@ class _Recipe:
 
 
 @dataclass
-class _Part:
+class Part:
     """What a worker sends back: its range's fold, with line numbers counted from 1."""
 
     summary: Summary
@@ -117,7 +120,9 @@ class _Part:
     error: Unreadable | None = None
     """The unreadable record ``--strict`` stopped at."""
     failure: str | None = None
-    """Any other error, as a message."""
+    """Any other error, as a message (after the records read before it)."""
+    hint: str | None = None
+    """The hint of that error."""
 
 
 class _Range(io.RawIOBase):
@@ -200,7 +205,7 @@ def fold_split(fold: SummaryFold, path: str, stats: ReadStats,
     timeline = fold.timeline
     requested = timeline.requested if timeline is not None else None
     context: Any = multiprocessing.get_context(start_method())
-    recipe = None if context.get_start_method() == "fork" else _Recipe.of(pipeline)
+    recipe = None if context.get_start_method() == "fork" else Recipe.of(pipeline)
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     _INHERITED[:] = [pipeline]
@@ -212,7 +217,7 @@ def fold_split(fold: SummaryFold, path: str, stats: ReadStats,
                 process = context.Process(
                     target=_work,
                     args=(recipe, path, stats.name, stats.encoding, start, end,
-                          timeline is not None, requested, _summary_options(fold.summary),
+                          timeline is not None, requested, summary_options(fold.summary),
                           sender),
                     daemon=True,
                 )
@@ -224,38 +229,16 @@ def fold_split(fold: SummaryFold, path: str, stats: ReadStats,
         first = pipeline.current = opened_range(path, stats.name, first_start, first_end)
         fold._read_jsonl(first, stats)
         fold.flush()
-        offset = stats.lines.lines
-        blank, too_long = stats.blank_lines, stats.lines.too_long
         for process, receiver in workers:
             try:
-                part: _Part = receiver.recv()
+                part: Part = receiver.recv()
             except EOFError:
                 raise InputError(f"{stats.name}: a worker process ended without an answer",
                                  hint="run again without --jobs") from None
             finally:
                 receiver.close()
                 process.join()
-            if part.failure is not None:
-                raise InputError(part.failure)
-            _shift(part, offset)
-            fold.summary.merge(part.summary)
-            pipeline.filtered_out += part.filtered_out
-            if timeline is not None and part.timeline is not None:
-                _add_timeline(timeline, part.timeline)
-            if fold.on_unreadable is not None:
-                for event in part.summary.unreadable_examples:
-                    fold.on_unreadable(event)
-            blank += part.blank_lines
-            too_long += part.too_long
-            stats.blank_lines = blank
-            stats.lines.too_long = too_long
-            if part.error is not None:
-                stats.lines.lines = 0  # as when one process stops at the error
-                raise strict_error(part.error)
-            offset += part.lines
-            if fold.on_progress is not None:
-                fold.on_progress(part.summary.records + part.summary.unreadable)
-        stats.lines.lines = offset
+            add_part(fold, stats, part)
     finally:
         _INHERITED.clear()
         for process, receiver in workers:
@@ -285,7 +268,34 @@ def _signals_for_workers() -> Iterator[None]:
         signal.signal(signal.SIGTERM, saved[1])
 
 
-def _shift(part: _Part, offset: int) -> None:
+def add_part(fold: SummaryFold, stats: ReadStats, part: Part) -> None:
+    """Add the fold of the range that follows what ``stats`` counted so far (its lines,
+    blank and too long lines) to ``fold``: its line numbers shifted by the lines before it,
+    as when one process reads both. A failed part raises its error once what it read is
+    added (:class:`StrictError` for an unreadable record under ``--strict``, else an
+    :class:`InputError`)."""
+    offset = stats.lines.lines
+    _shift(part, offset)
+    fold.summary.merge(part.summary)
+    fold.pipeline.filtered_out += part.filtered_out
+    if fold.timeline is not None and part.timeline is not None:
+        add_timeline(fold.timeline, part.timeline)
+    if fold.on_unreadable is not None:
+        for event in part.summary.unreadable_examples:
+            fold.on_unreadable(event)
+    stats.blank_lines += part.blank_lines
+    stats.lines.too_long += part.too_long
+    if part.error is not None:
+        stats.lines.lines = 0  # as when one process stops at the error
+        raise strict_error(part.error)
+    stats.lines.lines = offset + part.lines
+    if part.failure is not None:
+        raise InputError(part.failure, hint=part.hint)
+    if fold.on_progress is not None:
+        fold.on_progress(part.summary.records + part.summary.unreadable)
+
+
+def _shift(part: Part, offset: int) -> None:
     """Line numbers of the part counted from the start of the file."""
     part.summary.unreadable_examples = [replace(event, line=event.line + offset)
                                         for event in part.summary.unreadable_examples]
@@ -293,13 +303,15 @@ def _shift(part: _Part, offset: int) -> None:
         part.error = replace(part.error, line=part.error.line + offset)
 
 
-def _export(timeline: Timeline) -> TimelinePart:
+def export_timeline(timeline: Timeline) -> TimelinePart:
+    """A timeline as plain data, to send to another process and add with
+    :func:`add_timeline`."""
     buckets = [(key, bucket.records, dict(bucket.reasons), dict(bucket.channels))
                for key, bucket in timeline.buckets.items()]
     return timeline.width, buckets, timeline.no_timestamp, dict(timeline.reason_category)
 
 
-def _add_timeline(timeline: Timeline, part: TimelinePart) -> None:
+def add_timeline(timeline: Timeline, part: TimelinePart) -> None:
     """Add a worker's buckets: each at its start, exact at any width the timeline grows to."""
     from txdiag.timeline import from_epoch
 
@@ -320,19 +332,55 @@ def _add_timeline(timeline: Timeline, part: TimelinePart) -> None:
         timeline.add(None, count=no_timestamp)
 
 
-def _summary_options(summary: Summary) -> dict[str, Any]:
+def summary_options(summary: Summary) -> dict[str, Any]:
     """What a worker's summary must share with the parent's for their merge to be exact."""
     return {"mine_templates": summary.mine_templates, "mask_examples": summary.mask_examples,
             "max_templates": summary.max_templates}
 
 
-def _work(recipe: _Recipe | None, path: str, name: str, encoding: str, start: int, end: int,
-          with_timeline: bool, requested: int | None, summary_options: dict[str, Any],
+def fold_part(pipeline: Pipeline, stats: ReadStats, read: Callable[[SummaryFold], None], *,
+              timeline: Timeline | None = None, options: dict[str, Any] | None = None) -> Part:
+    """What ``read`` folds into a fresh fold of ``pipeline`` (counting its lines in
+    ``stats``), as a :class:`Part`: ``timeline`` (empty) is filled and exported, ``options``
+    are the parent summary's :func:`summary_options`. An error keeps what was read before it:
+    the record ``--strict`` stopped at, or any other input error's message and hint."""
+    summary = Summary(**(options or {}))
+    fold = SummaryFold(pipeline, summary, timeline)
+    error: Unreadable | None = None
+    failure: TxdiagError | None = None
+    try:
+        read(fold)
+    except StrictError as exc:
+        error = exc.event
+    except TxdiagError as exc:
+        failure = exc
+    finally:
+        fold.flush()
+    summary.filtered_out = 0
+    return Part(summary, export_timeline(timeline) if timeline is not None else None,
+                stats.lines.lines, stats.blank_lines, stats.lines.too_long,
+                pipeline.filtered_out, error, None if failure is None else failure.message,
+                None if failure is None else failure.hint)
+
+
+def fold_range(pipeline: Pipeline, path: str, name: str, encoding: str, start: int, end: int,
+               *, first: bool = False, timeline: Timeline | None = None,
+               options: dict[str, Any] | None = None) -> Part:
+    """Fold bytes ``start`` to ``end`` of a JSON Lines file (starting at a line) into a
+    :func:`fold_part` whose line numbers count from the range's first line (``first``: the
+    range starts the file, where a BOM may stand)."""
+    stats = ReadStats(name=name, format="jsonl", encoding=encoding)
+    return fold_part(pipeline, stats, lambda fold: fold._read_jsonl(
+        opened_range(path, name, start, end), stats, first=first), timeline=timeline,
+        options=options)
+
+
+def _work(recipe: Recipe | None, path: str, name: str, encoding: str, start: int, end: int,
+          with_timeline: bool, requested: int | None, options: dict[str, Any],
           sender: Connection) -> None:
-    """A worker: fold one range and send the :class:`_Part` back (spawn-safe)."""
+    """A worker: fold one range and send the :class:`Part` back (spawn-safe)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # ended by the parent: quietly
-    from txdiag.fold import SummaryFold
     from txdiag.timeline import Timeline
 
     try:
@@ -343,25 +391,15 @@ def _work(recipe: _Recipe | None, path: str, name: str, encoding: str, start: in
         else:
             assert recipe is not None
             pipeline = recipe.build()
-        summary = Summary(**summary_options)
         timeline = Timeline(requested) if with_timeline else None
-        stats = ReadStats(name=name, format="jsonl", encoding=encoding)
-        fold = SummaryFold(pipeline, summary, timeline)
-        error: Unreadable | None = None
-        try:
-            fold._read_jsonl(opened_range(path, name, start, end), stats, first=False)
-        except StrictError as exc:
-            error = exc.event
-        finally:
-            fold.flush()
-        summary.filtered_out = 0
-        sender.send(_Part(summary, _export(timeline) if timeline is not None else None,
-                          stats.lines.lines, stats.blank_lines, stats.lines.too_long,
-                          pipeline.filtered_out, error))
+        sender.send(fold_range(pipeline, path, name, encoding, start, end, timeline=timeline,
+                               options=options))
     except Exception as exc:  # noqa: BLE001 - reported by the parent as an input error
-        sender.send(_Part(Summary(), None, 0, 0, 0, 0, failure=f"{name}: {exc}"))
+        sender.send(Part(Summary(), None, 0, 0, 0, 0, failure=f"{name}: {exc}"))
     finally:
         sender.close()
 
 
-__all__ = ["MIN_SPLIT_BYTES", "effective_jobs", "fold_split", "plan", "split_points"]
+__all__ = ["MIN_SPLIT_BYTES", "Part", "Recipe", "add_part", "add_timeline", "effective_jobs",
+           "export_timeline", "fold_part", "fold_range", "fold_split", "plan", "split_points",
+           "summary_options"]

@@ -12,7 +12,7 @@ Two steps, so the hot path stays cheap:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -78,8 +78,9 @@ DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
         "latency_ms", "latency", "duration_ms", "elapsed_ms", "cost_ms", "response_time_ms",
         "took_ms", "rt",
     ),
-    "amount": ("amount", "total_amount", "amt", "txnAmt", "total_fee", "price"),
-    "currency": ("currency", "currency_code", "currencyCode", "fee_type", "currencyType"),
+    "amount": ("amount", "total_amount", "amt", "txnAmt", "total_fee", "amount.total", "price"),
+    "currency": ("currency", "currency_code", "currencyCode", "fee_type", "currencyType",
+                 "amount.currency"),
     "installments": (
         "installments", "installment", "instalments", "periods", "term", "installment_count",
         "fq_num", "hb_fq_num",
@@ -88,9 +89,10 @@ DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-MINOR_UNIT_AMOUNTS = frozenset({"total_fee", "txnAmt"})
+MINOR_UNIT_AMOUNTS = frozenset({"total_fee", "txnAmt", "amount.total"})
 """Amount names whose value is in the currency's minor unit (fen, cents) by the API that
-defines them: WeChat Pay's ``total_fee`` and UnionPay's ``txnAmt`` (``1999`` is 19.99 yuan).
+defines them: WeChat Pay's ``total_fee`` (v2) and ``amount.total`` (v3, an object holding
+``total`` and ``currency``) and UnionPay's ``txnAmt`` (``1999`` is 19.99 yuan).
 Wherever one feeds ``amount`` (the default names, a profile, ``--map``), its value is read as
 a whole number of fen and kept in yuan (:func:`minor_to_major`)."""
 
@@ -103,7 +105,8 @@ class FieldMap:
     ``*`` matches any key (``*_response.sub_code`` finds Alipay's wrapped answers).
     """
 
-    def __init__(self, aliases: Mapping[str, Sequence[str]]) -> None:
+    def __init__(self, aliases: Mapping[str, Sequence[str]],
+                 minor_units: Iterable[str] = ()) -> None:
         unknown = set(aliases) - set(NORMALIZED_FIELDS)
         if unknown:
             raise ValueError(f"unknown normalized field(s): {', '.join(sorted(unknown))}")
@@ -122,18 +125,24 @@ class FieldMap:
                     self.nested.setdefault(head, []).append((tuple(rest.split(".")), name, rank))
         for key, slot in list(self.top.items()):
             self.top.setdefault(key.lower(), slot)
+        self.minor_units = MINOR_UNIT_AMOUNTS | frozenset(minor_units)
+        """The amount names read in minor units: :data:`MINOR_UNIT_AMOUNTS` and a profile's own
+        (``amount_minor_units``)."""
         self.minor_unit_ranks = frozenset(
             rank for rank, path in enumerate(self.aliases.get("amount", ()))
-            if path in MINOR_UNIT_AMOUNTS)
-        """The ranks of the ``amount`` names in minor units (:data:`MINOR_UNIT_AMOUNTS`)."""
+            if path in self.minor_units)
+        """The ranks of the ``amount`` names in minor units."""
 
     @classmethod
     def default(cls) -> FieldMap:
         return cls(DEFAULT_ALIASES)
 
-    def with_overrides(self, overrides: Mapping[str, Sequence[str]]) -> FieldMap:
-        """This map with some fields' sources replaced (``--map field=path`` and profiles)."""
-        return FieldMap({**self.aliases, **{k: tuple(v) for k, v in overrides.items()}})
+    def with_overrides(self, overrides: Mapping[str, Sequence[str]],
+                       minor_units: Iterable[str] = ()) -> FieldMap:
+        """This map with some fields' sources replaced (``--map field=path`` and profiles), and
+        more amount names read in minor units."""
+        return FieldMap({**self.aliases, **{k: tuple(v) for k, v in overrides.items()}},
+                        self.minor_units | frozenset(minor_units))
 
     def in_minor_units(self, key: str) -> bool:
         """Whether a top-level key feeds ``amount`` in minor units (fen)."""

@@ -184,7 +184,8 @@ def decode_deeper(decode: Callable[[_T], _R], data: _T, depth: int = 8) -> _R:
 
 
 @cache
-def _dict_decoder() -> Callable[[bytes], dict[str, Any]] | None:
+def dict_decoder() -> Callable[[bytes], dict[str, Any]] | None:
+    """msgspec's decoder of one JSON object to a ``dict`` (None without msgspec)."""
     try:
         import msgspec
     except ImportError:  # pragma: no cover - a declared dependency; the plain path still works
@@ -255,6 +256,23 @@ class KeyGuard:
             patterns.clear()
         patterns[name] = found
         return found
+
+    def guards(self, name: str) -> bool:
+        """Whether ``name`` decides a record's outcome (a second value for it is refused)."""
+        return self.pattern(name) is not None
+
+    def repeated(self, names: Iterable[str]) -> list[str]:
+        """The guarded names that occur more than once in ``names`` (a CSV header, the keys
+        of a logfmt line), in the order they first occur."""
+        seen: set[str] = set()
+        twice: list[str] = []
+        for name in names:
+            if name in seen:
+                if name not in twice and self.guards(name):
+                    twice.append(name)
+            else:
+                seen.add(name)
+        return twice
 
     def suspect(self, raw: bytes, names: Iterable[str]) -> bool:
         """Whether a line whose top-level names are ``names`` may give a guarded one twice."""
@@ -372,7 +390,7 @@ def read_jsonl(opened: OpenedInput, stats: ReadStats, max_line_bytes: int,
     which decides every unreadable line and its cause, as it always has.
     """
     name = opened.name
-    decode = _dict_decoder() if is_utf8(stats.encoding) else None
+    decode = dict_decoder() if is_utf8(stats.encoding) else None
     first = True
     for chunk in iter_chunks(opened, stats.lines, max_line_bytes=max_line_bytes):
         if chunk.skipped:
@@ -475,11 +493,16 @@ class DelimitedRows:
     hand whole chunks of simple lines elsewhere whenever no row is open (:mod:`txdiag.fold`).
     """
 
-    def __init__(self, name: str, stats: ReadStats, delimiter: str) -> None:
+    def __init__(self, name: str, stats: ReadStats, delimiter: str,
+                 guard: KeyGuard | None = None) -> None:
         self.name = name
         self.stats = stats
         self.delimiter = delimiter
+        self.guard = guard
         self.header: list[str] | None = None
+        self.repeated: list[tuple[str, list[int]]] = []
+        """Guarded columns the header gives twice, with their positions: a row filling two of
+        them is unreadable (which value to believe is unknown)."""
         self.open: tuple[int, str] | None = None
         """The row being read: the line it started on and its text so far."""
 
@@ -528,6 +551,10 @@ class DelimitedRows:
         header = self.header
         if header is None:
             self.header = [cell.strip() for cell in row]
+            if self.guard is not None:
+                self.repeated = [
+                    (twice, [i for i, cell in enumerate(self.header) if cell == twice])
+                    for twice in self.guard.repeated(self.header)]
             return []
         if len(row) != len(header):
             return [Unreadable(self.name, row_start, UnreadableCause.BAD_ROW,
@@ -535,15 +562,20 @@ class DelimitedRows:
         if is_header_again(row, header):
             return [Unreadable(self.name, row_start, UnreadableCause.BAD_ROW,
                                "the header row again (files concatenated?)")]
+        for twice, positions in self.repeated:
+            if sum(row[i] != "" for i in positions) > 1:
+                return [Unreadable(self.name, row_start, UnreadableCause.DUPLICATE_KEY,
+                                   f"column {quoted(twice)} given twice")]
         return [(row_start,
                  {key: value for key, value in zip(header, row, strict=True) if value != ""})]
 
 
 def read_delimited(
-    opened: OpenedInput, stats: ReadStats, max_line_bytes: int, delimiter: str
+    opened: OpenedInput, stats: ReadStats, max_line_bytes: int, delimiter: str,
+    guard: KeyGuard | None = None,
 ) -> Iterator[RawItem]:
     """CSV or TSV with a header row. A quoted field may span lines; numbering stays physical."""
-    rows = DelimitedRows(opened.name, stats, delimiter)
+    rows = DelimitedRows(opened.name, stats, delimiter, guard)
     for number, text, undecodable in decoded_lines(opened, stats, max_line_bytes):
         yield from rows.push(number, text, undecodable)
     yield from rows.finish()

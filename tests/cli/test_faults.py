@@ -217,6 +217,26 @@ def test_a_status_given_twice_is_unreadable_not_believed(tmp_path: Path, command
         assert all(f["txn_id"] != "T3" for f in json.loads(result.stdout)["findings"])
 
 
+@pytest.mark.parametrize(("name", "text"), [
+    ("flipped.csv", "ts,txn_id,status,code,status\n"
+     + "2026-11-11T00:00:01Z,T1,failed,51,\n2026-11-11T00:00:02Z,T2,failed,51,success\n" * 3000),
+    ("flipped.log", "ts=2026-11-11T00:00:01Z txn_id=T1 status=failed code=51\n"
+     "ts=2026-11-11T00:00:02Z txn_id=T2 status=failed code=51 status=success\n" * 3000),
+])
+@pytest.mark.parametrize("command", ["summary", "diagnose"])
+def test_a_status_given_twice_in_csv_or_logfmt_is_unreadable(tmp_path: Path, name: str,
+                                                             text: str, command: str) -> None:
+    # (summary folds CSV chunks after the first on its fast path: it must find what the plain
+    # reader finds, so the file spans several chunks)
+    log = tmp_path / name
+    log.write_text(text, encoding="utf-8")
+    _, result = run_clean(command, log, "1")
+    counted = totals(result.stdout)
+    assert (counted["records"], counted["unreadable"]) == (3000, 3000)
+    if command == "summary":
+        assert json.loads(result.stdout)["unreadable"]["by_cause"] == {"duplicate_key": 3000}
+
+
 @pytest.mark.parametrize(("profile", "line", "amount"), [
     ("wechatpay", '{"out_trade_no":"W1","trade_state":"PAYERROR","err_code":"NOTENOUGH",'
                   '"total_fee":1999,"fee_type":"CNY"}', "19.99"),

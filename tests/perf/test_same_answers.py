@@ -22,6 +22,7 @@ import io
 import json
 import random
 import re
+import sys
 from argparse import Namespace
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -34,16 +35,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+import txdiag.formats
 import txdiag.jobs
 import txdiag.sources
 from txdiag.aggregate import MAX_TEMPLATES, Summary, Target, target_of
 from txdiag.cli.app import app
 from txdiag.errors import TxdiagError
 from txdiag.fold import SummaryFold
+from txdiag.formats import read_json_document
 from txdiag.gate import Gate, parse_thresholds
 from txdiag.normalize import Extracted, FieldMap, Normalizer
 from txdiag.pipeline import Observation, Pipeline, ReadOptions, TimeWindow
-from txdiag.readers import InputFormat, ReadStats, Unreadable, read_csv, read_jsonl
+from txdiag.readers import (
+    InputFormat,
+    KeyGuard,
+    ReadStats,
+    Unreadable,
+    read_csv,
+    read_jsonl,
+)
 from txdiag.render import OutputFormat
 from txdiag.render.common import Presenter, summary_dict
 from txdiag.render.writers import FindingFeed, FindingWriter, finding_writer
@@ -232,6 +242,8 @@ def corpus_records() -> list[dict[str, Any]]:
 def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     # Many chunks per test file: the seams between them get exercised.
     monkeypatch.setattr(txdiag.sources, "CHUNK_SIZE", 4096)
+    monkeypatch.setattr(txdiag.formats, "BATCH_BYTES", 4096)
+    monkeypatch.setattr(txdiag.formats, "BLOCK_SIZE", 8192)
 
 
 # -- the summary fold --------------------------------------------------------------------------
@@ -376,6 +388,248 @@ def test_fold_matches_plain_on_fuzzed_lines(rulebook: Rulebook, tmp_path_factory
     if rng.random() < 0.5:  # check's gate too, over the run or windows
         options["check"] = rng.choice([0, 60, 900])
     assert fast(rulebook, [str(path)], **options) == plain(rulebook, [str(path)], **options)
+
+
+# -- JSON documents ----------------------------------------------------------------------------
+
+_ODD_ITEMS = ["[1, 2]", "7", '"text"', "null", '{"status":"failed","x":NaN}',
+              '{"status":"failed","n":1e999}', '{"st\\u0061tus":"failed","code":"51"}',
+              '{"status":"failed","msg":"a},{\\"b\\": 1}, {"}', '{"note":"no usable field"}',
+              '{"status":"failed","msg":"\\ud800"}', '{"status":"failed","code":"51"}',
+              '{"error": {"code": "x"}, "list": [{"a": 1}, {"b": 2}], "status": "failed"}',
+              '{"status":"failed",\n"msg":"raw\nline end"}', "{}", "[{}]"]
+
+
+def _document_items(rng: random.Random, common: list[bytes]) -> list[str]:
+    """Records of a JSON document: common ones, odd values, keys given twice, random ones;
+    some pretty-printed."""
+    items: list[str] = []
+    for _ in range(rng.randrange(300)):
+        roll = rng.random()
+        indent = 2 if rng.random() < 0.3 else None
+        if roll < 0.7:
+            record = json.loads(rng.choice(common))
+            record["ts"] = _stamp(rng)
+            items.append(json.dumps(record, ensure_ascii=False, indent=indent))
+        elif roll < 0.8:
+            items.append(rng.choice(_ODD_ITEMS))
+        elif roll < 0.86:
+            record = json.loads(rng.choice(common))
+            key = rng.choice([*record, "code", "note"])
+            text = json.dumps(record, ensure_ascii=False, indent=indent)
+            items.append(f"{text[:-1]}, {json.dumps(key)}: {json.dumps(rng.choice(_VALUES))}}}")
+        else:
+            record = {rng.choice(_FIELDS): rng.choice(_VALUES) for _ in range(rng.randrange(6))}
+            record["ts"] = _stamp(rng)
+            items.append(json.dumps(record, ensure_ascii=rng.random() < 0.3, indent=indent))
+    return items
+
+
+def _fuzz_document(rng: random.Random, common: list[bytes]) -> tuple[bytes, str | None]:
+    """A JSON document of records (an array, or one under ``data.list``), sometimes damaged:
+    cut short, a byte that is not UTF-8, garbage after it; and its records path."""
+    separator = rng.choice([",", ", ", ",\n", ",\n  ", "\n,\n", ",\r\n  "])
+    array = "[" + rng.choice(["", "\n  "]) + separator.join(_document_items(rng, common)) + (
+        rng.choice(["]", "\n]\n", " ] "]))
+    path = None
+    if rng.random() < 0.3:
+        array = '{"meta": {"tags": [1, 2]}, "data": {"list": ' + array + "}}"
+        path = rng.choice([None, "data.list"])
+    data = array.encode("utf-8", "surrogatepass")
+    roll = rng.random()
+    if roll < 0.1:
+        data = data[:rng.randrange(len(data) + 1)]
+    elif roll < 0.15:
+        at = rng.randrange(len(data) + 1)
+        data = data[:at] + rng.choice([b"\xff", b"\xe4\xbd"]) + data[at:]
+    elif roll < 0.2:
+        data += rng.choice([b"garbage", b"[{}]", b"\n{"])
+    if rng.random() < 0.1:
+        data = b"\xef\xbb\xbf" + data
+    return data, path
+
+
+def _common_records(rng: random.Random) -> list[bytes]:
+    return [json.dumps({"channel": rng.choice(["alipay", "iso8583", "baitiao", "bank-gw"]),
+                        "status": rng.choice(["failed", "success", "pending"]),
+                        rng.choice(["code", "msg", "http_status", "error", "latency_ms"]):
+                        rng.choice(_VALUES[3:])}, ensure_ascii=False).encode()
+            for _ in range(12)]
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.integers(0, 2**32 - 1))
+def test_fold_matches_plain_on_fuzzed_json_documents(rulebook: Rulebook, tmp_path_factory: Any,
+                                                     seed: int) -> None:
+    rng = random.Random(seed)
+    data, records_path = _fuzz_document(rng, _common_records(rng))
+    path = tmp_path_factory.mktemp("fuzz") / "fuzz.json"
+    path.write_bytes(data)
+    txdiag.formats.BATCH_BYTES = rng.choice([1, 40, 300, 4096, 1 << 16])
+    txdiag.formats.BLOCK_SIZE = rng.choice([1, 7, 300, 1 << 20])
+    options: dict[str, Any] = {}
+    strict = rng.random() < 0.3
+    options["read_options"] = ReadOptions(input_format=InputFormat.JSON, strict=strict,
+                                          records_path=records_path)
+    if rng.random() < 0.3:
+        options["window"] = TimeWindow(BASE + timedelta(seconds=rng.randrange(10000)),
+                                       BASE + timedelta(seconds=rng.randrange(10000, 25000)))
+    assert fast(rulebook, [str(path)], **options) == plain(rulebook, [str(path)], **options)
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+@pytest.mark.parametrize("records_path", [None, "data.list"])
+def test_fold_matches_plain_on_generated_json_documents(rulebook: Rulebook, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        indent: int | None,
+                                                        records_path: str | None) -> None:
+    folded: list[int] = []
+    chunk = SummaryFold._jsonl_chunk
+
+    def counted(fold: SummaryFold, *args: Any) -> bool:
+        done = chunk(fold, *args)
+        folded.append(args[3] if done else 0)  # the records of a batch folded at once
+        return done
+
+    monkeypatch.setattr(SummaryFold, "_jsonl_chunk", counted)
+    lines = generated(tmp_path, 3000, "jsonl").read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    records.insert(1700, {"note": "no usable field"})
+    document: Any = {"meta": {"n": 1}, "data": {"list": records}} if records_path else records
+    path = tmp_path / "gen.json"
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=indent), encoding="utf-8")
+    for strict in (False, True):
+        options: dict[str, Any] = {"read_options": ReadOptions(strict=strict,
+                                                               records_path=records_path)}
+        expected = plain(rulebook, [str(path)], **options)
+        assert expected["totals"]["records"] == (1700 if strict else 3000)
+        folded.clear()
+        assert fast(rulebook, [str(path)], **options) == expected
+        assert sum(folded) > 0.9 * expected["totals"]["records"]
+        # The record without a usable field is unreadable at the line it starts on (pretty
+        # printed: the line before its only field).
+        text = path.read_text(encoding="utf-8").splitlines()
+        line = 1 if indent is None else next(
+            number for number, content in enumerate(text) if "no usable field" in content)
+        if strict:
+            assert f"gen.json:{line}:" in expected["error"]
+        else:
+            assert expected["examples"] == [[str(path), line, "no_usable_fields",
+                                             "none of the known field names"]]
+
+
+def _oracle_document(data: bytes, records_path: str | None, guard: KeyGuard) -> list[Any]:
+    """read_json_document as it was meant: the whole document decoded to text at once, its
+    records array the top-level one or at ``data.list`` in an object, each
+    value then decoded in place by ``raw_decode`` and given the line it starts on."""
+    text = data.decode("utf-8", "surrogateescape").removeprefix("\ufeff")
+    decoder, blank = json.JSONDecoder(), re.compile(r"[ \t\r\n]*")
+    head = '{"meta": {"tags": [1, 2]}, "data": {"list": ['
+    if not text.strip() or (text.startswith("{") and not text.startswith(head)):
+        return ["refused"]  # the document is cut or damaged before its records
+    at = len(head) if text.startswith("{") else blank.match(text).end() + 1  # type: ignore[union-attr]
+    out: list[Any] = []
+    at = blank.match(text, at).end()  # type: ignore[union-attr]
+    if text[at:at + 1] == "]":
+        return out
+    while True:
+        # A value that cannot be read is reported where the one before it ended.
+        failed = text.count("\n", 0, at) + 1
+        at = blank.match(text, at).end()  # type: ignore[union-attr]
+        line = text.count("\n", 0, at) + 1
+        try:
+            value, end = decoder.raw_decode(text, at)
+        except json.JSONDecodeError:
+            return [*out, (failed, "invalid_json")]
+        if re.search("[\udc80-\udcff]", text[at:end]):
+            return [*out, (failed, "bad_encoding")]
+        if isinstance(value, dict):
+            raw = text[at:end].encode()
+            item = guard.check("x", line, raw, text[at:end], value)
+            out.append((item.line, item.cause.value) if isinstance(item, Unreadable) else item)
+        else:
+            out.append((line, "not_an_object"))
+        at = blank.match(text, end).end()  # type: ignore[union-attr]
+        if text[at:at + 1] == ",":
+            at += 1
+        elif text[at:at + 1] == "]":
+            return out
+        else:
+            return [*out, (text.count("\n", 0, at) + 1, "invalid_json")]
+
+
+@settings(deadline=None, max_examples=80)
+@given(st.integers(0, 2**32 - 1))
+def test_json_document_reader_matches_the_whole_document_read_at_once(seed: int) -> None:
+    rng = random.Random(seed)
+    data, records_path = _fuzz_document(rng, _common_records(rng))
+    if data.removeprefix(b"\xef\xbb\xbf").startswith(b'{"meta"'):
+        records_path = "data.list"
+    guard = KeyGuard(lambda name: name in ("status", "code", "msg"))
+    expected = _oracle_document(data, records_path, guard)
+    for batches in (True, False):
+        txdiag.formats.BATCH_BYTES = rng.choice([1, 40, 300, 4096, 1 << 16])
+        txdiag.formats.BLOCK_SIZE = rng.choice([1, 7, 300, 1 << 20])
+        try:
+            got = [(i.line, i.cause.value) if isinstance(i, Unreadable) else i
+                   for i in read_json_document(_opened(data), ReadStats(name="x"), 1 << 20,
+                                               records_path, guard, batches=batches)]
+        except TxdiagError:
+            got = ["refused"]
+        assert got == expected, batches
+
+
+def test_deep_records_are_judged_by_json_in_documents(rulebook: Rulebook,
+                                                     tmp_path: Path) -> None:
+    """A record nested about as deep as the recursion limit allows: msgspec gives up first
+    (it is called deeper), so ``json`` decides, in batches or not, in the fold or not."""
+    limit = sys.getrecursionlimit()
+    outcomes = set()
+    for depth in range(limit - 200, limit + 20, 9):
+        for field in ("note", "error"):
+            data = (b'[{"status":"failed","code":"51"}, {"status":"failed", "' + field.encode()
+                    + b'": ' + b"[" * depth + b"]" * depth + b'}, {"status":"ok"}]')
+            path = tmp_path / "deep.json"
+            path.write_bytes(data)
+            items = []
+            for batches in (True, False):
+                try:
+                    items.append([item if isinstance(item, Unreadable) else item[0]
+                                  for item in read_json_document(
+                                      _opened(data), ReadStats(name="x"), 1 << 20,
+                                      batches=batches)])
+                except TxdiagError as exc:
+                    items.append([str(exc)])
+            assert items[0] == items[1]
+            expected = plain(rulebook, [str(path)])
+            assert fast(rulebook, [str(path)]) == expected
+            outcomes.add(expected["error"] is None)
+    assert outcomes == {True, False}  # both sides of the limit were tried
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_json_document_batches_are_cut_and_taken(indent: int | None) -> None:
+    """Pretty-printed or not, records come in batches (each item once, at its line), and a
+    batch given back is read value by value."""
+    records = [{"n": index, "msg": "a},{b" if index == 1000 else "x"} for index in range(2000)]
+    data = json.dumps(records, indent=indent).encode()
+    seen: list[int] = []
+
+    def take(batch: Any) -> Any:
+        try:
+            values = list(map(json.loads, batch.data.split(b"\n")))
+        except ValueError:
+            return None  # cut inside a string: given back
+        seen.append(batch.count)
+        if len(seen) % 3 == 0:
+            return None  # given back all the same
+        return list(zip(batch.lines(), values, strict=True))
+
+    got = list(read_json_document(_opened(data), ReadStats(name="x"), 1 << 20, take=take))
+    assert [item[1] for item in got] == records  # type: ignore[index]
+    expected = _oracle_document(data, None, KeyGuard(lambda name: False))
+    assert [item[0] for item in got] == [item[0] for item in expected]  # type: ignore[index]
+    assert len(seen) > 3 and sum(seen) > len(records) / 2
 
 
 def unknown_failures(tmp_path: Path, records: int, fmt: str, *, seed: int = 11) -> Path:

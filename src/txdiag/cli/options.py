@@ -201,3 +201,38 @@ Jobs = Annotated[
                  help="Processes for a big uncompressed JSON Lines file (summary); 0 for one "
                  "per core. Same output as with 1."),
 ]
+
+
+class EngineChoice(StrEnum):
+    local = "local"
+    spark = "spark"
+
+
+class SparkOutputChoice(StrEnum):
+    jsonl = "jsonl"
+    parquet = "parquet"
+
+
+Engine = Annotated[
+    EngineChoice,
+    typer.Option("--engine", case_sensitive=False,
+                 help="Where to run: here, or on Apache Spark (pip install 'txdiag[spark]'; "
+                 "docs/scale-out.md). Same output."),
+]
+Master = Annotated[
+    str | None,
+    typer.Option("--master", show_default=False, metavar="URL",
+                 help="--engine spark: the Spark master (local[*], yarn, spark://HOST:PORT, "
+                 "k8s://...) \\[default: Spark's, or spark-submit's]."),
+]
+SparkOutput = Annotated[
+    str | None,
+    typer.Option("--output", "-o", show_default=False, metavar="DIR",
+                 help="--engine spark: the directory Spark writes the rows to (must not "
+                 "exist)."),
+]
+SparkOutputFormat = Annotated[
+    SparkOutputChoice,
+    typer.Option("--output-format", case_sensitive=False,
+                 help="--engine spark: format of the rows written to --output."),
+]

@@ -29,7 +29,7 @@ from txdiag.sources import DEFAULT_MAX_LINE_BYTES, check_inputs
 from txdiag.timeparse import parse_timestamp, parse_zone
 
 if TYPE_CHECKING:
-    from txdiag.fold import Rows, Tally, Watch
+    from txdiag.fold import Rows, SummaryFold, Tally, Watch
     from txdiag.timeline import Timeline
 
 UNREADABLE_SHOWN = 5
@@ -93,6 +93,9 @@ class Session:
     inputs: list[str] = field(default_factory=list)
     jobs: int = 1
     """Processes for big JSON Lines files in :meth:`stream` without a callback (``--jobs``)."""
+    engine: Callable[[SummaryFold, list[str]], None] | None = None
+    """What folds the inputs in :meth:`stream` without a callback, in place of
+    :meth:`SummaryFold.run <txdiag.fold.SummaryFold.run>` (``--engine spark``)."""
 
     @classmethod
     def open(cls, inputs: Sequence[str] | None, settings: InputSettings,
@@ -211,9 +214,10 @@ class Session:
 
         from txdiag.jobs import effective_jobs
 
-        SummaryFold(self.pipeline, outcome.summary, timeline, on_unreadable=unreadable,
-                    on_progress=after, jobs=effective_jobs(self.jobs), watch=watch, rows=rows,
-                    tally=tally).run(self.inputs)
+        fold = SummaryFold(self.pipeline, outcome.summary, timeline, on_unreadable=unreadable,
+                           on_progress=after, jobs=effective_jobs(self.jobs), watch=watch,
+                           rows=rows, tally=tally)
+        (self.engine or SummaryFold.run)(fold, self.inputs)
 
     def _warn(self, inputs: Sequence[ReadStats]) -> None:
         for stats in inputs:

@@ -9,6 +9,7 @@ import typer
 from txdiag.cli import options as opt
 from txdiag.cli.base import app, examples, json_errors
 from txdiag.cli.common import InputSettings, reads_inputs
+from txdiag.cli.spark_engine import check_engine, spark_diagnose, spark_engine
 from txdiag.exitcodes import ExitCode
 from txdiag.render import OutputFormat
 
@@ -42,6 +43,7 @@ def finish(session: Session, outcome: Outcome, note: str | None = None) -> None:
     "txdiag diagnose examples/transactions.jsonl -c network -n 20",
     "zcat app.log.gz | txdiag diagnose - --format jsonl > failures.jsonl",
     "txdiag diagnose gateway.log --input-format text --since 2h --lang zh",
+    "txdiag diagnose logs/*.jsonl.gz --engine spark --master yarn --output failures/",
 ))
 @reads_inputs
 def diagnose(
@@ -50,6 +52,10 @@ def diagnose(
     lang: opt.Lang = None,
     category: opt.Categories = None,
     limit: opt.Limit = None,
+    engine: opt.Engine = opt.EngineChoice.local,
+    master: opt.Master = None,
+    output_dir: opt.SparkOutput = None,
+    output_format: opt.SparkOutputFormat = opt.SparkOutputChoice.jsonl,
     *,
     settings: InputSettings,
 ) -> None:
@@ -58,7 +64,12 @@ def diagnose(
     from txdiag.cli.session import Session
     from txdiag.render.writers import FindingFeed, finding_writer
 
+    check_engine(engine, master=master, output=output_dir, limit=limit, needs_output=True)
     session = Session.open(inputs, settings, lang)
+    if engine is opt.EngineChoice.spark:
+        assert output_dir is not None  # checked
+        spark_diagnose(session, master, output_dir, output_format, category)
+        return
 
     term = session.terminal
     wanted = set(category) if category else None
@@ -93,6 +104,7 @@ def diagnose(
     "zcat app.log.gz | txdiag summary -",
     "txdiag summary app.jsonl --format json | jq .by_category",
     "txdiag summary export.csv --encoding gb18030 --profile unionpay",
+    "txdiag summary logs/*.jsonl.gz --engine spark --master local[*] -f json",
 ))
 @reads_inputs
 def summary(
@@ -101,6 +113,8 @@ def summary(
     lang: opt.Lang = None,
     top: opt.Top = 10,
     bucket: SummaryBucket = None,
+    engine: opt.Engine = opt.EngineChoice.local,
+    master: opt.Master = None,
     *,
     settings: InputSettings,
 ) -> None:
@@ -111,8 +125,11 @@ def summary(
     from txdiag.render.reports import write_summary
     from txdiag.timeline import Timeline, parse_duration
 
+    check_engine(engine, master=master)
     timeline = Timeline(parse_duration(bucket, "--bucket") if bucket else None)
     session = Session.open(inputs, settings, lang)
+    if engine is opt.EngineChoice.spark:
+        session.engine = spark_engine(session, master)
 
     # No per-record callback: the summary and the timeline take the fast path (txdiag.fold).
     outcome = session.stream(timeline=timeline, templates=True)
