@@ -59,6 +59,7 @@ from txdiag.normalize import (
     _number,
     minor_to_major,
     text_value,
+    walk,
 )
 from txdiag.pipeline import Event, Observation, Pipeline, is_url
 from txdiag.readers import (
@@ -1420,24 +1421,34 @@ class _JsonSchema:
         return made
 
     def _make_direct(self, fields: frozenset[str]) -> Callable[[Any], Extracted] | None:
-        top, constants = self.field_map.top, self.normalizer.constants
+        field_map, constants = self.field_map, self.normalizer.constants
+        top = field_map.top
         names = self._all_names
-        nested = {field for name in names for _, field, _ in self.field_map.nested_paths(name)}
-        parts: list[tuple[str, list[tuple[str, Callable[[Any], Any]]]]] = []
+        parts: list[tuple[str, list[_Source]]] = []
         for wanted in sorted(fields):
-            if wanted in nested or wanted in constants:
+            if wanted in constants:
                 return None
-            found = sorted((slot[1], index) for index, name in enumerate(names)
-                           if (slot := top.get(name) or top.get(name.lower()) or ("", 0))[0]
-                           == wanted)
-            if len({rank for rank, _ in found}) != len(found):
+            # (rank, index of the name, path inside its object or None), as the normalizer's
+            # reader ranks its candidates
+            found: list[tuple[int, int, tuple[str, ...] | None]] = []
+            for index, name in enumerate(names):
+                slot = top.get(name) or top.get(name.lower())
+                if slot is not None and slot[0] == wanted:
+                    found.append((slot[1], index, None))
+                for path, field, rank in field_map.nested_paths(name):
+                    if field == wanted:
+                        if self.role(name) == "key":
+                            return None  # decoded as a struct of its own, not a dict
+                        found.append((rank, index, tuple(path)))
+            found.sort(key=itemgetter(0))
+            if len({rank for rank, _, _ in found}) != len(found):
                 return None  # two names of one rank: the record's order would decide
-            sources: list[tuple[str, Callable[[Any], Any]]] = []
-            for _, index in found:
+            sources: list[_Source] = []
+            for rank, index, inside in found:
                 normal: Callable[[Any], Any] = DIRECT_FIELDS[wanted] or _same
-                if wanted == "amount" and self.field_map.in_minor_units(names[index]):
+                if wanted == "amount" and rank in field_map.minor_unit_ranks:
                     normal = minor_to_major
-                sources.append((self._attributes[index], normal))
+                sources.append((self._attributes[index], inside, normal))
             if sources:
                 parts.append((wanted, sources))
 
@@ -1465,26 +1476,37 @@ class _JsonSchema:
                 if values[field] is not None}
 
 
-def _compile_picker(parts: Sequence[tuple[str, Sequence[tuple[str, Callable[[Any], Any]]]]]
+_Source = tuple[str, tuple[str, ...] | None, Callable[[Any], Any]]
+"""Where a field may be found in a decoded record: the struct's attribute, the path inside
+the object it holds (None: the value itself), and the conversion of what is found."""
+
+
+def _compile_picker(parts: Sequence[tuple[str, Sequence[_Source]]]
                     ) -> Callable[[Any], Extracted]:
     """Straight-line code making the :class:`Extracted` of a decoded record from ``parts``:
-    per field, the struct attributes that may hold it, by rank, each with its conversion; the
-    first holding a value (not None, not "", not an object) gives the field, as the
-    normalizer's reader takes it. Attribute and field names are generated identifiers and
-    the names of :data:`DIRECT_FIELDS`, never data."""
-    lines = ["def make(s, isinstance=isinstance, dict=dict, Extracted=Extracted):"]
-    normals: dict[str, Callable[[Any], Any]] = {}
+    per field, the places that may hold it, by rank, each with its conversion; the first
+    holding a value gives the field, as the normalizer's reader takes it (a value: not None,
+    not "", not an object; at a path inside an object: not None, not ""). Attribute and field
+    names are generated identifiers and the names of :data:`DIRECT_FIELDS`, never data; paths
+    enter as constants."""
+    lines = ["def make(s, isinstance=isinstance, dict=dict, walk=walk, Extracted=Extracted):"]
+    constants: dict[str, Any] = {}
 
-    def emit(sources: Sequence[tuple[str, Callable[[Any], Any]]], number: int, rank: int,
-             indent: str) -> None:
+    def emit(sources: Sequence[_Source], number: int, rank: int, indent: str) -> None:
         if rank == len(sources):
             lines.append(f"{indent}f{number} = None")
             return
-        attribute, normal = sources[rank]
+        attribute, path, normal = sources[rank]
         name = f"n{number}_{rank}"
-        normals[name] = normal
+        constants[name] = normal
         lines.append(f"{indent}v = s.{attribute}")
-        lines.append(f"{indent}if v is None or v == '' or isinstance(v, dict):")
+        if path is None:
+            lines.append(f"{indent}if v is None or v == '' or isinstance(v, dict):")
+        else:
+            constants[f"p{number}_{rank}"] = path
+            lines.append(f"{indent}v = walk(v, p{number}_{rank}) if isinstance(v, dict) "
+                         "else None")
+            lines.append(f"{indent}if v is None or v == '':")
         emit(sources, number, rank + 1, indent + "    ")
         lines.append(f"{indent}else:")
         lines.append(f"{indent}    f{number} = {name}(v)")
@@ -1493,8 +1515,8 @@ def _compile_picker(parts: Sequence[tuple[str, Sequence[tuple[str, Callable[[Any
         emit(sources, number, 0, "    ")
     given = ", ".join(f"{wanted}=f{number}" for number, (wanted, _) in enumerate(parts))
     lines.append(f"    return Extracted({given})")
-    lines[0] = lines[0][:-2] + "".join(f", {name}={name}" for name in normals) + "):"
-    namespace: dict[str, Any] = {"Extracted": Extracted, **normals}
+    lines[0] = lines[0][:-2] + "".join(f", {name}={name}" for name in constants) + "):"
+    namespace: dict[str, Any] = {"Extracted": Extracted, "walk": walk, **constants}
     exec(compile("\n".join(lines), "<txdiag record fields>", "exec"), namespace)  # noqa: S102
     made: Callable[[Any], Extracted] = namespace["make"]
     return made

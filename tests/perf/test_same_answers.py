@@ -795,6 +795,32 @@ def test_rows_match_plain_with_user_field_maps_and_profiles(rulebook: Rulebook,
             assert fast(rulebook, [str(path)], rows=fmt, **options) == expected
 
 
+def test_rows_match_plain_with_amount_objects(rulebook: Rulebook, tmp_path: Path) -> None:
+    """An amount given as an object (WeChat Pay v3: ``{"total": 1999, "currency": "CNY"}``,
+    in fen) or as a value, and a currency beside it or inside it, as the normalizer reads
+    them."""
+    rng = random.Random(9)
+    path = tmp_path / "amounts.jsonl"
+    records = []
+    for index in range(1200):
+        record: dict[str, Any] = {"ts": (BASE + timedelta(seconds=index)).isoformat(),
+                                  "txn_id": f"T{index}", "status": "failed",
+                                  "code": rng.choice(["51", "NOTENOUGH", "X9"])}
+        record["amount"] = rng.choice([
+            {"total": rng.choice([1999, "1999", None, "", 12.5]), "currency": "CNY"},
+            {"total": 5}, {"currency": "USD"}, {}, "19.99", 1999, None, "", [1]])
+        if rng.random() < 0.5:
+            record["currency"] = rng.choice(["CNY", "", None])
+        if rng.random() < 0.2:
+            record["total_fee"] = rng.choice([1999, "", None])
+        records.append(record)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    for fmt in _ROW_FORMATS:
+        expected = plain(rulebook, [str(path)], rows=fmt)
+        assert expected["rows"].count("\n") > 1000
+        assert fast(rulebook, [str(path)], rows=fmt) == expected
+
+
 # -- check ----------------------------------------------------------------------------------
 
 
