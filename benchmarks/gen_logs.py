@@ -7,6 +7,7 @@ personal data inside messages (test card and phone numbers), and optionally an i
 system faults like a promotion-day outage.
 
     python benchmarks/gen_logs.py --records 1000000 --failure-rate 0.6 > big.jsonl
+    python benchmarks/gen_logs.py --records 300000 --distinct-messages > distinct.jsonl
     python benchmarks/gen_logs.py --records 3000 --failure-rate 0.35 --incident \
         --format csv --out examples/transactions.csv
 """
@@ -114,6 +115,24 @@ def luhn_complete(prefix: str, rng: random.Random, length: int) -> str:
     return digits + str((10 - total % 10) % 10)
 
 
+MESSAGE_FIELDS = ("message", "msg", "sub_msg", "err_code_des", "err_msg", "respMsg", "error")
+"""Where a record's message text stands (``error`` as text, or the ``message`` inside it)."""
+
+
+def make_distinct(record: dict[str, Any], index: int) -> None:
+    """Put an order number and a trace id inside every message of the record, as real
+    gateways log them: no two messages of the data set are then the same text. (The trace
+    id is made from the index, so the other fields are those of the same seed without.)"""
+    trace = (index * 0x9E3779B97F4A7C15 + 0x7F4A7C15) % (1 << 64)
+    tail = f" (order O{index:012d}, trace {trace:016x})"
+    for name in MESSAGE_FIELDS:
+        value = record.get(name)
+        if isinstance(value, str):
+            record[name] = value + tail
+        elif isinstance(value, dict) and isinstance(value.get("message"), str):
+            record[name] = {**value, "message": value["message"] + tail}
+
+
 def make_record(rng: random.Random, index: int, when: datetime, failed: bool,
                 incident: bool) -> dict[str, Any]:
     table = INCIDENT if incident else FAILURES
@@ -188,6 +207,8 @@ def generate(args: argparse.Namespace, out: TextIO) -> None:
         incident = args.incident and burst_start <= when < burst_end
         failed = rng.random() < (0.85 if incident else args.failure_rate)
         record = make_record(rng, index, when, failed, incident and failed and rng.random() < 0.8)
+        if getattr(args, "distinct_messages", False):
+            make_distinct(record, index)
         if args.format == "jsonl":
             out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
         elif writer is not None:
@@ -205,6 +226,9 @@ def main() -> None:
     parser.add_argument("--format", choices=("jsonl", "csv", "logfmt"), default="jsonl")
     parser.add_argument("--incident", action="store_true",
                         help="add a 10-minute burst of system faults at 60%% of the span")
+    parser.add_argument("--distinct-messages", action="store_true",
+                        help="an order number and a trace id inside every message: no two "
+                        "messages alike")
     parser.add_argument("--gzip", action="store_true")
     parser.add_argument("--out", help="file to write (default stdout)")
     args = parser.parse_args()

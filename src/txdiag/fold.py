@@ -43,6 +43,7 @@ import re
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, tzinfo
 from functools import cache, partial
 from itertools import compress, repeat
@@ -50,6 +51,7 @@ from operator import attrgetter, is_not, itemgetter, methodcaller, mul, truediv
 from typing import TYPE_CHECKING, Any, Protocol
 
 from txdiag.aggregate import NO_CHANNEL, NO_CODE, Summary, Target, Verdict, target_of, unknown_of
+from txdiag.classify import message_key
 from txdiag.formats import ItemBatch, read_json_document
 from txdiag.normalize import (
     Extracted,
@@ -57,6 +59,7 @@ from txdiag.normalize import (
     _number,
     minor_to_major,
     text_value,
+    walk,
 )
 from txdiag.pipeline import Event, Observation, Pipeline, is_url
 from txdiag.readers import (
@@ -80,6 +83,7 @@ from txdiag.sources import OpenedInput, iter_chunks
 from txdiag.timeparse import in_range, parse_timestamp
 
 if TYPE_CHECKING:
+    from txdiag.models import Diagnosis
     from txdiag.timeline import Timeline
 
 KEY_FIELDS = frozenset({"status", "channel", "error_code", "error_message", "http_status"})
@@ -104,7 +108,7 @@ _GONE: Any = ("gone",)
 
 DIRECT_FIELDS: dict[str, Callable[[Any], Any] | None] = {
     "txn_id": text_value, "timestamp": None, "amount": None, "currency": text_value,
-    "user_id": text_value}
+    "user_id": text_value, "latency_ms": _number, "installments": None}
 """Fields a watch may ask for that a JSON Lines chunk can hand over without normalizing the
 record: each found under one name, and kept by :meth:`Normalizer.extract` as found (None) or
 as text (an amount in fen: in yuan)."""
@@ -127,6 +131,41 @@ class Watch(Protocol):
     def wants(self, target: Target) -> bool: ...
 
     def record(self, fields: Extracted, target: Target) -> None: ...
+
+
+class Rows(Protocol):
+    """Failures a caller writes one by one, in input order, while the fold counts every
+    record (``txdiag diagnose``: :class:`~txdiag.render.writers.FindingFeed`).
+
+    :meth:`wants` is asked once per distinct outcome. A record observed on its own goes to
+    :meth:`observation` (which decides whether it is wanted); a record of a JSON Lines chunk
+    whose outcome is wanted, inside ``--since/--until``, goes to :meth:`parts`: the fields
+    that decided its outcome (the same object for every record with them), its diagnosis,
+    and its own fields (:data:`ROW_FIELDS`; the others may be left empty). Once :attr:`full`
+    is true nothing more is handed over.
+    """
+
+    full: bool
+
+    def wants(self, target: Target) -> bool: ...
+
+    def observation(self, observation: Observation) -> None: ...
+
+    def parts(self, outcome: Extracted, diagnosis: Diagnosis, fields: Extracted, source: str,
+              line: int) -> None: ...
+
+
+class Tally(Protocol):
+    """Every record's time and verdict, in input order, in batches (``txdiag check``:
+    :class:`~txdiag.gate.Gate`). Records outside ``--since/--until`` are left out."""
+
+    def add_verdicts(self, moments: Sequence[datetime | None],
+                     verdicts: Sequence[Verdict | None]) -> None: ...
+
+
+ROW_FIELDS = frozenset({"txn_id", "timestamp", "latency_ms", "amount", "currency",
+                        "installments", "user_id"})
+"""The fields of its own a record hands to :meth:`Rows.parts`."""
 
 
 class _Observed(tuple[Any, ...]):
@@ -175,6 +214,8 @@ class SummaryFold:
         fast: bool = True,
         jobs: int = 1,
         watch: Watch | None = None,
+        rows: Rows | None = None,
+        tally: Tally | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.summary = summary
@@ -183,10 +224,15 @@ class SummaryFold:
         self.on_input = on_input
         self.on_progress = on_progress
         self.fast = fast
-        self.jobs = 1 if watch is not None else jobs
+        self.jobs = 1 if watch is not None or rows is not None or tally is not None else jobs
         """Processes for a big JSON Lines file (see :mod:`txdiag.jobs`); one with a watch,
-        whose records must reach it in input order."""
+        rows or a tally, whose records must reach them in input order."""
         self.watch = watch
+        self.rows = rows
+        self.tally = tally
+        self._row_outcomes: dict[Hashable, tuple[Extracted, Diagnosis] | None] = {}
+        """Per known key, what :meth:`Rows.parts` is given for its records (None: not
+        wanted)."""
         self.zone: tzinfo = pipeline.normalizer.assume_tz
         self.pending: Counter[Hashable] = Counter()
         self.known: dict[Hashable, Target] = {}
@@ -235,6 +281,10 @@ class SummaryFold:
                     fold_split(self, name, stats, ranges)
                 else:
                     self._read_jsonl(opened, stats)
+            elif self.rows is not None or self.tally is not None:
+                # Only JSON Lines hands rows and verdicts over in batches (their line numbers
+                # are the chunk's); other inputs record by record.
+                self._items(items, stats.name)
             elif fmt == InputFormat.JSON and _JsonSchema.usable(pipeline, stats):
                 self._read_json_document(opened, stats)
             elif fmt in (InputFormat.CSV, InputFormat.TSV) and _plain_field_map(pipeline):
@@ -280,6 +330,11 @@ class SummaryFold:
         self.pending[_Observed.of(target)] += 1
         if self.watch is not None and self.watch.wants(target):
             self.watch.record(event.fields, target)
+        if self.rows is not None and not self.rows.full:
+            self.rows.observation(event)
+        if self.tally is not None:
+            self.tally.add_verdicts([parse_timestamp(event.fields.timestamp, self.zone)],
+                                    [target[1]])
         if self.timeline is not None:
             self.timeline.add_observation(event, self.zone)
         if len(self.pending) > MAX_PENDING:
@@ -348,6 +403,7 @@ class SummaryFold:
             self.dependent.clear()
             self.latency_sensitive.clear()
             self.watched.clear()
+            self._row_outcomes.clear()
 
     def _remember(self, key: Hashable, data: Mapping[str, Any]) -> None:
         target, sensitive = self._outcome_of(data)
@@ -457,6 +513,110 @@ class SummaryFold:
         assert self.watch is not None
         fields = self.watch.fields | ({"timestamp"} if self.pipeline.window else set())
         return frozenset(fields) if fields <= DIRECT_FIELDS.keys() else None
+
+    def _write_rows(self, rows: Rows, keys: Sequence[Hashable],
+                    observed: Mapping[int, Observation],
+                    mapping: Callable[[Hashable], Mapping[str, Any]],
+                    fields_of: Callable[[int], Extracted | None], first_line: int,
+                    source: str) -> None:
+        """Hand a chunk's wanted failures to ``rows`` in input order: ``keys`` are the
+        records' keys before dependent ones were observed (``observed``, by index)."""
+        outcomes = self._row_outcomes
+        wanted = set()
+        for key in set(keys):
+            if key in outcomes:
+                if outcomes[key] is not None:
+                    wanted.add(key)
+            elif self._row_outcome(key, rows, mapping) is not None:
+                wanted.add(key)
+        indices: Iterable[int] = compress(range(len(keys)), map(wanted.__contains__, keys))
+        if observed:
+            indices = sorted([*indices, *observed])
+        window = self.pipeline.window
+        zone = self.zone
+        for index in indices:
+            event = observed.get(index)
+            if event is not None:
+                rows.observation(event)
+            else:
+                fields = fields_of(index)
+                if fields is None or (window and not window.contains(
+                        parse_timestamp(fields.timestamp, zone))):
+                    continue
+                outcome, diagnosis = outcomes[keys[index]]  # type: ignore[misc]
+                rows.parts(outcome, diagnosis, fields, source, first_line + index)
+            if rows.full:
+                return
+
+    def _tally(self, tally: Tally, keys: Sequence[Hashable], observed: Mapping[int, Observation],
+               stamps: Sequence[Any] | None) -> None:
+        """Give ``tally`` a chunk's records in input order: ``keys`` (and ``stamps``) as
+        before dependent records were observed (``observed``, by index; the others of them
+        are left out, as :meth:`_observe_dependent` leaves them)."""
+        zone = self.zone
+        known = self.known
+        dependent = self.dependent
+        moments: list[datetime | None]
+        verdicts: list[Verdict | None]
+        if not observed and dependent.isdisjoint(keys):
+            indices: Sequence[int] = range(len(keys))
+            moments = _moments(stamps, zone) if stamps is not None else [None] * len(keys)
+            verdicts = [known[key][1] for key in keys]
+        else:
+            indices = [index for index, key in enumerate(keys)
+                       if key not in dependent or index in observed]
+            fast = [index for index in indices if index not in observed]
+            moment_of = dict(zip(fast, _moments([stamps[index] for index in fast], zone)
+                                 if stamps is not None else [None] * len(fast), strict=True))
+            moments, verdicts = [], []
+            for index in indices:
+                event = observed.get(index)
+                if event is not None:
+                    moments.append(parse_timestamp(event.fields.timestamp, zone))
+                    verdicts.append(target_of(event)[1])
+                else:
+                    moments.append(moment_of[index])
+                    verdicts.append(known[keys[index]][1])
+        window = self.pipeline.window
+        if window:
+            kept = [index in observed or window.contains(moment)
+                    for index, moment in zip(indices, moments, strict=True)]
+            moments = list(compress(moments, kept))
+            verdicts = list(compress(verdicts, kept))
+        tally.add_verdicts(moments, verdicts)
+
+    def _row_outcome(self, key: Hashable, rows: Rows,
+                     mapping: Callable[[Hashable], Mapping[str, Any]]
+                     ) -> tuple[Extracted, Diagnosis] | None:
+        """What the records of a known key give :meth:`Rows.parts` (None: not wanted): the
+        deciding fields as the record's would be, and the diagnosis of the key's latency
+        band."""
+        target = self.known.get(key)
+        found: tuple[Extracted, Diagnosis] | None = None
+        if target is not None and target is not _DEPENDENT and rows.wants(target):
+            base, latency = key, None
+            if isinstance(key, _Banded):
+                base = key[0]
+                latency = self.pipeline.classifier.latency_thresholds[key[1] - 1]
+            fields = self.pipeline.normalizer.extract(mapping(base))
+            if fields is not None and fields.failed:
+                fields.latency_ms = latency
+                found = fields, self._diagnosis(fields)
+        self._row_outcomes[key] = found
+        return found
+
+    def _diagnosis(self, fields: Extracted) -> Diagnosis:
+        """:meth:`Pipeline.diagnose_fields`, remembered per message template: when a rule
+        decides, the classifier sees a message only through :func:`message_key` (an order
+        number in it does not make it new), so the diagnosis is that of the keyed message.
+        (A failure no rule explains shows its message itself: it is diagnosed as it is.)"""
+        message = fields.message
+        if message and self.pipeline.classifier.decide(
+                channel=fields.channel, codes=fields.codes, message=message,
+                http_status=fields.http_status, latency_ms=fields.latency_ms,
+                status=fields.status_for_rules) is not None:
+            return self.pipeline.diagnose_fields(replace(fields, message=message_key(message)))
+        return self.pipeline.diagnose_fields(fields)
 
     # -- time --------------------------------------------------------------------------------
 
@@ -573,17 +733,23 @@ class SummaryFold:
             self._remember(key, schema.mapping(key))
         stamp_of = schema.stamp_of
         stamps = list(map(stamp_of, structs)) if stamp_of is not None and (
-            self.timeline is not None or self.pipeline.window) else None
+            self.timeline is not None or self.pipeline.window or self.tally is not None
+        ) else None
         # Banding first: it keeps ``keys`` aligned with the structs, observing does not.
         if self.latency_sensitive and not self.latency_sensitive.isdisjoint(local) and (
                 self._band_latencies(keys, structs, schema.latency_of, schema.mapping)):
             local = Counter(keys)
         picked = self._picked(keys, local)
+        rows = self.rows if self.rows is not None and not self.rows.full else None
+        in_order = list(keys) if rows is not None or self.tally is not None else None
+        in_stamps = None if self.tally is None or stamps is None else list(stamps)
+        observed: dict[int, Observation] = {}
         if self.dependent and not self.dependent.isdisjoint(local):
             records = [(index, schema.full_mapping(structs[index]))
                        for index, key in enumerate(keys) if key in self.dependent]
             if not self._observe_dependent(records, keys, stamps, first_line, source,
-                                           lines=None if lines is None else lines()):
+                                           lines=None if lines is None else lines(),
+                                           events=observed):
                 return False
             local = Counter(keys)
         if picked is not None:
@@ -591,17 +757,28 @@ class SummaryFold:
             self._deliver(picked, lambda index: schema.record(structs[index]),
                           None if direct is None else lambda index: direct(structs[index]))
         self._fold(self._place(keys, stamps, local))
+        if self.tally is not None and in_order is not None:
+            self._tally(self.tally, in_order, observed, in_stamps)
+        if rows is not None and in_order is not None:
+            own = schema.direct(ROW_FIELDS)
+            extract = self.pipeline.normalizer.extract
+            self._write_rows(rows, in_order, observed, schema.mapping,
+                             (lambda index: own(structs[index])) if own is not None else
+                             (lambda index: extract(schema.record(structs[index]))),
+                             first_line, source)
         if self.on_progress is not None:
             self.on_progress(count)
         return True
 
     def _observe_dependent(self, records: list[tuple[int, dict[str, Any]]],
                            keys: list[Hashable], stamps: list[Any] | None, first_line: int,
-                           source: str, *, lines: Sequence[int] | None = None) -> bool:
+                           source: str, *, lines: Sequence[int] | None = None,
+                           events: dict[int, Observation] | None = None) -> bool:
         """Observe, one by one, the records (index in the chunk, fields) whose key does not
-        decide alone, and put their outcome in ``keys`` in their place. False when the chunk
-        must go line by line: under ``--strict`` one of them is unreadable, and the records
-        before it must be counted but not those after."""
+        decide alone, and put their outcome in ``keys`` in their place (and the observations
+        in ``events``, by index). False when the chunk must go line by line: under
+        ``--strict`` one of them is unreadable, and the records before it must be counted but
+        not those after."""
         pipeline = self.pipeline
         if pipeline.read_options.strict and any(
                 pipeline.normalizer.extract(record) is None for _, record in records):
@@ -614,6 +791,8 @@ class SummaryFold:
             if isinstance(event, Observation):
                 target = target_of(event)
                 keys[index] = _Observed.of(target)
+                if events is not None:
+                    events[index] = event
                 if self.watch is not None and self.watch.wants(target):
                     self.watch.record(event.fields, target)
                 observed = True
@@ -1242,35 +1421,40 @@ class _JsonSchema:
         return made
 
     def _make_direct(self, fields: frozenset[str]) -> Callable[[Any], Extracted] | None:
-        top, constants = self.field_map.top, self.normalizer.constants
+        field_map, constants = self.field_map, self.normalizer.constants
+        top = field_map.top
         names = self._all_names
-        nested = {field for name in names for _, field, _ in self.field_map.nested_paths(name)}
-        parts: list[tuple[str, str | None, Callable[[Any], Any] | None]] = []
+        parts: list[tuple[str, list[_Source]]] = []
         for wanted in sorted(fields):
-            if wanted in nested or wanted in constants:
+            if wanted in constants:
                 return None
-            found = [index for index, name in enumerate(names)
-                     if (top.get(name) or top.get(name.lower()) or ("",))[0] == wanted]
-            if len(found) > 1:
-                return None
-            attribute = self._attributes[found[0]] if found else None
-            normal: Callable[[Any], Any] | None = DIRECT_FIELDS[wanted]
-            if found and wanted == "amount" and self.field_map.in_minor_units(names[found[0]]):
-                normal = minor_to_major
-            parts.append((wanted, attribute, normal))
+            # (rank, index of the name, path inside its object or None), as the normalizer's
+            # reader ranks its candidates
+            found: list[tuple[int, int, tuple[str, ...] | None]] = []
+            for index, name in enumerate(names):
+                slot = top.get(name) or top.get(name.lower())
+                if slot is not None and slot[0] == wanted:
+                    found.append((slot[1], index, None))
+                for path, field, rank in field_map.nested_paths(name):
+                    if field == wanted:
+                        if self.role(name) == "key":
+                            return None  # decoded as a struct of its own, not a dict
+                        found.append((rank, index, tuple(path)))
+            found.sort(key=itemgetter(0))
+            if len({rank for rank, _, _ in found}) != len(found):
+                return None  # two names of one rank: the record's order would decide
+            sources: list[_Source] = []
+            for rank, index, inside in found:
+                normal: Callable[[Any], Any] = DIRECT_FIELDS[wanted] or _same
+                if wanted == "amount" and rank in field_map.minor_unit_ranks:
+                    normal = minor_to_major
+                sources.append((self._attributes[index], inside, normal))
+            if sources:
+                parts.append((wanted, sources))
 
-        present = [(wanted, attribute, normal) for wanted, attribute, normal in parts
-                   if attribute is not None]
-        if not present:
+        if not parts:
             return lambda struct: Extracted()
-        given = [wanted for wanted, _, _ in present]
-        normals = [normal or _same for _, _, normal in present]
-        get = attrgetter(*(attribute for _, attribute, _ in present))
-        if len(present) == 1:
-            only, normal = given[0], normals[0]
-            return lambda struct: Extracted(**{only: normal(get(struct))})
-        return lambda struct: Extracted(**dict(zip(given, map(_call, normals, get(struct)),
-                                                   strict=True)))
+        return _compile_picker(parts)
 
     def _named(self, names: list[str], values: tuple[Any, ...]) -> dict[str, Any]:
         """The values that are set, by name, as ``json.loads`` gives them (only deciding
@@ -1290,6 +1474,52 @@ class _JsonSchema:
                   *(f"d{i}" for i in range(len(self.detail_names)))]
         return {name: _plain(values[field]) for name, field in zip(names, fields, strict=True)
                 if values[field] is not None}
+
+
+_Source = tuple[str, tuple[str, ...] | None, Callable[[Any], Any]]
+"""Where a field may be found in a decoded record: the struct's attribute, the path inside
+the object it holds (None: the value itself), and the conversion of what is found."""
+
+
+def _compile_picker(parts: Sequence[tuple[str, Sequence[_Source]]]
+                    ) -> Callable[[Any], Extracted]:
+    """Straight-line code making the :class:`Extracted` of a decoded record from ``parts``:
+    per field, the places that may hold it, by rank, each with its conversion; the first
+    holding a value gives the field, as the normalizer's reader takes it (a value: not None,
+    not "", not an object; at a path inside an object: not None, not ""). Attribute and field
+    names are generated identifiers and the names of :data:`DIRECT_FIELDS`, never data; paths
+    enter as constants."""
+    lines = ["def make(s, isinstance=isinstance, dict=dict, walk=walk, Extracted=Extracted):"]
+    constants: dict[str, Any] = {}
+
+    def emit(sources: Sequence[_Source], number: int, rank: int, indent: str) -> None:
+        if rank == len(sources):
+            lines.append(f"{indent}f{number} = None")
+            return
+        attribute, path, normal = sources[rank]
+        name = f"n{number}_{rank}"
+        constants[name] = normal
+        lines.append(f"{indent}v = s.{attribute}")
+        if path is None:
+            lines.append(f"{indent}if v is None or v == '' or isinstance(v, dict):")
+        else:
+            constants[f"p{number}_{rank}"] = path
+            lines.append(f"{indent}v = walk(v, p{number}_{rank}) if isinstance(v, dict) "
+                         "else None")
+            lines.append(f"{indent}if v is None or v == '':")
+        emit(sources, number, rank + 1, indent + "    ")
+        lines.append(f"{indent}else:")
+        lines.append(f"{indent}    f{number} = {name}(v)")
+
+    for number, (_, sources) in enumerate(parts):
+        emit(sources, number, 0, "    ")
+    given = ", ".join(f"{wanted}=f{number}" for number, (wanted, _) in enumerate(parts))
+    lines.append(f"    return Extracted({given})")
+    lines[0] = lines[0][:-2] + "".join(f", {name}={name}" for name in constants) + "):"
+    namespace: dict[str, Any] = {"Extracted": Extracted, "walk": walk, **constants}
+    exec(compile("\n".join(lines), "<txdiag record fields>", "exec"), namespace)  # noqa: S102
+    made: Callable[[Any], Extracted] = namespace["make"]
+    return made
 
 
 MAX_NAMES = 512
@@ -1317,10 +1547,6 @@ def _same(value: Any) -> Any:
     if value is None or value == "" or isinstance(value, dict):
         return None
     return value
-
-
-def _call(function: Callable[[Any], Any], value: Any) -> Any:
-    return function(value)
 
 
 @cache
@@ -1355,6 +1581,15 @@ def _from_epoch_seconds(seconds: int) -> datetime:
     from txdiag.timeline import from_epoch
 
     return from_epoch(seconds)
+
+
+def _moments(stamps: Sequence[Any], zone: tzinfo) -> list[datetime | None]:
+    """Every stamp as :func:`parse_timestamp` reads it (in one C-level pass when they are
+    all ISO 8601 texts it reads as ``datetime.fromisoformat`` does)."""
+    span = _span(stamps, zone) if stamps else None
+    if span is not None:
+        return list(span[2])
+    return [parse_timestamp(stamp, zone) for stamp in stamps]
 
 
 def _span(stamps: Sequence[Any],

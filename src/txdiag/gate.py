@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from enum import StrEnum
+from itertools import compress
 
 from txdiag.errors import UsageError
 from txdiag.pipeline import Observation
@@ -154,6 +155,27 @@ class Counts:
     first: datetime | None = None
     last: datetime | None = None
 
+    def add_many(self, moments: Sequence[datetime | None], categories: Sequence[str | None],
+                 reasons: Sequence[str | None]) -> None:
+        """:meth:`add` for each record, in order (the same counts, first and last)."""
+        self.records += len(categories)
+        failed = [category is not None for category in categories]
+        failures = sum(failed)
+        self.successes += len(categories) - failures
+        self.failures += failures
+        if failures:
+            self.by_category.update(compress(categories, failed))  # type: ignore[arg-type]
+            self.reasons.update(reason for reason in compress(reasons, failed)
+                                if reason is not None)
+        known = [moment for moment in moments if moment is not None]
+        if known:
+            # min() and max() keep the first of equal times, as add() does one by one.
+            low, high = min(known), max(known)
+            if self.first is None or low < self.first:
+                self.first = low
+            if self.last is None or high > self.last:
+                self.last = high
+
     def add(self, moment: datetime | None, category: str | None, reason: str | None) -> None:
         self.records += 1
         if moment is not None:
@@ -272,6 +294,21 @@ class Gate:
 
     def add_observation(self, obs: Observation, zone: tzinfo) -> None:
         self.add(*observed(obs, zone))
+
+    def add_verdicts(self, moments: Sequence[datetime | None],
+                     verdicts: Sequence[tuple[str, str, str] | None]) -> None:
+        """Count records in order: their times, and their verdicts (category, reason,
+        retryable; None for a success). The same as :meth:`add` for each."""
+        categories = [None if verdict is None else verdict[0] for verdict in verdicts]
+        reasons = [None if verdict is None else verdict[1] for verdict in verdicts]
+        if self.window is not None:
+            for moment, category, reason in zip(moments, categories, reasons, strict=True):
+                self.add(moment, category, reason)
+            return
+        for reason, category in dict.fromkeys(zip(reasons, categories, strict=True)):
+            if reason is not None and category is not None:
+                self.reason_category.setdefault(reason, category)
+        self.run.add_many(moments, categories, reasons)
 
     def add(self, moment: datetime | None, category: str | None = None,
             reason: str | None = None) -> None:

@@ -82,6 +82,8 @@ _TEXT = st.text(st.characters(codec="utf-8"), max_size=30) | st.sampled_from([
     "4111 1111 1111 1111", "13812345678", "a@b.co", "password=hunter2", "\x1b[1m",
     "\u2028", "\x85", "\u200f", "2026-11-11T00:00:00", "2026-11-11 08:00:00", "1762790401",
     "1762790401123", "1,234.50", "NaN", "inf", "-0", "1e400", "12", "12.5",
+    "0.000001", "0.0000001", "0199.89", "199.890", "0", "0.000000", "999999999999999.5",
+    "T20261111000000001", "u702254", "AKIAIOSFODNN7EXAMPLE", "13812345678.0",
 ])
 _VALUE = _TEXT | st.none() | st.booleans() | st.integers(-10**20, 10**20) | st.floats() | \
     st.lists(st.integers(), max_size=2) | st.dictionaries(st.text(max_size=3), st.integers(),

@@ -5,7 +5,11 @@
   with --strict, --since/--until and chunk sizes down to one byte;
 - the chunked readers against the line-by-line ones they replaced (kept here as oracles);
 - the compiled extraction against the key-by-key one;
-- ``--jobs 2`` against ``--jobs 1``, forked and spawned.
+- ``--jobs 2`` against ``--jobs 1``, forked and spawned;
+- ``diagnose`` rows handed over by the fold (:class:`~txdiag.fold.Rows`, in parts) against
+  the rows of every failure observed one by one, in jsonl, json and csv;
+- ``check``'s gate given the records in batches (:class:`~txdiag.fold.Tally`) against the
+  gate given every observation.
 
 Correctness only: timings are for benchmarks/bench.py.
 """
@@ -39,6 +43,7 @@ from txdiag.cli.app import app
 from txdiag.errors import TxdiagError
 from txdiag.fold import SummaryFold
 from txdiag.formats import read_json_document
+from txdiag.gate import Gate, parse_thresholds
 from txdiag.normalize import Extracted, FieldMap, Normalizer
 from txdiag.pipeline import Observation, Pipeline, ReadOptions, TimeWindow
 from txdiag.readers import (
@@ -49,7 +54,9 @@ from txdiag.readers import (
     read_csv,
     read_jsonl,
 )
+from txdiag.render import OutputFormat
 from txdiag.render.common import Presenter, summary_dict
+from txdiag.render.writers import FindingFeed, FindingWriter, finding_writer
 from txdiag.rulebook import Rulebook
 from txdiag.sources import OpenedInput, iter_lines
 from txdiag.spikes import detect_spikes
@@ -80,8 +87,32 @@ class _Failures:
                                fields.user_id, target[:3])))
 
 
+class _Rows:
+    """The ``diagnose`` output of a run, in one format (written after the run's totals)."""
+
+    def __init__(self, pipeline: Pipeline, fmt: OutputFormat, presenter: Presenter,
+                 categories: set[str] | None, limit: int | None) -> None:
+        self.out = io.StringIO()
+        self.writer: FindingWriter = finding_writer(fmt, self.out, presenter)
+        self.feed = FindingFeed(lambda: self.writer, pipeline, categories=categories,
+                                limit=limit)
+
+    def text(self, summary: Summary, inputs: list[ReadStats]) -> str:
+        self.writer.finish(summary, inputs)
+        return self.out.getvalue()
+
+
+def _gate(check: int | None) -> Gate | None:
+    """``check``'s gate: None, or judging the run (0) or windows of ``check`` seconds."""
+    if check is None:
+        return None
+    return Gate(parse_thresholds(["failure=30", "system=5"], ["balance=3"], "50"),
+                window=check or None, min_records=2, max_open_windows=6)
+
+
 def _render(pipeline: Pipeline, summary: Summary, timeline: Timeline,
-            error: str | None, watch: _Failures | None = None) -> dict[str, Any]:
+            error: str | None, watch: _Failures | None = None,
+            rows: _Rows | None = None, gate: Gate | None = None) -> dict[str, Any]:
     summary.filtered_out = pipeline.filtered_out
     data = summary_dict(summary, pipeline.inputs, Presenter(mask=False), timeline=timeline,
                         spikes=detect_spikes(timeline))
@@ -103,39 +134,66 @@ def _render(pipeline: Pipeline, summary: Summary, timeline: Timeline,
         data["watched"] = sorted(watch.seen)
     data["no_timestamp"] = timeline.no_timestamp
     data["error"] = error
+    if rows is not None:
+        data["rows"] = rows.text(summary, pipeline.inputs)
+    if gate is not None:
+        data["check"] = repr(gate.result())  # every count, time (with its zone) and order
     rendered: dict[str, Any] = json.loads(json.dumps(data, default=str))
     return rendered
 
 
 def plain(rulebook: Rulebook, names: list[str], *, max_templates: int = MAX_TEMPLATES,
-          **options: Any) -> dict[str, Any]:
+          rows: OutputFormat | None = None, presenter: Presenter | None = None,
+          categories: set[str] | None = None, limit: int | None = None,
+          check: int | None = None, **options: Any) -> dict[str, Any]:
+    """Every record observed one by one; ``rows``: the ``diagnose`` output in that format,
+    written the way ``diagnose`` wrote every row before the fold handed them over;
+    ``check``: the gate of :func:`_gate` given every observation, as ``check`` did."""
     pipeline = Pipeline(rulebook, **options)
     summary, timeline, error = Summary(max_templates=max_templates), Timeline(), None
     watch = _Failures()
+    table = None if rows is None else _Rows(pipeline, rows, presenter or Presenter(), None,
+                                            None)
+    shown = 0
+    gate = _gate(check)
     try:
         for event in pipeline.run(names):
             summary.add(event)
             if isinstance(event, Observation):
                 timeline.add_observation(event, pipeline.normalizer.assume_tz)
+                if gate is not None:
+                    gate.add_observation(event, pipeline.normalizer.assume_tz)
                 if watch.wants(target_of(event)):
                     watch.record(event.fields, target_of(event))
+                diagnosis = event.diagnosis
+                if table is not None and diagnosis is not None and (
+                        categories is None or diagnosis.category in categories) and (
+                        limit is None or shown < limit):
+                    table.writer.write_observation(event, pipeline)
+                    shown += 1
     except TxdiagError as exc:
         error = str(exc)
-    return _render(pipeline, summary, timeline, error, watch)
+    return _render(pipeline, summary, timeline, error, watch, table, gate)
 
 
 def fast(rulebook: Rulebook, names: list[str], jobs: int = 1, *,
          max_templates: int = MAX_TEMPLATES, watched: bool = True,
-         **options: Any) -> dict[str, Any]:
+         rows: OutputFormat | None = None, presenter: Presenter | None = None,
+         categories: set[str] | None = None, limit: int | None = None,
+         check: int | None = None, **options: Any) -> dict[str, Any]:
     pipeline = Pipeline(rulebook, **options)
     summary, timeline, error = Summary(max_templates=max_templates), Timeline(), None
     # A watch reads in one process: --jobs is compared with one process without a watch.
     watch = _Failures() if watched and jobs == 1 else None
+    table = None if rows is None else _Rows(pipeline, rows, presenter or Presenter(),
+                                            categories, limit)
+    gate = _gate(check)
     try:
-        SummaryFold(pipeline, summary, timeline, jobs=jobs, watch=watch).run(names)
+        SummaryFold(pipeline, summary, timeline, jobs=jobs, watch=watch,
+                    rows=None if table is None else table.feed, tally=gate).run(names)
     except TxdiagError as exc:
         error = str(exc)
-    return _render(pipeline, summary, timeline, error, watch)
+    return _render(pipeline, summary, timeline, error, watch, table, gate)
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -150,12 +208,12 @@ def _gen_logs() -> Any:
 
 
 def generated(tmp_path: Path, records: int, fmt: str, *, seed: int = 7,
-              incident: bool = True) -> Path:
+              incident: bool = True, distinct: bool = False) -> Path:
     gen = _gen_logs()
     out = io.StringIO()
     gen.generate(Namespace(records=records, seed=seed, failure_rate=0.6, hours=6.0, format=fmt,
-                           incident=incident), out)
-    path = tmp_path / f"gen.{fmt}"
+                           incident=incident, distinct_messages=distinct), out)
+    path = tmp_path / f"gen{'-distinct' if distinct else ''}.{fmt}"
     path.write_text(out.getvalue(), encoding="utf-8")
     return path
 
@@ -216,22 +274,32 @@ def test_fold_matches_plain_on_generated_logs(rulebook: Rulebook, tmp_path: Path
     assert fast(rulebook, [str(path)]) == expected
 
 
+WINDOW = TimeWindow(BASE + timedelta(hours=1), BASE + timedelta(hours=4))
+TIME_AND_STRICT: list[dict[str, Any]] = [
+    {"window": WINDOW},
+    {"assume_tz": timezone(timedelta(hours=8)), "window": WINDOW},
+    {"read_options": ReadOptions(strict=True)},
+    {"read_options": ReadOptions(strict=True), "window": WINDOW},
+]
+"""Pipeline options for the differential tests: ``--since/--until``, a zone, ``--strict``."""
+
+
+def damaged(path: Path, inserted: dict[int, bytes]) -> Path:
+    """A copy of ``path`` with lines inserted before the lines of these indices."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    for at, line in sorted(inserted.items(), reverse=True):
+        lines.insert(at, line + b"\n")
+    copy = path.with_name("damaged-" + path.name)
+    copy.write_bytes(b"".join(lines))
+    return copy
+
+
 def test_fold_matches_plain_with_window_zone_and_strict(rulebook: Rulebook,
                                                         tmp_path: Path) -> None:
     path = generated(tmp_path, 3000, "jsonl")
-    lines = path.read_bytes().splitlines(keepends=True)
-    lines.insert(2500, b'{"note": "no usable field"}\n')
-    damaged = tmp_path / "damaged.jsonl"
-    damaged.write_bytes(b"".join(lines))
-    window = TimeWindow(BASE + timedelta(hours=1), BASE + timedelta(hours=4))
-    variants: list[dict[str, Any]] = [
-        {"window": window},
-        {"assume_tz": timezone(timedelta(hours=8)), "window": window},
-        {"read_options": ReadOptions(strict=True)},
-        {"read_options": ReadOptions(strict=True), "window": window},
-    ]
-    for options in variants:
-        for path_ in (path, damaged):
+    broken = damaged(path, {2500: b'{"note": "no usable field"}'})
+    for options in TIME_AND_STRICT:
+        for path_ in (path, broken):
             assert fast(rulebook, [str(path_)], **options) == plain(rulebook, [str(path_)],
                                                                    **options)
 
@@ -314,6 +382,11 @@ def test_fold_matches_plain_on_fuzzed_lines(rulebook: Rulebook, tmp_path_factory
     if rng.random() < 0.3:
         options["window"] = TimeWindow(BASE + timedelta(seconds=rng.randrange(10000)),
                                        BASE + timedelta(seconds=rng.randrange(10000, 25000)))
+    if rng.random() < 0.5:  # diagnose rows too (the fold then reads in one process)
+        options["rows"] = rng.choice([OutputFormat.JSONL, OutputFormat.JSON, OutputFormat.CSV])
+        options["presenter"] = rng.choice([Presenter(), Presenter(mask=False)])
+    if rng.random() < 0.5:  # check's gate too, over the run or windows
+        options["check"] = rng.choice([0, 60, 900])
     assert fast(rulebook, [str(path)], **options) == plain(rulebook, [str(path)], **options)
 
 
@@ -622,6 +695,151 @@ def test_fold_mines_templates_like_plain(rulebook: Rulebook, tmp_path: Path, fmt
     window = TimeWindow(BASE + timedelta(hours=1), BASE + timedelta(hours=3))
     assert fast(rulebook, [str(path)], max_templates=max_templates, window=window) == plain(
         rulebook, [str(path)], max_templates=max_templates, window=window)
+
+
+# -- diagnose rows --------------------------------------------------------------------------
+
+
+_ROW_FORMATS = [OutputFormat.JSONL, OutputFormat.JSON, OutputFormat.CSV]
+
+
+@pytest.mark.parametrize("fmt", _ROW_FORMATS)
+@pytest.mark.parametrize("distinct", [False, True])
+def test_rows_match_plain_on_generated_logs(rulebook: Rulebook, tmp_path: Path,
+                                            fmt: OutputFormat, distinct: bool) -> None:
+    path = generated(tmp_path, 4000, "jsonl", distinct=distinct)
+    for presenter in (Presenter(), Presenter(mask=False), Presenter(lang="zh")):
+        expected = plain(rulebook, [str(path)], rows=fmt, presenter=presenter)
+        assert expected["rows"].count("\n") > 2000
+        assert fast(rulebook, [str(path)], rows=fmt, presenter=presenter) == expected
+
+
+def test_rows_come_in_parts_from_json_lines(rulebook: Rulebook, tmp_path: Path) -> None:
+    """The rows of a JSON Lines input are handed over in parts (the outcome's fields and
+    diagnosis once per key), not observed one by one."""
+    path = generated(tmp_path, 3000, "jsonl", distinct=True)
+    pipeline = Pipeline(rulebook)
+    table = _Rows(pipeline, OutputFormat.JSONL, Presenter(), None, None)
+    outcomes: set[int] = set()
+    parts = table.feed.parts
+
+    def counted(outcome: Extracted, *args: Any) -> None:
+        outcomes.add(id(outcome))
+        parts(outcome, *args)
+
+    table.feed.parts = counted  # type: ignore[method-assign]
+    summary = Summary()
+    SummaryFold(pipeline, summary, rows=table.feed).run([str(path)])
+    assert table.feed.shown == summary.failures > 1500
+    assert len(outcomes) > 1000  # every message is distinct: one outcome per record
+
+
+def test_rows_match_plain_with_window_zone_strict_and_limits(rulebook: Rulebook,
+                                                             tmp_path: Path) -> None:
+    path = generated(tmp_path, 3000, "jsonl", distinct=True)
+    broken = damaged(path, {
+        2500: b'{"note": "no usable field"}',
+        100: b'{"status": "failed", "msg": "\xff broken"}',
+        50: b'{"ts": "2026-11-11T01:00:00Z", "status": "failed", "latency_ms": 31000,'
+            b' "msg": "card 6222020000000000000 holder=Zhang San"}'})
+    variants: list[dict[str, Any]] = [
+        *TIME_AND_STRICT,
+        {"categories": {"network", "system"}},
+        {"limit": 7},
+        {"categories": {"balance"}, "limit": 40, "window": WINDOW},
+    ]
+    for options in variants:
+        for path_ in (path, broken):
+            for fmt in _ROW_FORMATS:
+                expected = plain(rulebook, [str(path_)], rows=fmt, **options)
+                assert fast(rulebook, [str(path_)], rows=fmt, **options) == expected
+
+
+def test_rows_match_plain_with_user_field_maps_and_profiles(rulebook: Rulebook,
+                                                            tmp_path: Path) -> None:
+    """Field names of a user's map (an amount in fen, several id names, a nested code) and a
+    profile's constants hand the rows the same fields as the normalizer finds."""
+    rng = random.Random(5)
+    path = tmp_path / "mapped.jsonl"
+    records = []
+    for index in range(1500):
+        record: dict[str, Any] = {
+            "when": (BASE + timedelta(seconds=index * 7)).isoformat(),
+            "state": rng.choice(["FAIL", "FAIL", "OK"]),
+            "err": rng.choice([{"no": "51"}, {"no": "ACQ.SYSTEM_ERROR"}, {"text": "超时"},
+                               {"no": ""}, {}]),
+            "fen": rng.choice([1999, "1999", "19.99", None, ""]),
+            rng.choice(["order_no", "trade_no", "serial"]): f"O{index:010d}",
+            "phone_user": rng.choice(["13812345678", "u1", ""]),
+            "cost": rng.choice([120, 31000, "45", None]),
+            "period": rng.choice([3, "6", 1.5, None]),
+        }
+        if rng.random() < 0.3:
+            record["order_no"] = rng.choice(["", None, "A1"])
+        records.append(record)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+                    encoding="utf-8")
+    field_map = FieldMap.default().with_overrides({
+        "timestamp": ["when"], "status": ["state"], "error_code": ["err.no"],
+        "error_message": ["err.text"], "amount": ["fen", "total_fee"],
+        "txn_id": ["serial", "order_no", "trade_no"], "user_id": ["phone_user"],
+        "latency_ms": ["cost"], "installments": ["period"]})
+    for options in ({"field_map": field_map},
+                    {"field_map": field_map, "constants": {"channel": "alipay",
+                                                           "currency": "CNY"}},
+                    {"field_map": field_map, "status_values": {"FAIL": "failed",
+                                                               "OK": "success"}}):
+        for fmt in _ROW_FORMATS:
+            expected = plain(rulebook, [str(path)], rows=fmt, **options)
+            assert expected["rows"].count("\n") > 300
+            assert fast(rulebook, [str(path)], rows=fmt, **options) == expected
+
+
+def test_rows_match_plain_with_amount_objects(rulebook: Rulebook, tmp_path: Path) -> None:
+    """An amount given as an object (WeChat Pay v3: ``{"total": 1999, "currency": "CNY"}``,
+    in fen) or as a value, and a currency beside it or inside it, as the normalizer reads
+    them."""
+    rng = random.Random(9)
+    path = tmp_path / "amounts.jsonl"
+    records = []
+    for index in range(1200):
+        record: dict[str, Any] = {"ts": (BASE + timedelta(seconds=index)).isoformat(),
+                                  "txn_id": f"T{index}", "status": "failed",
+                                  "code": rng.choice(["51", "NOTENOUGH", "X9"])}
+        record["amount"] = rng.choice([
+            {"total": rng.choice([1999, "1999", None, "", 12.5]), "currency": "CNY"},
+            {"total": 5}, {"currency": "USD"}, {}, "19.99", 1999, None, "", [1]])
+        if rng.random() < 0.5:
+            record["currency"] = rng.choice(["CNY", "", None])
+        if rng.random() < 0.2:
+            record["total_fee"] = rng.choice([1999, "", None])
+        records.append(record)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    for fmt in _ROW_FORMATS:
+        expected = plain(rulebook, [str(path)], rows=fmt)
+        assert expected["rows"].count("\n") > 1000
+        assert fast(rulebook, [str(path)], rows=fmt) == expected
+
+
+# -- check ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("distinct", [False, True])
+def test_gate_matches_plain(rulebook: Rulebook, tmp_path: Path, distinct: bool) -> None:
+    path = generated(tmp_path, 4000, "jsonl", distinct=distinct)
+    broken = damaged(path, {
+        1200: b'{"note": "no usable field"}',
+        300: b'{"txn_id": "T1", "ts": "2026-11-11T01:00:00+08:00", "status": "x"}',
+        30: b'{"txn_id": "T2", "status": "failed", "ts": "yesterday"}'})
+    for options in ({}, *TIME_AND_STRICT):
+        for check in (0, 60, 3600):
+            for path_ in (path, broken):
+                expected = plain(rulebook, [str(path_)], check=check, **options)
+                assert "GateResult" in expected["check"]
+                assert fast(rulebook, [str(path_)], check=check, **options) == expected
+    csv_path = generated(tmp_path, 1500, "csv")
+    assert fast(rulebook, [str(csv_path)], check=300) == plain(rulebook, [str(csv_path)],
+                                                                check=300)
 
 
 # -- --jobs --------------------------------------------------------------------------------

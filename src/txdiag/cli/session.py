@@ -29,7 +29,7 @@ from txdiag.sources import DEFAULT_MAX_LINE_BYTES, check_inputs
 from txdiag.timeparse import parse_timestamp, parse_zone
 
 if TYPE_CHECKING:
-    from txdiag.fold import SummaryFold, Watch
+    from txdiag.fold import Rows, SummaryFold, Tally, Watch
     from txdiag.timeline import Timeline
 
 UNREADABLE_SHOWN = 5
@@ -156,7 +156,8 @@ class Session:
 
     def stream(self, on_observation: Callable[[Observation], bool] | None = None, *,
                timeline: Timeline | None = None, templates: bool = False,
-               watch: Watch | None = None) -> Outcome:
+               watch: Watch | None = None, rows: Rows | None = None,
+               tally: Tally | None = None) -> Outcome:
         """Feed every event to the summary, and observations to ``on_observation``.
 
         ``on_observation`` returns False to stop early. Without it, only the summary (and
@@ -166,7 +167,10 @@ class Session:
         or Ctrl-C stops the stream; what was read before is kept, and the caller renders it
         before exiting. ``watch`` (fast path only) is given the records whose outcome it
         wants, one by one (:class:`~txdiag.fold.Watch`; the inputs are then read by one
-        process).
+        process). ``rows`` (fast path only) is given the failures to write, in input order
+        (:class:`~txdiag.fold.Rows`): the library hands them over in parts where it can.
+        ``tally`` (fast path only) is given every record's time and verdict, in input order
+        (:class:`~txdiag.fold.Tally`).
         """
         summary = Summary(mine_templates=templates, mask_examples=self.presenter.mask)
         outcome = Outcome(summary, self.pipeline.inputs)
@@ -174,7 +178,7 @@ class Session:
         try:
             with Progress(self.pipeline, self.terminal.stderr, show_progress) as progress:
                 if on_observation is None:
-                    self._fold(outcome, progress, timeline, watch)
+                    self._fold(outcome, progress, timeline, watch, rows, tally)
                 else:
                     self._consume(on_observation, outcome, outcome.summary.add, progress)
         except TxdiagError as exc:
@@ -192,7 +196,8 @@ class Session:
         return outcome
 
     def _fold(self, outcome: Outcome, progress: Progress, timeline: Timeline | None,
-              watch: Watch | None = None) -> None:
+              watch: Watch | None = None, rows: Rows | None = None,
+              tally: Tally | None = None) -> None:
         from txdiag.fold import SummaryFold
 
         warned = 0
@@ -210,7 +215,8 @@ class Session:
         from txdiag.jobs import effective_jobs
 
         fold = SummaryFold(self.pipeline, outcome.summary, timeline, on_unreadable=unreadable,
-                           on_progress=after, jobs=effective_jobs(self.jobs), watch=watch)
+                           on_progress=after, jobs=effective_jobs(self.jobs), watch=watch,
+                           rows=rows, tally=tally)
         (self.engine or SummaryFold.run)(fold, self.inputs)
 
     def _warn(self, inputs: Sequence[ReadStats]) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 from datetime import tzinfo
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Protocol, TextIO
@@ -33,7 +35,9 @@ from txdiag.timeparse import parse_timestamp
 from txdiag.vocabulary import counted, format_time
 
 if TYPE_CHECKING:
+    from txdiag.aggregate import Target
     from txdiag.models import Diagnosis, Finding
+    from txdiag.normalize import Extracted
     from txdiag.pipeline import Observation, Pipeline
 
 MESSAGE_WIDTH = 60
@@ -47,6 +51,7 @@ CSV_COLUMNS = (
 __all__ = [
     "CSV_COLUMNS",
     "CsvWriter",
+    "FindingFeed",
     "FindingRows",
     "FindingWriter",
     "JsonLinesWriter",
@@ -68,7 +73,22 @@ class FindingWriter(Protocol):
     def write_observation(self, observation: Observation, pipeline: Pipeline) -> None:
         """A failed observation of ``pipeline``: the same as writing its finding."""
 
+    def write_parts(self, outcome: Extracted, diagnosis: Diagnosis, fields: Extracted,
+                    source: str, line: int, pipeline: Pipeline) -> None:
+        """A failure handed over in parts: ``outcome`` holds the fields that decided it
+        (status, channel, codes, message, HTTP status; shared by every record with them),
+        ``fields`` the record's own (:data:`txdiag.fold.ROW_FIELDS`). The same as writing the
+        observation of the record holding both."""
+
     def finish(self, summary: Summary, inputs: Sequence[ReadStats]) -> None: ...
+
+
+def merged(outcome: Extracted, fields: Extracted) -> Extracted:
+    """The fields of a record handed over in parts (:meth:`FindingWriter.write_parts`)."""
+    return replace(outcome, txn_id=fields.txn_id, timestamp=fields.timestamp,
+                   latency_ms=fields.latency_ms, amount=fields.amount,
+                   currency=fields.currency, installments=fields.installments,
+                   user_id=fields.user_id)
 
 
 class WritesFindings:
@@ -79,6 +99,58 @@ class WritesFindings:
 
     def write_observation(self, observation: Observation, pipeline: Pipeline) -> None:
         self.write(pipeline.finding(observation))
+
+    def write_parts(self, outcome: Extracted, diagnosis: Diagnosis, fields: Extracted,
+                    source: str, line: int, pipeline: Pipeline) -> None:
+        from txdiag.pipeline import Observation
+
+        self.write_observation(Observation(source, line, merged(outcome, fields), diagnosis),
+                               pipeline)
+
+
+class FindingFeed:
+    """The failures a fold hands out (:class:`~txdiag.fold.SummaryFold`'s ``rows``), written
+    by a :class:`FindingWriter` in input order: those of the wanted ``categories`` (None: all),
+    the first ``limit`` of them (None: all). ``output`` makes the writer on first use, so that
+    an input failing at once leaves the output empty."""
+
+    def __init__(self, output: Callable[[], FindingWriter], pipeline: Pipeline, *,
+                 categories: Collection[str] | None = None, limit: int | None = None) -> None:
+        self.output = output
+        self.pipeline = pipeline
+        self.categories = None if categories is None else frozenset(categories)
+        self.limit = limit
+        self.shown = 0
+        self.full = limit is not None and limit <= 0
+        """No more rows are written (the limit is reached)."""
+
+    def wants(self, target: Target) -> bool:
+        """Whether records with this outcome are written (asked once per distinct outcome)."""
+        verdict = target[1]
+        return verdict is not None and (self.categories is None
+                                        or verdict[0] in self.categories)
+
+    def observation(self, observation: Observation) -> None:
+        """A record observed on its own (written when it failed and is wanted)."""
+        diagnosis = observation.diagnosis
+        if diagnosis is None or self.full or (
+                self.categories is not None and diagnosis.category not in self.categories):
+            return
+        self.output().write_observation(observation, self.pipeline)
+        self._count()
+
+    def parts(self, outcome: Extracted, diagnosis: Diagnosis, fields: Extracted, source: str,
+              line: int) -> None:
+        """A wanted failure in parts (:meth:`FindingWriter.write_parts`)."""
+        if self.full:
+            return
+        self.output().write_parts(outcome, diagnosis, fields, source, line, self.pipeline)
+        self._count()
+
+    def _count(self) -> None:
+        self.shown += 1
+        if self.limit is not None and self.shown >= self.limit:
+            self.full = True
 
 
 def shorten(text: str, width: int = MESSAGE_WIDTH) -> str:
@@ -102,13 +174,40 @@ def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+_UNMASKED = re.compile(r"(?!.*(?:(?i:bearer|name|holder)|AKIA|ASIA|AKID|AIza|eyJ))"
+                       r"(?:[A-Za-z][A-Za-z0-9]*|[A-Za-z0-9.]{0,10})")
+
+
+def unmasked(text: str) -> bool:
+    """A cheap pre-check: True when masking surely leaves ``text`` as it is (a test holds it
+    to :func:`~txdiag.safety.mask.mask_text`). Personal data needs a run of at least eleven
+    digits not glued to a letter, an ``@``, or a secret's separator or shape: ASCII letters
+    and digits starting with a letter (an id such as ``T2026...``) hold none, and neither do
+    ten letters, digits and dots (``u702254``, ``199.00``, ``333.0``)."""
+    return _UNMASKED.fullmatch(text) is not None
+
+
+_EXACT = 2**53
+_PLAIN_AMOUNT = re.compile(r"(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,6})?")
+
+
+def _amount_text(value: object) -> str | None:
+    """``str(_decimal(value))``: an amount as a row shows it (a plain decimal text is
+    already that text)."""
+    if isinstance(value, str) and _PLAIN_AMOUNT.fullmatch(value) is not None:
+        return value
+    amount = _decimal(value)
+    return None if amount is None else str(amount)
+
+
 class FindingRows:
     """Diagnose rows as compact JSON, straight from observations.
 
     Exactly ``dumps(finding_dict(pipeline.finding(observation), presenter))``, without building
     the :class:`Finding`: the record's fields are converted as
-    :meth:`~txdiag.normalize.Normalizer.to_record` converts them, and the diagnosis part (the
-    same for every record with the same diagnosis) is serialized once per diagnosis.
+    :meth:`~txdiag.normalize.Normalizer.to_record` converts them and masked only when they may
+    hold personal data (:func:`unmasked`), and the parts that are the same for every record
+    with the same outcome (the deciding fields, the diagnosis) are serialized once per outcome.
     """
 
     MAX_KEPT = 4096
@@ -116,6 +215,7 @@ class FindingRows:
     def __init__(self, presenter: Presenter) -> None:
         self.p = presenter
         self._diagnoses: dict[int, tuple[Diagnosis, str]] = {}
+        self._outcomes: dict[tuple[object, ...], str] = {}
         self._sources: dict[str, str] = {}
 
     def of_finding(self, finding: Finding) -> str:
@@ -125,26 +225,64 @@ class FindingRows:
         diagnosis = observation.diagnosis
         if diagnosis is None:
             raise ValueError("a successful record has no finding")
-        ex = observation.fields
-        data, number = self.p.data, self.p.number
+        return self.of_parts(observation.fields, diagnosis, observation.fields,
+                             observation.source, observation.line, assume_tz)
+
+    def of_parts(self, outcome: Extracted, diagnosis: Diagnosis, ex: Extracted, source: str,
+                 line: int, assume_tz: tzinfo) -> str:
+        """The row of a failure handed over in parts (:meth:`FindingWriter.write_parts`)."""
+        data, number = self._data, self._number
         timestamp = parse_timestamp(ex.timestamp, assume_tz)
-        amount = _decimal(ex.amount)
-        record = (
+        amount = _amount_text(ex.amount)
+        installments = ex.installments
+        if not (installments.__class__ is int and -_EXACT < installments < _EXACT):
+            installments = _int(installments)  # (a whole number up to 2**53 is itself)
+        head = (
             f'{{"txn_id":{_json(data(ex.txn_id))},'
             f'"timestamp":{_json(format_time(timestamp) or None)},'
-            f'"timestamp_raw":{_json(data(_text(ex.timestamp)) if timestamp is None else None)},'
-            f'"status":{_json(data(ex.status))},"channel":{_json(data(ex.channel))},'
-            f'"error_code":{_json(data(ex.error_code))},'
-            f'"error_message":{_json(data(ex.message))},'
-            f'"http_status":{_json(number(ex.http_status))},'
+            f'"timestamp_raw":'
+            f'{_json(data(_text(ex.timestamp))) if timestamp is None else "null"},'
+        )
+        tail = (
             f'"latency_ms":{_json(number(ex.latency_ms))},'
-            f'"amount":{_json(data(str(amount)) if amount is not None else None)},'
+            f'"amount":{_json(data(amount)) if amount is not None else "null"},'
             f'"currency":{_json(data(ex.currency))},'
-            f'"installments":{_json(number(_int(ex.installments)))},'
+            f'"installments":{_json(number(installments))},'
             f'"user_id":{_json(data(ex.user_id))},'
         )
-        return (json_escape_unsafe(record) + self._diagnosis(diagnosis)
-                + self._source(observation.source) + f'{observation.line}}}}}')
+        return (json_escape_unsafe(head) + self._outcome(outcome) + json_escape_unsafe(tail)
+                + self._diagnosis(diagnosis) + self._source(source) + f'{line}}}}}')
+
+    def _data(self, value: str | None) -> str | None:
+        """:meth:`Presenter.data`, with the masker skipped where it would change nothing."""
+        if value is None or not self.p.mask or _UNMASKED.fullmatch(value) is not None:
+            return value
+        return self.p.data(value)
+
+    def _number(self, value: float | int | None) -> float | str | None:
+        """:meth:`Presenter.number`, likewise (a whole number of up to ten digits is no
+        personal data)."""
+        if value is None or not self.p.mask or (
+                value.__class__ is int and 0 <= value < 10_000_000_000) or (
+                value.__class__ is float and 0 <= value < 1e9 and value.is_integer()) or (
+                _UNMASKED.fullmatch(str(value)) is not None):
+            return value  # (fewer than eleven digits: no card, phone or ID number)
+        return self.p.number(value)
+
+    def _outcome(self, ex: Extracted) -> str:
+        """The deciding fields (status to HTTP status), serialized and escaped, then a comma."""
+        key = (ex.status, ex.channel, ex.error_code, ex.message, ex.http_status)
+        text = self._outcomes.get(key)
+        if text is None:
+            if len(self._outcomes) >= self.MAX_KEPT:
+                self._outcomes.clear()
+            data = self.p.data
+            text = self._outcomes[key] = json_escape_unsafe(
+                f'"status":{_json(data(ex.status))},"channel":{_json(data(ex.channel))},'
+                f'"error_code":{_json(data(ex.error_code))},'
+                f'"error_message":{_json(data(ex.message))},'
+                f'"http_status":{_json(self.p.number(ex.http_status))},')
+        return text
 
     def _diagnosis(self, diagnosis: Diagnosis) -> str:
         """The diagnosis' fields, serialized and escaped, then a comma."""
@@ -181,6 +319,11 @@ class JsonLinesWriter:
         self.out.write(self.rows.of_observation(observation, pipeline.normalizer.assume_tz)
                        + "\n")
 
+    def write_parts(self, outcome: Extracted, diagnosis: Diagnosis, fields: Extracted,
+                    source: str, line: int, pipeline: Pipeline) -> None:
+        self.out.write(self.rows.of_parts(outcome, diagnosis, fields, source, line,
+                                          pipeline.normalizer.assume_tz) + "\n")
+
     def finish(self, summary: Summary, inputs: Sequence[ReadStats]) -> None:
         self.out.flush()
 
@@ -205,6 +348,11 @@ class JsonWriter:
 
     def write_observation(self, observation: Observation, pipeline: Pipeline) -> None:
         self._row(self.rows.of_observation(observation, pipeline.normalizer.assume_tz))
+
+    def write_parts(self, outcome: Extracted, diagnosis: Diagnosis, fields: Extracted,
+                    source: str, line: int, pipeline: Pipeline) -> None:
+        self._row(self.rows.of_parts(outcome, diagnosis, fields, source, line,
+                                     pipeline.normalizer.assume_tz))
 
     def finish(self, summary: Summary, inputs: Sequence[ReadStats]) -> None:
         tail = {

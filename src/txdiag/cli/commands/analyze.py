@@ -17,9 +17,7 @@ if TYPE_CHECKING:
     # The commands' machinery loads when one runs: registering them (every process) stays
     # cheap.
     from txdiag.cli.session import Outcome, Session
-    from txdiag.pipeline import Observation
     from txdiag.render.writers import FindingWriter
-    from txdiag.vocabulary import Category
 
 SummaryBucket = Annotated[
     str | None,
@@ -64,7 +62,7 @@ def diagnose(
     """One row per failed transaction: time, id, channel, code, message, category, reason, hint."""
     json_errors(fmt is OutputFormat.JSON)
     from txdiag.cli.session import Session
-    from txdiag.render.writers import finding_writer
+    from txdiag.render.writers import FindingFeed, finding_writer
 
     check_engine(engine, master=master, output=output_dir, limit=limit, needs_output=True)
     session = Session.open(inputs, settings, lang)
@@ -74,8 +72,7 @@ def diagnose(
         return
 
     term = session.terminal
-    wanted: set[Category] | None = set(category) if category else None
-    shown = 0
+    wanted = set(category) if category else None
     writer: FindingWriter | None = None
 
     def output() -> FindingWriter:
@@ -85,18 +82,10 @@ def diagnose(
             writer = finding_writer(fmt, term.stdout, session.presenter, color=term.color)
         return writer
 
-    def show(obs: Observation) -> bool:
-        nonlocal shown
-        diagnosis = obs.diagnosis
-        if diagnosis is None or (wanted is not None and diagnosis.category not in wanted):
-            return True
-        if limit is not None and shown >= limit:
-            return True  # keep reading: the totals cover the whole input
-        output().write_observation(obs, session.pipeline)
-        shown += 1
-        return True
-
-    outcome = session.stream(show)
+    # The library reads on, past -n, so that the totals cover the whole input.
+    feed = FindingFeed(output, session.pipeline, categories=wanted, limit=limit)
+    outcome = session.stream(rows=feed)
+    shown = feed.shown
     note = None
     if not outcome.failed_before_reading:
         output().finish(outcome.summary, outcome.inputs)

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     # The command's machinery loads when it runs: registering it (every process) stays cheap.
     from txdiag.cli.session import Outcome
     from txdiag.gate import GateResult
-    from txdiag.pipeline import Observation
 
 WINDOW_MIN_RECORDS = 20
 """Default --min-records with --window: a quiet window cannot trip a rate limit."""
@@ -91,13 +90,8 @@ def check(
         min_records = WINDOW_MIN_RECORDS if window_seconds else 1
     gate = Gate(thresholds, window=window_seconds, min_records=min_records)
     session = Session.open(inputs, settings, lang)
-    zone = session.pipeline.normalizer.assume_tz
-
-    def judge(obs: Observation) -> bool:
-        gate.add_observation(obs, zone)
-        return True
-
-    outcome = session.stream(judge)
+    # The gate is given every record's time and verdict, in batches where the library can.
+    outcome = session.stream(tally=gate)
     if outcome.failed_before_reading:
         session.report(outcome)
         assert outcome.error is not None
