@@ -165,9 +165,9 @@ def test_zone_parsing() -> None:
     (True, None),
 ])
 def test_amounts_are_read_or_refused_never_misread(value: object, expected: str | None) -> None:
-    from txdiag.normalize import _decimal
+    from txdiag.normalize import decimal_value
 
-    assert _decimal(value) == (None if expected is None else Decimal(expected))
+    assert decimal_value(value) == (None if expected is None else Decimal(expected))
 
 
 @pytest.mark.parametrize(("record", "expected"), [

@@ -56,8 +56,8 @@ from txdiag.formats import ItemBatch, read_json_document
 from txdiag.normalize import (
     Extracted,
     Normalizer,
-    _number,
     minor_to_major,
+    number_value,
     text_value,
     walk,
 )
@@ -71,9 +71,9 @@ from txdiag.readers import (
     ReadStats,
     Unreadable,
     UnreadableCause,
-    _decode_lines,
     chunk_lines,
     decode_deeper,
+    decode_lines,
     is_header_again,
     is_utf8,
     jsonl_chunk_lines,
@@ -108,7 +108,7 @@ _GONE: Any = ("gone",)
 
 DIRECT_FIELDS: dict[str, Callable[[Any], Any] | None] = {
     "txn_id": text_value, "timestamp": None, "amount": None, "currency": text_value,
-    "user_id": text_value, "latency_ms": _number, "installments": None}
+    "user_id": text_value, "latency_ms": number_value, "installments": None}
 """Fields a watch may ask for that a JSON Lines chunk can hand over without normalizing the
 record: each found under one name, and kept by :meth:`Normalizer.extract` as found (None) or
 as text (an amount in fen: in yuan)."""
@@ -280,7 +280,7 @@ class SummaryFold:
 
                     fold_split(self, name, stats, ranges)
                 else:
-                    self._read_jsonl(opened, stats)
+                    self.fold_jsonl(opened, stats)
             elif self.rows is not None or self.tally is not None:
                 # Only JSON Lines hands rows and verdicts over in batches (their line numbers
                 # are the chunk's); other inputs record by record.
@@ -456,14 +456,14 @@ class SummaryFold:
         sensitive = self.latency_sensitive
         chosen = list(map(latency_of, compress(records, map(sensitive.__contains__, keys))))
         lowest = self._lowest_latency
-        if all((number := _number(value)) is None or number < lowest for value in chosen):
+        if all((number := number_value(value)) is None or number < lowest for value in chosen):
             return False
         thresholds = self.pipeline.classifier.latency_thresholds
         changed = False
         for index, key in enumerate(keys):
             if key not in sensitive:
                 continue
-            number = _number(latency_of(records[index]))
+            number = number_value(latency_of(records[index]))
             if number is None or number < lowest:
                 continue
             banded = _Banded((key, bisect_right(thresholds, number)))
@@ -697,7 +697,7 @@ class SummaryFold:
 
     # -- JSON Lines --------------------------------------------------------------------------
 
-    def _read_jsonl(self, opened: OpenedInput, stats: ReadStats, *, first: bool = True) -> None:
+    def fold_jsonl(self, opened: OpenedInput, stats: ReadStats, *, first: bool = True) -> None:
         """A JSON Lines input (``first``: it starts at the beginning of the file, where a BOM
         may stand)."""
         schema = _JsonSchema(self.pipeline.normalizer, self.pipeline.key_guard)
@@ -1337,7 +1337,7 @@ class _JsonSchema:
             return None
         while self.enabled:
             try:
-                structs = decode_deeper(_decode_lines, (self._decode_one, lines))
+                structs = decode_deeper(decode_lines, (self._decode_one, lines))
             except _msgspec().ValidationError as exc:
                 if not self.learn(exc):
                     return None

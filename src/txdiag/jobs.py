@@ -227,7 +227,7 @@ def fold_split(fold: SummaryFold, path: str, stats: ReadStats,
         first_start, first_end = ranges[0]
         # The progress bar follows this process's range (the workers read theirs meanwhile).
         first = pipeline.current = opened_range(path, stats.name, first_start, first_end)
-        fold._read_jsonl(first, stats)
+        fold.fold_jsonl(first, stats)
         fold.flush()
         for process, receiver in workers:
             try:
@@ -370,7 +370,7 @@ def fold_range(pipeline: Pipeline, path: str, name: str, encoding: str, start: i
     :func:`fold_part` whose line numbers count from the range's first line (``first``: the
     range starts the file, where a BOM may stand)."""
     stats = ReadStats(name=name, format="jsonl", encoding=encoding)
-    return fold_part(pipeline, stats, lambda fold: fold._read_jsonl(
+    return fold_part(pipeline, stats, lambda fold: fold.fold_jsonl(
         opened_range(path, name, start, end), stats, first=first), timeline=timeline,
         options=options)
 

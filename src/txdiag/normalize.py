@@ -205,7 +205,7 @@ class Extracted:
         return self.codes[0][1] if self.codes else None
 
 
-def _text(value: Any) -> str | None:
+def text_value(value: Any) -> str | None:
     if value.__class__ is str:  # the common case first
         return value.strip() or None
     if value is None or isinstance(value, bool | dict | list):
@@ -214,12 +214,11 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-text_value = _text
 """A text field's value as :meth:`Normalizer.extract` keeps it: stripped, None when empty or
 not a scalar."""
 
 
-def _number(value: Any) -> float | None:
+def number_value(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     try:
@@ -318,7 +317,7 @@ def _compile_reader(
     params = "".join(f", c{index}=C[{index}]" for index in range(len(consts)))
     lines.insert(0, f"def read(d, walk=walk, text=text, major=major, isinstance=isinstance, "
                     f"dict=dict{params}):")
-    namespace: dict[str, Any] = {"C": tuple(consts), "walk": walk, "text": _text,
+    namespace: dict[str, Any] = {"C": tuple(consts), "walk": walk, "text": text_value,
                                  "major": minor_to_major}
     exec(compile("\n".join(lines), "<txdiag shape reader>", "exec"), namespace)  # noqa: S102
     reader: Callable[[Mapping[str, Any]], _RawFields] = namespace["read"]
@@ -376,9 +375,10 @@ class Normalizer:
             installments = (constants.get("installments") if installments is None
                             else installments)
             user_id = constants.get("user_id") if user_id is None else user_id
-        txn_text = _text(txn_id)
-        key = (_text(channel), _text(status), _text(message), _number(http_status),
-               txn_text is None, tuple([(source, code) for _, source, code in raw_codes]))
+        txn_text = text_value(txn_id)
+        key = (text_value(channel), text_value(status), text_value(message),
+               number_value(http_status), txn_text is None,
+               tuple([(source, code) for _, source, code in raw_codes]))
         derived = self._derived.get(key)
         if derived is None:
             derived = self._derive(key)
@@ -393,11 +393,11 @@ class Normalizer:
             codes=codes,
             message=message_text,
             http_status=http_code,
-            latency_ms=_number(latency_ms),
+            latency_ms=number_value(latency_ms),
             amount=amount,
-            currency=_text(currency),
+            currency=text_value(currency),
             installments=installments,
-            user_id=_text(user_id),
+            user_id=text_value(user_id),
             failed=failed,
             status_for_rules=for_rules,
         )
@@ -418,8 +418,9 @@ class Normalizer:
             channel = constants.get("channel") if channel is None else channel
             message = constants.get("error_message") if message is None else message
             http_status = constants.get("http_status") if http_status is None else http_status
-        key = (_text(channel), _text(status), _text(message), _number(http_status),
-               _text(txn_id) is None, tuple([(source, code) for _, source, code in raw_codes]))
+        key = (text_value(channel), text_value(status), text_value(message),
+               number_value(http_status), text_value(txn_id) is None,
+               tuple([(source, code) for _, source, code in raw_codes]))
         derived = self._derived.get(key)
         if derived is None:
             derived = self._derive(key)
@@ -521,7 +522,7 @@ class Normalizer:
         if value is None or value == "":
             return
         if name == "error_code":
-            text = _text(value)
+            text = text_value(value)
             if text is not None:
                 codes.append((rank, source_key, text))
             return
@@ -542,7 +543,7 @@ class Normalizer:
         if "amount" in found and found["amount"][0] in self.field_map.minor_unit_ranks:
             amount = minor_to_major(amount)
 
-        channel_raw = _text(get("channel"))
+        channel_raw = text_value(get("channel"))
         channel = None
         if channel_raw is not None:
             channel = self._channels.get(channel_raw)
@@ -554,10 +555,10 @@ class Normalizer:
             for _, key, code in raw_codes
             if not self.rulebook.is_success_code(code.upper(), channel)
         )
-        status = _text(get("status"))
-        message = _text(get("error_message"))
-        http_status = _number(get("http_status"))
-        txn_id = _text(get("txn_id"))
+        status = text_value(get("status"))
+        message = text_value(get("error_message"))
+        http_status = number_value(get("http_status"))
+        txn_id = text_value(get("txn_id"))
         if (
             txn_id is None and status is None and not raw_codes and message is None
             and http_status is None
@@ -572,11 +573,11 @@ class Normalizer:
             codes=codes,
             message=message,
             http_status=status_http,
-            latency_ms=_number(get("latency_ms")),
+            latency_ms=number_value(get("latency_ms")),
             amount=amount,
-            currency=_text(get("currency")),
+            currency=text_value(get("currency")),
             installments=get("installments"),
-            user_id=_text(get("user_id")),
+            user_id=text_value(get("user_id")),
         )
         extracted.failed = self._is_failure(extracted, bool(raw_codes))
         if status is not None:
@@ -623,7 +624,7 @@ class Normalizer:
         return Record.model_construct(
             txn_id=ex.txn_id,
             timestamp=timestamp,
-            timestamp_raw=_text(ex.timestamp),
+            timestamp_raw=text_value(ex.timestamp),
             status=ex.status,
             channel=ex.channel,
             error_code=ex.error_code,
@@ -631,9 +632,9 @@ class Normalizer:
             error_message=ex.message,
             http_status=ex.http_status,
             latency_ms=ex.latency_ms,
-            amount=_decimal(ex.amount),
+            amount=decimal_value(ex.amount),
             currency=ex.currency,
-            installments=_int(ex.installments),
+            installments=int_value(ex.installments),
             user_id=ex.user_id,
             source=source,
         )
@@ -642,7 +643,7 @@ class Normalizer:
 _THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
 
 
-def _decimal(value: Any) -> Decimal | None:
+def decimal_value(value: Any) -> Decimal | None:
     """An amount; None when it cannot be read for sure. Commas are read only as thousands
     separators in groups of three (``1,299.00``): ``1.000,50`` (decimal comma) and ``1,0,0``
     are refused rather than read as 1.0005 and 100, and so are non-ASCII digits."""
@@ -666,12 +667,12 @@ def _decimal(value: Any) -> Decimal | None:
 def minor_to_major(value: Any) -> Decimal | None:
     """An amount in minor units (fen) in major units (yuan), exactly: ``1999`` is
     ``Decimal("19.99")``; None when it is not a whole number of fen."""
-    amount = _decimal(value)
+    amount = decimal_value(value)
     if amount is None or amount != amount.to_integral_value():
         return None
     return Decimal(int(amount)).scaleb(-2)
 
 
-def _int(value: Any) -> int | None:
-    number = _number(value)
+def int_value(value: Any) -> int | None:
+    number = number_value(value)
     return int(number) if number is not None and number.is_integer() else None

@@ -144,11 +144,11 @@ class Pipeline:
             from txdiag.http.client import read_url
 
             stats, items = read_url(name, self.read_options.http)
-            yield from self._events(stats, items)
+            yield from self.events(stats, items)
             return
         opened, stats, items = self.open(name)
         try:
-            yield from self._events(stats, items)
+            yield from self.events(stats, items)
             note_truncation(opened, stats)
         finally:
             opened.close()
@@ -174,7 +174,7 @@ class Pipeline:
         self.current = opened
         return opened, stats, items
 
-    def _events(self, stats: ReadStats, items: Iterator[RawItem]) -> Iterator[Event]:
+    def events(self, stats: ReadStats, items: Iterator[RawItem]) -> Iterator[Event]:
         """Observe each raw item of one input; unreadables pass through, counted by the caller."""
         self.inputs.append(stats)
         event_of = self.event_of

@@ -194,7 +194,7 @@ def dict_decoder() -> Callable[[bytes], dict[str, Any]] | None:
     return decode
 
 
-def _decode_lines(job: tuple[Callable[[bytes], Any], list[bytes]]) -> list[Any]:
+def decode_lines(job: tuple[Callable[[bytes], Any], list[bytes]]) -> list[Any]:
     decode, lines = job
     return list(map(decode, lines))
 
@@ -212,7 +212,7 @@ def decode_chunk(decode: Callable[[bytes], Any], data: bytes, count: int,
     if len(lines) != count:
         return None
     try:
-        values = decode_deeper(_decode_lines, (decode, lines))
+        values = decode_deeper(decode_lines, (decode, lines))
     except (ValueError, RecursionError, TypeError):
         # msgspec's DecodeError and ValidationError are ValueErrors, and so is a
         # UnicodeDecodeError.

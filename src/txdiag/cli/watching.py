@@ -300,7 +300,7 @@ def follow(watcher: Watcher, view: View, *, interval: float, once: bool, from_en
         session.terminal.say(session.terminal.safe(warning))
     add = watcher.summary.add
     # The pipeline's per-input step: observation, --since/--until, --strict.
-    for count, event in enumerate(pipeline._events(stats, items), 1):
+    for count, event in enumerate(pipeline.events(stats, items), 1):
         add(event)
         if isinstance(event, Observation):
             watcher.timeline.add_observation(event, zone)

@@ -12,7 +12,7 @@ from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from txdiag.aggregate import Summary
-from txdiag.normalize import _decimal, _int, _text
+from txdiag.normalize import decimal_value, int_value, text_value
 from txdiag.readers import ReadStats
 from txdiag.render import OutputFormat
 from txdiag.render.common import (
@@ -192,11 +192,11 @@ _PLAIN_AMOUNT = re.compile(r"(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,6})?")
 
 
 def _amount_text(value: object) -> str | None:
-    """``str(_decimal(value))``: an amount as a row shows it (a plain decimal text is
+    """``str(decimal_value(value))``: an amount as a row shows it (a plain decimal text is
     already that text)."""
     if isinstance(value, str) and _PLAIN_AMOUNT.fullmatch(value) is not None:
         return value
-    amount = _decimal(value)
+    amount = decimal_value(value)
     return None if amount is None else str(amount)
 
 
@@ -236,12 +236,12 @@ class FindingRows:
         amount = _amount_text(ex.amount)
         installments = ex.installments
         if not (installments.__class__ is int and -_EXACT < installments < _EXACT):
-            installments = _int(installments)  # (a whole number up to 2**53 is itself)
+            installments = int_value(installments)  # (a whole number up to 2**53 is itself)
         head = (
             f'{{"txn_id":{_json(data(ex.txn_id))},'
             f'"timestamp":{_json(format_time(timestamp) or None)},'
             f'"timestamp_raw":'
-            f'{_json(data(_text(ex.timestamp))) if timestamp is None else "null"},'
+            f'{_json(data(text_value(ex.timestamp))) if timestamp is None else "null"},'
         )
         tail = (
             f'"latency_ms":{_json(number(ex.latency_ms))},'
