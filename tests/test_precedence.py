@@ -34,6 +34,11 @@ def classifier(mini_rulebook: Rulebook) -> Classifier:
         ({"codes": (("code", "51"),)}, "unknown.no_match", "none", None),
         # ...but an unambiguous one does
         ({"codes": (("code", "x1"),)}, "network.read_timeout", "inferred_code", "alpha.x1"),
+        # a number one channel knows is that channel's own, unless others log its numbers bare
+        ({"codes": (("code", "88"),)}, "unknown.no_match", "none", None),
+        ({"codes": (("code", "77"),)}, "balance.insufficient_funds", "inferred_code",
+         "epsilon.77"),
+        ({"channel": "zeta", "codes": (("code", "77"),)}, "unknown.no_match", "none", None),
         # channel-independent code
         ({"channel": "gamma", "codes": (("code", "E500"),)}, "system.internal_error", "code",
          "any.e500"),

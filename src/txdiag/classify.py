@@ -40,9 +40,6 @@ MEMO_SIZE = 4096
 DIAGNOSIS_MEMO_SIZE = 4096
 """Diagnoses kept (each a few validated objects, built only for what is shown)."""
 
-SHARED_NUMBERING = frozenset({"iso8583"})
-"""Channels whose numbers are logged without a channel by others: a bare code read as theirs."""
-
 PRECEDENCE: tuple[MatchLevel, ...] = (
     "channel_code", "code", "status", "message", "inferred_code", "code_text", "http_status",
     "latency", "fallback_code", "fallback_message",
@@ -193,8 +190,8 @@ class Classifier:
         # agrees on its reason and more than one channel knows it, or it is a name (NOTENOUGH
         # is not reused); an ambiguous code decides nothing. A number only one channel knows
         # is that channel's own: 2009 of "xpay" is not Braintree's 2009, and a bare 0001 is not
-        # JD Pay's. The exception is a record without a channel and a number of a shared
-        # numbering (ISO 8583's 51 is logged bare by every acquirer).
+        # JD Pay's. The exception is a record without a channel and a number of a channel with
+        # `shared_numbering` (ISO 8583's 51 is logged bare by every acquirer).
         agreed = {
             code: rules[0]
             for code, rules in by_code_channel.items()
@@ -204,9 +201,10 @@ class Classifier:
             code: rule for code, rule in agreed.items()
             if len(by_code_channel[code]) > 1 or _NAMED.search(code) is not None
         }
+        shared = {ch.id for ch in rulebook.channels.values() if ch.shared_numbering}
         self._inferred_for_bare = {
             code: rule for code, rule in agreed.items()
-            if code in self._inferred_for_named or rule.channel in SHARED_NUMBERING
+            if code in self._inferred_for_named or rule.channel in shared
         }
         self._message_first = frozenset(
             channel.id for channel in rulebook.channels.values() if channel.message_first)

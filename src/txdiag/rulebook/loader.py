@@ -224,7 +224,7 @@ class Rulebook:
             "channels": [
                 {"id": c.id, "title": c.title, "aliases": c.aliases,
                  "success_codes": c.success_codes, "inherits": c.inherits,
-                 "message_first": c.message_first}
+                 "message_first": c.message_first, "shared_numbering": c.shared_numbering}
                 for c in self.channels.values()
             ],
             "concepts": [
@@ -254,7 +254,8 @@ class Rulebook:
         }
         book.channels = {
             c["id"]: ChannelDef(c["id"], c["title"], list(c["aliases"]), list(c["success_codes"]),
-                                list(c["inherits"]), bool(c["message_first"]))
+                                list(c["inherits"]), bool(c["shared_numbering"]),
+                                bool(c["message_first"]))
             for c in data["channels"]
         }
         book.concepts = {
