@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from txdiag.classify import Classifier
-from txdiag.rulebook import Rulebook
+from txdiag.rulebook import Rulebook, load_rulebook
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +103,48 @@ def test_memo_returns_same_answer(classifier: Classifier) -> None:
     first = classifier.classify(channel="alpha", codes=(("code", "51"),))
     second = classifier.classify(channel="alpha", codes=(("code", "51"),))
     assert first is second
+
+
+PRECEDENCE_RULES = Path(__file__).parent / "data" / "rules" / "precedence.toml"
+
+
+def _with_user_file(tmp_path: Path, text: str) -> Classifier:
+    user = tmp_path / "user.toml"
+    user.write_text('[pack]\nid = "user"\ntitle = "user"\nsource = "test"\n' + text,
+                    encoding="utf-8")
+    return Classifier(load_rulebook([PRECEDENCE_RULES, user], shipped=False))
+
+
+def test_a_user_rule_replacing_a_channels_code_does_not_make_it_everyones(
+        tmp_path: Path) -> None:
+    # gamma.88 replaced by the user (same channel, same code): still one channel knows 88
+    classifier = _with_user_file(tmp_path, '[[rules]]\nid = "user.88"\nchannel = "gamma"\n'
+                                 'reason = "system.internal_error"\ncodes = ["88"]\n')
+    assert classifier.classify(codes=(("code", "88"),)).reason == "unknown.no_match"
+    assert classifier.decide(codes=(("code", "88"),)) is None
+
+
+def test_a_channel_redeclared_without_its_flags_keeps_them(tmp_path: Path) -> None:
+    classifier = _with_user_file(tmp_path, '[[channels]]\nid = "epsilon"\naliases = ["eps"]\n'
+                                 '[[channels]]\nid = "delta"\naliases = ["del"]\n')
+    assert classifier.classify(codes=(("code", "77"),)).evidence.rule_id == "epsilon.77"
+    late = classifier.classify(channel="delta", codes=(("code", "51"),), message="timed out")
+    assert late.evidence.rule_id == "msg.timeout"
+    # said explicitly, a flag is switched off
+    off = _with_user_file(tmp_path, '[[channels]]\nid = "delta"\nmessage_first = false\n')
+    first = off.classify(channel="delta", codes=(("code", "51"),), message="timed out")
+    assert first.evidence.rule_id == "delta.51"
+
+
+def test_message_first_holds_for_the_channels_that_inherit_it(tmp_path: Path) -> None:
+    classifier = _with_user_file(
+        tmp_path, '[[channels]]\nid = "kappa"\ninherits = ["delta"]\n'
+                  '[[rules]]\nid = "user.kappa.51"\nchannel = "kappa"\n'
+                  'reason = "risk_control.blocked_by_risk_engine"\ncodes = ["51"]\n')
+    kwargs = {"channel": "kappa", "codes": (("code", "51"),), "message": "timed out"}
+    assert classifier.classify(**kwargs).evidence.rule_id == "msg.timeout"  # type: ignore[arg-type]
+    decided = classifier.decide(**kwargs)  # type: ignore[arg-type]
+    assert decided is not None and decided.rule.id == "msg.timeout"
+    # without a message that matches, its own code comes before its parent's
+    alone = classifier.classify(channel="kappa", codes=(("code", "51"),))
+    assert alone.evidence.rule_id == "user.kappa.51"

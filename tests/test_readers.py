@@ -265,3 +265,21 @@ def test_one_duplicate_among_many_clean_records_is_found(tmp_path: Path, line: b
     flagged = [item for item in items if isinstance(item, Unreadable)]
     assert [(u.line, u.detail) for u in flagged] == [(218, f"key '{twice}' given twice")]
     assert len(items) == 401
+
+
+def test_the_stack_trace_of_a_refused_logfmt_line_is_not_read_as_records(tmp_path: Path) -> None:
+    path = tmp_path / "trace.log"
+    path.write_bytes(b"txn=L1 status=FAILED code=51 code=05 msg=boom\n"
+                     b"java.net.SocketTimeoutException: Read timed out\n"
+                     b"\tat com.pay.Gateway.call(Gateway.java:42)\n"
+                     b"txn=L2 status=FAILED code=51\n")
+    items = _guarded_read(path, InputFormat.LOGFMT)
+    assert [type(item).__name__ for item in items] == ["Unreadable", "tuple"]
+    assert items[0].cause.value == "duplicate_key"  # type: ignore[union-attr]
+
+
+def test_a_blank_cell_does_not_fill_a_column_given_twice(tmp_path: Path) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_text("txn_id,code,status,code\nB1,51,FAILED, \n", encoding="utf-8")
+    items = _guarded_read(path, InputFormat.CSV)
+    assert isinstance(items[0], tuple) and items[0][1]["txn_id"] == "B1"

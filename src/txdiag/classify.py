@@ -199,7 +199,8 @@ class Classifier:
         }
         self._inferred_for_named = {
             code: rule for code, rule in agreed.items()
-            if len(by_code_channel[code]) > 1 or _NAMED.search(code) is not None
+            if len({rule.channel for rule in by_code_channel[code]}) > 1
+            or _NAMED.search(code) is not None
         }
         shared = {ch.id for ch in rulebook.channels.values() if ch.shared_numbering}
         self._inferred_for_bare = {
@@ -269,20 +270,30 @@ class Classifier:
         # (an order number in the text): levels 1-3 and 5-6 are worked out once, and the
         # message level, between them, on its own; the order is the one candidates() states.
         rest = self._first(channel, codes, None, http_status, band, status_key)
-        if rest is not None and self._rank(rest) < _RANK["message"]:
+        later = self._codes_after_message(channel)
+        if rest is not None and self._rank(rest, later) < _RANK["message"]:
             return rest
         by_message = self._first(channel, (), message_key(message), None, 0, None)
         # (keyed: the text rules see is the key anyway, so the decision is the same)
         if by_message is None or (rest is not None
-                                  and self._rank(rest) < _RANK[by_message.level]):
+                                  and self._rank(rest, later) < _RANK[by_message.level]):
             # (a message that names no cause decides below everything else)
             return rest
         return by_message
 
-    def _rank(self, candidate: Candidate) -> float:
-        """Where a candidate stands in :data:`PRECEDENCE`: a code of a ``message_first``
-        channel just after the message."""
-        if candidate.level == "channel_code" and candidate.rule.channel in self._message_first:
+    def _codes_after_message(self, channel: str | None) -> bool:
+        """Whether a record of ``channel`` has its channel codes read after the message: the
+        channel, or one it inherits, is ``message_first``."""
+        if not channel or not self._message_first:
+            return False
+        lineage = self._lineages.get(channel) or self._lineage(channel)
+        return not self._message_first.isdisjoint(lineage)
+
+    @staticmethod
+    def _rank(candidate: Candidate, codes_after_message: bool) -> float:
+        """Where a candidate stands in :data:`PRECEDENCE` (channel codes just after the
+        message for a ``message_first`` channel)."""
+        if candidate.level == "channel_code" and codes_after_message:
             return _RANK["message"] + 0.5
         return _RANK[candidate.level]
 
@@ -378,15 +389,16 @@ class Classifier:
         # Codes compare trimmed, case-insensitively and without colour codes; evidence keeps
         # them as found.
         upper = tuple((field, strip_ansi(value).strip().upper()) for field, value in codes)
-        # 1. channel-specific code, most specific code first.
-        # A channel whose name covers several code tables has its codes read after the message.
+        # 1. channel-specific code, most specific code first. A channel whose name covers
+        # several code tables (it or a parent is message_first) has them read after the message.
+        later = bool(self._message_first) and not self._message_first.isdisjoint(lineage)
         after_message: list[Candidate] = []
         for field, code in upper:
             for name in lineage:
                 rule = self._channel_codes.get((name, code))
                 if rule is not None:
                     candidate = Candidate(rule, "channel_code", field, code)
-                    if name in self._message_first:
+                    if later:
                         after_message.append(candidate)
                     else:
                         yield candidate

@@ -543,6 +543,7 @@ def _read_line_records(
     """Line-oriented records; continuation lines (stack traces) join the record before them."""
     name = opened.name
     pending: tuple[int, dict[str, Any]] | None = None
+    refused = False  # the last record was refused (a key given twice): its trace is no record
     for chunk_text, lines in decoded_line_chunks(opened, stats, max_line_bytes):
         # One search over a chunk instead of a match per line: when it finds nothing, no line
         # of the chunk is a continuation.
@@ -556,6 +557,9 @@ def _read_line_records(
             if not text.strip():
                 stats.blank_lines += 1
                 continue
+            if refused and may_continue and is_continuation(text):
+                stats.attached_lines += 1  # the trace of a record refused above
+                continue
             if pending is not None and may_continue and is_continuation(text):
                 record = pending[1]
                 key = next((k for k in MESSAGE_KEYS if k in record), "msg")
@@ -565,6 +569,7 @@ def _read_line_records(
                 stats.attached_lines += 1
                 continue
             record_or_none = parse(text)
+            refused = False
             if pending is not None:
                 yield pending
                 pending = None
@@ -573,6 +578,7 @@ def _read_line_records(
                 continue
             if isinstance(record_or_none, str):  # why the line's record is refused
                 yield Unreadable(name, number, UnreadableCause.DUPLICATE_KEY, record_or_none)
+                refused = True
                 continue
             pending = (number, record_or_none)
     if pending is not None:
@@ -590,7 +596,7 @@ def read_logfmt(opened: OpenedInput, stats: ReadStats, max_line_bytes: int, *,
             twice = guard.repeated(logfmt_keys(line)) if len(record) < line.count("=") else []
             return f"key {quoted(twice[0])} given twice" if twice else record
     return _read_line_records(opened, stats, max_line_bytes, parse,
-                              UnreadableCause.NO_TEMPLATE_MATCH, "no key=value pairs")
+                              UnreadableCause.NO_TEMPLATE_MATCH, "no name=value pairs")
 
 
 def read_text(opened: OpenedInput, stats: ReadStats, max_line_bytes: int, *,

@@ -563,7 +563,7 @@ class DelimitedRows:
             return [Unreadable(self.name, row_start, UnreadableCause.BAD_ROW,
                                "the header row again (files concatenated?)")]
         for twice, positions in self.repeated:
-            if sum(row[i] != "" for i in positions) > 1:
+            if sum(row[i].strip() != "" for i in positions) > 1:
                 return [Unreadable(self.name, row_start, UnreadableCause.DUPLICATE_KEY,
                                    f"column {quoted(twice)} given twice")]
         return [(row_start,

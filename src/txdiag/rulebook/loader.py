@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -143,6 +143,11 @@ def _shipped_rulebook() -> Rulebook:
     rulebook = Rulebook(_shipped_files())
     write_snapshot(rulebook.snapshot())
     return rulebook
+
+
+def _said(value: bool | None, replaced: bool | None) -> bool:
+    """A channel flag: as declared, else as the declaration it replaces said, else no."""
+    return bool(replaced) if value is None else value
 
 
 def _text(data: Mapping[str, str]) -> LocalizedText:
@@ -298,10 +303,19 @@ class Rulebook:
                 )
             self.reasons[reason.id] = reason
         for channel in content.channels:
-            if channel.id in self.channels and not loaded.user:
+            replaced = self.channels.get(channel.id)
+            if replaced is not None and not loaded.user:
                 raise RulebookError(
                     f"{shown(loaded.path)}: channel {quoted(channel.id)} is defined twice"
                 )
+            # A flag the new declaration does not set keeps the value it replaces (a user file
+            # adding an alias to iso8583 must not stop bare ISO codes being read).
+            channel = replace(
+                channel,
+                shared_numbering=_said(channel.shared_numbering,
+                                       replaced.shared_numbering if replaced else None),
+                message_first=_said(channel.message_first,
+                                    replaced.message_first if replaced else None))
             self.channels[channel.id] = channel
             self._aliases[channel.id] = channel.id
             for alias in channel.aliases:

@@ -64,13 +64,15 @@ class ChannelDef:
     aliases: list[str] = field(default_factory=list)
     success_codes: list[str] = field(default_factory=list)
     inherits: list[str] = field(default_factory=list)
-    shared_numbering: bool = False
+    shared_numbering: bool | None = None
     """Other channels' logs carry this channel's numbers without naming it (ISO 8583's response
     codes: ``51`` logged bare is insufficient funds): a number only this channel knows is read
-    as its own for a record without a channel."""
-    message_first: bool = False
+    as its own for a record without a channel. None: not said (a user file redeclaring a
+    channel keeps the value it replaces; else no)."""
+    message_first: bool | None = None
     """The channel's name is logged with more than one code table (UnionPay's online respCode
-    and its POS field 39 both say "银联"): a message that matches is read before its codes."""
+    and its POS field 39 both say "银联"): a message that matches is read before its codes
+    (and those of the channels it inherits). None: not said, as for ``shared_numbering``."""
 
 
 @dataclass(frozen=True)
