@@ -270,7 +270,7 @@ class Classifier:
         # (an order number in the text): levels 1-3 and 5-6 are worked out once, and the
         # message level, between them, on its own; the order is the one candidates() states.
         rest = self._first(channel, codes, None, http_status, band, status_key)
-        later = self._codes_after_message(channel)
+        later = self._codes_after_message(self._lineage_of(channel))
         if rest is not None and self._rank(rest, later) < _RANK["message"]:
             return rest
         by_message = self._first(channel, (), message_key(message), None, 0, None)
@@ -281,13 +281,16 @@ class Classifier:
             return rest
         return by_message
 
-    def _codes_after_message(self, channel: str | None) -> bool:
-        """Whether a record of ``channel`` has its channel codes read after the message: the
-        channel, or one it inherits, is ``message_first``."""
-        if not channel or not self._message_first:
-            return False
-        lineage = self._lineages.get(channel) or self._lineage(channel)
-        return not self._message_first.isdisjoint(lineage)
+    def _codes_after_message(self, lineage: tuple[str, ...]) -> bool:
+        """Whether a record of the channel with this lineage has its channel codes read after
+        the message: the channel, or one it inherits, is ``message_first``."""
+        return bool(self._message_first) and not self._message_first.isdisjoint(lineage)
+
+    def _lineage_of(self, channel: str | None) -> tuple[str, ...]:
+        """The channel and those it inherits (remembered); none without a channel."""
+        if not channel:
+            return ()
+        return self._lineages.get(channel) or self._lineage(channel)
 
     @staticmethod
     def _rank(candidate: Candidate, codes_after_message: bool) -> float:
@@ -383,15 +386,13 @@ class Classifier:
         candidate's value is left empty and only the first one per scope is given (enough to
         know which rule decides, at a third of the cost).
         """
-        lineage: tuple[str, ...] = ()
-        if channel:
-            lineage = self._lineages.get(channel) or self._lineage(channel)
+        lineage = self._lineage_of(channel)
         # Codes compare trimmed, case-insensitively and without colour codes; evidence keeps
         # them as found.
         upper = tuple((field, strip_ansi(value).strip().upper()) for field, value in codes)
         # 1. channel-specific code, most specific code first. A channel whose name covers
         # several code tables (it or a parent is message_first) has them read after the message.
-        later = bool(self._message_first) and not self._message_first.isdisjoint(lineage)
+        later = self._codes_after_message(lineage)
         after_message: list[Candidate] = []
         for field, code in upper:
             for name in lineage:

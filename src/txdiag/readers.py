@@ -263,7 +263,7 @@ class KeyGuard:
 
     def repeated(self, names: Iterable[str]) -> list[str]:
         """The guarded names that occur more than once in ``names`` (a CSV header, the keys
-        of a logfmt line), in the order they first occur."""
+        of a logfmt line, the names of a JSON object), in the order they occur again."""
         seen: set[str] = set()
         twice: list[str] = []
         for name in names:
@@ -341,12 +341,8 @@ class KeyGuard:
         pairs = json.loads(text, object_pairs_hook=list)
         if not isinstance(pairs, list):
             return None
-        seen: set[str] = set()
-        for name, _ in pairs:
-            if name in seen and self.pattern(name) is not None:
-                return str(name)
-            seen.add(name)
-        return None
+        twice = self.repeated(name for name, _ in pairs)
+        return str(twice[0]) if twice else None
 
     def check(self, name: str, number: int, raw: bytes, text: str,
               data: dict[str, Any]) -> RawItem:

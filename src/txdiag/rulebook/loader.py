@@ -145,9 +145,10 @@ def _shipped_rulebook() -> Rulebook:
     return rulebook
 
 
-def _said(value: bool | None, replaced: bool | None) -> bool:
-    """A channel flag: as declared, else as the declaration it replaces said, else no."""
-    return bool(replaced) if value is None else value
+def _said(value: bool | None, replaced: bool | None) -> bool | None:
+    """A channel flag: as declared, else as the declaration it replaces said (None: never
+    said, which reads as no)."""
+    return replaced if value is None else value
 
 
 def _text(data: Mapping[str, str]) -> LocalizedText:
@@ -259,8 +260,7 @@ class Rulebook:
         }
         book.channels = {
             c["id"]: ChannelDef(c["id"], c["title"], list(c["aliases"]), list(c["success_codes"]),
-                                list(c["inherits"]), bool(c["shared_numbering"]),
-                                bool(c["message_first"]))
+                                list(c["inherits"]), c["shared_numbering"], c["message_first"])
             for c in data["channels"]
         }
         book.concepts = {

@@ -81,7 +81,7 @@ def _entry_table(entry: ChannelDef | ConceptDef) -> dict[str, Any]:
     for f in fields(entry):
         value = getattr(entry, f.name)
         default = f.default_factory() if f.default_factory is not MISSING else f.default
-        if value != default and not (default is None and value is False):  # (a flag not set)
+        if value != default:
             data[f.name] = list(value) if isinstance(value, list) else value
     return data
 
