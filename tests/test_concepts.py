@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from txdiag.classify import Classifier, message_key
 from txdiag.concepts import TextFolding, parse_combination, term_pattern
@@ -147,6 +150,21 @@ def test_message_key_drops_what_changes_per_record() -> None:
         "余额不足 order=00000000 trace=00000000")
     # Codes inside a text (errcode 40001, ERR_4711) and short numbers stay as they are.
     assert message_key("HTTP 504 errcode=40001 at 12:30") == "HTTP 504 errcode=40001 at 12:30"
+    # Digits of other scripts are digits too (full-width, Arabic-Indic).
+    assert message_key("订单１２３４５６７８失败") == "订单00000000失败"
+    assert message_key("رقم ٠١٢٣٤٥٦٧٨٩") == "رقم 00000000"
+
+
+_REFERENCE_VOLATILE = re.compile(
+    r"\d{8,}|\b[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b"
+    r"|\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{16,}\b")
+
+
+@given(st.text(alphabet="0123456789abcdefABCDEFgz-_ .１٣é", max_size=80))
+def test_message_key_is_the_three_volatile_forms(text: str) -> None:
+    # The pattern is said with a lookahead that lets the engine skip ahead: it must replace
+    # exactly what the plain statement of the three forms replaces.
+    assert message_key(text) == _REFERENCE_VOLATILE.sub("00000000", text)
 
 
 def test_a_long_number_reads_alike_on_both_paths(rulebook: Rulebook) -> None:

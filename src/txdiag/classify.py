@@ -281,6 +281,24 @@ class Classifier:
             return rest
         return by_message
 
+    def decided_before_message(
+        self,
+        *,
+        channel: str | None = None,
+        codes: Codes = (),
+        status: str | None = None,
+    ) -> Candidate | None:
+        """The rule that decides whatever the message says (a channel code, a code or a
+        status, ranked above every message rule), or None when a message could change the
+        decision. Latency and HTTP status rank below the message, so they cannot matter here:
+        what lets records that differ only in their message share one outcome."""
+        _, status_key = self._bands(None, status)
+        rest = self._first(channel, codes, None, None, 0, status_key)
+        if rest is None or self._rank(
+                rest, self._codes_after_message(self._lineage_of(channel))) >= _RANK["message"]:
+            return None
+        return rest
+
     def _codes_after_message(self, lineage: tuple[str, ...]) -> bool:
         """Whether a record of the channel with this lineage has its channel codes read after
         the message: the channel, or one it inherits, is ``message_first``."""
@@ -549,9 +567,13 @@ class Classifier:
 
 
 _VOLATILE = re.compile(
+    # Every branch starts at a digit or a hex letter: said first, it lets the engine skip
+    # other characters fast (a third of the time of a message).
+    r"(?=[\da-fA-F])(?:"
     r"\d{8,}"                                              # order, card and phone numbers, times
     r"|\b[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b"       # UUIDs
     r"|\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{16,}\b"                        # hex trace ids
+    r")"
 )
 
 

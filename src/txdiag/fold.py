@@ -51,7 +51,7 @@ from operator import attrgetter, is_not, itemgetter, methodcaller, mul, truediv
 from typing import TYPE_CHECKING, Any, Protocol
 
 from txdiag.aggregate import NO_CHANNEL, NO_CODE, Summary, Target, Verdict, target_of, unknown_of
-from txdiag.classify import message_key
+from txdiag.classify import Candidate, message_key
 from txdiag.formats import ItemBatch, read_json_document
 from txdiag.normalize import (
     Extracted,
@@ -247,6 +247,12 @@ class SummaryFold:
         self._buckets: dict[int, Counter[Hashable]] = {}
         """Keys counted per timeline bucket not yet added to the timeline, by the bucket's
         start (seconds since the epoch): a start stays inside its bucket at any later width."""
+        self._keyspace: object | None = None
+        """What made the keys known now (a JSON struct, a CSV header): a key is a tuple of
+        values whose names it gives, so keys made by another mean other things."""
+        self._message_free: dict[Hashable, Target | None] = {}
+        """Per key with its message left out, the outcome of every record with that key
+        whatever its message says (None: the message may matter): see :meth:`_share`."""
 
     # -- driving -----------------------------------------------------------------------------
 
@@ -395,15 +401,86 @@ class SummaryFold:
         if len(self.pending) > MAX_PENDING:
             self.flush_pending()
 
-    def _make_room(self) -> None:
-        """Forget the outcomes of keys once there are many (after counting what used them)."""
-        if len(self.known) >= MAX_KNOWN:
+    def _begin(self, keyspace: object) -> None:
+        """Before a batch keyed by ``keyspace`` (what gives its keys' values their names: a
+        JSON struct, a CSV header): forget the outcomes of keys once there are many, or when
+        they were made in another keyspace (after counting what used them)."""
+        if len(self.known) >= MAX_KNOWN or keyspace is not self._keyspace:
             self.flush()
             self.known.clear()
             self.dependent.clear()
             self.latency_sensitive.clear()
             self.watched.clear()
             self._row_outcomes.clear()
+            if keyspace is not self._keyspace:
+                self._message_free.clear()
+            self._keyspace = keyspace
+
+    def _share(self, keys: list[Hashable], coarse_of: Callable[[Any], Hashable],
+               coarse_mapping: Callable[[Hashable], Mapping[str, Any]],
+               bare: Callable[[Hashable], Hashable] | None = None) -> list[Hashable]:
+        """The keys of a batch with their message left out (``coarse_of``) where the message
+        cannot change the outcome.
+
+        A message holding an order number or a trace id makes nearly every key new, yet most
+        failures are decided by a code or a status ranked above any message rule, and a
+        success by its status or codes. Such records share the key without their message
+        (its outcome worked out once, from ``coarse_mapping``); only the others keep their
+        whole key. A key without its message is shorter than a whole key: they never meet.
+        Messages inside objects stay in the key (taking them out costs what a key costs),
+        but not in what is remembered (``bare``)."""
+        coarse: list[Hashable] = list(map(coarse_of, keys))
+        memo = self._message_free
+        known = self.known
+        matters: set[Hashable] = set()
+        for key in set(coarse):
+            if key in known:
+                continue
+            if key in memo:
+                target = memo[key]
+            else:
+                without = key if bare is None else bare(key)
+                if without in memo:
+                    target = memo[without]
+                else:
+                    target = self._outcome_without_message(coarse_mapping(without))
+                if len(memo) >= MAX_KNOWN:
+                    memo.clear()
+                memo[key] = memo[without] = target
+            if target is None:
+                matters.add(key)
+            elif key not in known:
+                self._know(key, target)
+        if not matters:
+            return coarse
+        return [whole if key in matters else key for key, whole in zip(coarse, keys, strict=True)]
+
+    def _outcome_without_message(self, data: Mapping[str, Any]) -> Target | None:
+        """The target of every record with these deciding fields and any message, or None
+        when a message may decide whether it failed or why (or the record is dependent)."""
+        derived = self.pipeline.normalizer.derive(data)
+        if derived is None:
+            return None
+        channel_id, codes, status, _, _, failed, for_rules = derived
+        if status is None and not codes:
+            return None  # the message may say whether it failed
+        channel = channel_id or NO_CHANNEL
+        code = codes[0][1] if codes else NO_CODE
+        if not failed:
+            return (channel, None, code, None)
+        decided = self.pipeline.classifier.decided_before_message(
+            channel=channel_id, codes=codes, status=for_rules)
+        if decided is None:
+            return None
+        return (channel, self._verdict(decided), code, None)
+
+    def _verdict(self, decided: Candidate | None) -> Verdict:
+        """The verdict of a failure the candidate decides (None: no rule explains it)."""
+        if decided is None:
+            reason = self.pipeline.classifier.no_match_reason
+            return ("unknown", reason.id, reason.retryable.value)
+        rule = decided.rule
+        return (rule.category.value, rule.reason, rule.retryable.value)
 
     def _remember(self, key: Hashable, data: Mapping[str, Any]) -> None:
         target, sensitive = self._outcome_of(data)
@@ -437,13 +514,7 @@ class SummaryFold:
                                     http_status=http_status, latency_ms=latency_ms,
                                     status=for_rules)
         sensitive = latency_ms is None and classifier.latency_can_matter(decided)
-        verdict: Verdict
-        if decided is None:
-            reason = classifier.no_match_reason
-            verdict = ("unknown", reason.id, reason.retryable.value)
-        else:
-            rule = decided.rule
-            verdict = (rule.category.value, rule.reason, rule.retryable.value)
+        verdict = self._verdict(decided)
         # A failure no rule explains: its message template, once per key (not per record).
         unknown = unknown_of(verdict, message) if self.summary.mine_templates else None
         return (channel, verdict, code, unknown), sensitive
@@ -723,10 +794,14 @@ class SummaryFold:
         structs = schema.decode(data, count)
         if structs is None:
             return False
-        self._make_room()
-        keys: list[Hashable] = schema.keys(structs)
+        self._begin(schema.layout)
+        whole: list[Hashable] = schema.keys(structs)
+        keys = whole
+        if schema.message_indexes and self.rows is None:
+            # (a row shows its message, so rows keep whole keys)
+            keys = self._share(whole, schema.coarse_of, schema.coarse_mapping, schema.bare)
         local = Counter(keys)
-        if schema.suspect(data, local):
+        if schema.suspect(data, local, whole):
             return False  # the per-line path decides which line gives a key twice
         known = self.known
         for key in [key for key in local if key not in known]:
@@ -902,21 +977,29 @@ class _DelimitedFold:
         self._stamp: int | None = None
         self._stamps_by_row = False
         self._latency: int | None = None
+        self._messages: list[int] = []
+        """Positions of message columns in a key."""
+        self._coarse_of: Callable[[Any], Hashable] = _no_key
+        self._coarse_names: tuple[str, ...] = ()
+        self.layout = object()
+        """What the keys of the present header are keyed by."""
 
     def _prepare(self, header: list[str]) -> None:
         normalizer = self.owner.pipeline.normalizer
         key_columns, stamps, latencies = field_positions(header, normalizer.field_map.top)
         self._header = header
+        self.layout = object()
         self._latency = latencies[0] if len(latencies) == 1 and (
             "latency_ms" not in normalizer.constants) else None
         self._names = tuple(header[index] for index in key_columns)
-        if len(key_columns) > 1:
-            self._key_of = itemgetter(*key_columns)
-        elif key_columns:
-            only = key_columns[0]
-            self._key_of = lambda row: (row[only],)
-        else:
-            self._key_of = _no_key
+        top = normalizer.field_map.top
+        self._messages = [position for position, name in enumerate(self._names)
+                          if _field_of(top, name) == "error_message"]
+        others = [position for position in range(len(self._names))
+                  if position not in self._messages]
+        self._coarse_of = _picker(others)
+        self._coarse_names = tuple(self._names[position] for position in others)
+        self._key_of = _picker(key_columns)
         # One timestamp column: its cell is the time. Several, or a constant: row by row.
         constant = "timestamp" in normalizer.constants
         self._stamp = stamps[0] if len(stamps) == 1 and not constant else None
@@ -950,8 +1033,10 @@ class _DelimitedFold:
         if set(map(len, rows)) != {len(header)} or "\ufeff" in text or any(
                 is_header_again(row, header) for row in rows):
             return False
-        fold._make_room()
+        fold._begin(self.layout)
         keys: list[Hashable] = list(map(self._key_of, rows))
+        if self._messages:
+            keys = fold._share(keys, self._coarse_of, self._coarse_mapping)
         local = Counter(keys)
         known = fold.known
         for key in [key for key in local if key not in known]:
@@ -982,8 +1067,12 @@ class _DelimitedFold:
 
     def _mapping(self, key: Hashable) -> dict[str, Any]:
         assert isinstance(key, tuple)
-        return {name: value for name, value in zip(self._names, key, strict=True)
-                if value != ""}
+        return {name: value for name, value in zip(self._names, key, strict=True) if value}
+
+    def _coarse_mapping(self, key: Hashable) -> dict[str, Any]:
+        assert isinstance(key, tuple)
+        return {name: value for name, value in zip(self._coarse_names, key, strict=True)
+                if value}
 
     def _latency_of(self, row: list[str]) -> Any:
         if self._latency is not None:
@@ -1041,7 +1130,7 @@ class _TextFold:
         if not batch:
             return
         fold = self.owner
-        fold._make_room()
+        fold._begin(self)
         plans = [self._plan(tuple(record)) for _, record in batch]
         keys: list[Hashable] = [(plan, plan.values(record))
                                 for plan, (_, record) in zip(plans, batch, strict=True)]
@@ -1274,12 +1363,41 @@ class _JsonSchema:
         struct = msgspec.defstruct("Fields", fields, rename=rename, gc=False,
                                    forbid_unknown_fields=True)
         self._decode_one = msgspec.json.Decoder(struct).decode
+        self.layout = object()
+        """What the keys made by this struct are keyed by (a key of another struct, shorter or
+        without its messages, may hold the same values)."""
         self._prefix = itemgetter(slice(0, len(self.key_names)))
         self._nested_names = [name for name in self.key_names if field_map.nested_paths(name)]
         self._verdict_indexes = [(index, name) for index, name in enumerate(self.key_names)
                                  if field_map.decides_verdict(name)]
+        self.message_indexes = [
+            index for index, name in enumerate(self.key_names)
+            if not field_map.nested_paths(name)
+            and _field_of(top, name) == "error_message"]
+        """Where the keys hold a message (a plain value, not an object)."""
+        others = [index for index in range(len(self.key_names))
+                  if index not in self.message_indexes]
+        self.coarse_of = _picker(others)
+        """A key without its messages (see :meth:`SummaryFold._share`)."""
+        self._coarse_names = [self.key_names[index] for index in others]
+        self._coarse_verdicts = [(others.index(index), name)
+                                 for index, name in self._verdict_indexes if index in others]
+        self._message_verdicts = [(index, name) for index, name in self._verdict_indexes
+                                  if index in self.message_indexes]
+        # Objects (or plain values) that may hold a message, by their position in a key
+        # without its messages: the paths to messages inside, and whether the value itself
+        # is one when it is not an object.
+        self._inner_messages: list[tuple[int, frozenset[tuple[str, ...]], bool]] = []
+        for position, index in enumerate(others):
+            name = self.key_names[index]
+            inside = frozenset(tuple(path) for path, field, _ in field_map.nested_paths(name)
+                               if field == "error_message")
+            itself = _field_of(top, name) == "error_message"
+            if inside or (itself and field_map.nested_paths(name)):
+                self._inner_messages.append((position, inside, itself))
         self._parts: dict[Hashable, tuple[tuple[str, bool], ...]] = {}
-        """What :meth:`_key_parts` found per key (for this struct: keys change with it)."""
+        """What :meth:`_key_parts` found per key without its messages (for this struct: keys
+        change with it)."""
         self._astuple = msgspec.structs.astuple
         self._asdict = msgspec.structs.asdict
         self._all_names = [*self.key_names, *self.detail_names, *self.other_names]
@@ -1288,12 +1406,12 @@ class _JsonSchema:
                             *(f"o{i}" for i in range(len(self.other_names)))]
         self._direct: dict[frozenset[str], Callable[[Any], Extracted] | None] = {}
         stamp_names = [name for name in self.detail_names
-                       if (top.get(name) or top.get(name.lower()) or ("",))[0] == "timestamp"]
+                       if _field_of(top, name) == "timestamp"]
         self.stamp_of: Callable[[Any], Any] | None = (
             attrgetter(f"d{self.detail_names.index(stamp_names[0])}") if stamp_names else None)
         latency_names = sorted(
             (name for name in self.detail_names
-             if (top.get(name) or top.get(name.lower()) or ("",))[0] == "latency_ms"),
+             if _field_of(top, name) == "latency_ms"),
             key=lambda name: (top.get(name) or top[name.lower()])[1])
         getters = [attrgetter(f"d{self.detail_names.index(name)}") for name in latency_names]
         self._latency_of: Callable[[Any], Any] | None = None
@@ -1349,37 +1467,45 @@ class _JsonSchema:
                 return structs
         return None
 
-    def suspect(self, data: bytes, local: Mapping[Hashable, int]) -> bool:
-        """Whether a line of the chunk (``data``, whose keys are counted in ``local``) may
-        give a name deciding a verdict twice: :meth:`KeyGuard.suspect_chunk`."""
+    def suspect(self, data: bytes, local: Mapping[Hashable, int],
+                whole: Sequence[Any]) -> bool:
+        """Whether a line of the chunk (``data``, whose keys are counted in ``local``; whole
+        keys in ``whole``) may give a name deciding a verdict twice:
+        :meth:`KeyGuard.suspect_chunk`."""
         if self.guard is None or not self._verdict_indexes:
             return False
-        return self.guard.suspect_chunk(data, self._holding(local))
+        return self.guard.suspect_chunk(data, self._holding(local, whole))
 
-    def _holding(self, local: Mapping[Hashable, int]) -> Iterator[tuple[str, int, bool]]:
+    def _holding(self, local: Mapping[Hashable, int],
+                 whole: Sequence[Any]) -> Iterator[tuple[str, int, bool]]:
         """The names deciding a verdict and how many records hold a value under each (a null
         is not counted); then the names inside the objects under them, and how many of those
-        objects hold each. Counted over the chunk's distinct keys, each key's names worked
-        out once."""
+        objects hold each. Counted over the chunk's distinct keys without their messages,
+        each one's names worked out once; messages are counted over the whole keys."""
         held: Counter[tuple[str, bool]] = Counter(
             {(name, True): 0 for _, name in self._verdict_indexes})
         parts_of = self._parts
+        coarse_of = self.coarse_of
+        whole_length = len(self.key_names)
         for key, count in local.items():
-            parts = parts_of.get(key)
+            assert isinstance(key, tuple)
+            coarse = coarse_of(key) if len(key) == whole_length else key
+            parts = parts_of.get(coarse)
             if parts is None:
-                parts = self._key_parts(key)
+                parts = self._key_parts(coarse)
             for part in parts:
                 held[part] += count
+        for index, name in self._message_verdicts:
+            held[(name, True)] += len(whole) - list(map(itemgetter(index), whole)).count(None)
         for (name, top), count in held.items():
             yield name, count, top
 
-    def _key_parts(self, key: Hashable) -> tuple[tuple[str, bool], ...]:
-        """The verdict names a key holds a value under (top-level), then the names set in the
-        objects under them (nested)."""
-        assert isinstance(key, tuple)
+    def _key_parts(self, coarse: tuple[Any, ...]) -> tuple[tuple[str, bool], ...]:
+        """The verdict names a key without its messages holds a value under (top-level),
+        then the names set in the objects under them (nested)."""
         parts: list[tuple[str, bool]] = []
-        for index, name in self._verdict_indexes:
-            value = key[index]
+        for index, name in self._coarse_verdicts:
+            value = coarse[index]
             if value is not None:
                 parts.append((name, True))
                 if isinstance(value, _Struct):
@@ -1388,7 +1514,7 @@ class _JsonSchema:
                         if item is not None)
         if len(self._parts) >= MAX_KNOWN:
             self._parts.clear()
-        found = self._parts[key] = tuple(parts)
+        found = self._parts[coarse] = tuple(parts)
         return found
 
     def keys(self, structs: list[Any]) -> list[Hashable]:
@@ -1403,6 +1529,26 @@ class _JsonSchema:
         """The deciding fields of a key as a record would hold them."""
         assert isinstance(key, tuple)
         return self._named(self.key_names, key)
+
+    def coarse_mapping(self, key: Hashable) -> dict[str, Any]:
+        """The deciding fields of a key without its messages (:attr:`coarse_of`)."""
+        assert isinstance(key, tuple)
+        return self._named(self._coarse_names, key)
+
+    def bare(self, key: Hashable) -> Hashable:
+        """A key without its messages (:attr:`coarse_of`) with the messages inside its
+        objects left out too."""
+        if not self._inner_messages:
+            return key
+        assert isinstance(key, tuple)
+        values = list(key)
+        for position, paths, itself in self._inner_messages:
+            value = values[position]
+            if isinstance(value, _Struct):
+                values[position] = _without_paths(value, paths, ())
+            elif itself:
+                values[position] = None
+        return tuple(values)
 
     def record(self, struct: Any) -> dict[str, Any]:
         """One decoded record with every field it holds (what a watched record needs)."""
@@ -1537,7 +1683,25 @@ _SCALAR: Any = str | int | float | bool | None
 _is_set = partial(is_not, None)
 
 
-def _no_key(_: Any) -> Hashable:
+def _field_of(top: Mapping[str, tuple[str, int]], name: str) -> str:
+    """The field a top-level name feeds (its own spelling first, then in lower case), or
+    ``""``."""
+    slot = top.get(name) or top.get(name.lower())
+    return "" if slot is None else slot[0]
+
+
+def _picker(positions: Sequence[int]) -> Callable[[Any], tuple[Any, ...]]:
+    """What picks the items at ``positions`` of a sequence, as a tuple (``itemgetter`` gives
+    a single item bare)."""
+    if len(positions) > 1:
+        return itemgetter(*positions)
+    if positions:
+        only = positions[0]
+        return lambda row: (row[only],)
+    return _no_key
+
+
+def _no_key(_: Any) -> tuple[Any, ...]:
     return ()
 
 
@@ -1560,6 +1724,19 @@ def _msgspec() -> Any:
 
 _Struct: Any = _msgspec().Struct if _msgspec() is not None else type(None)
 _astuple: Any = _msgspec().structs.astuple if _msgspec() is not None else tuple
+
+
+def _without_paths(value: Any, paths: frozenset[tuple[str, ...]], where: tuple[str, ...]) -> Any:
+    """A decoded object with the values at ``paths`` (below ``where``) left out."""
+    changes: dict[str, Any] = {}
+    for attribute, name, item in zip(value.__struct_fields__, value.__struct_encode_fields__,
+                                     _astuple(value), strict=True):
+        path = (*where, name)
+        if isinstance(item, _Struct):
+            changes[attribute] = _without_paths(item, paths, path)
+        elif item is not None and path in paths:
+            changes[attribute] = None
+    return _msgspec().structs.replace(value, **changes) if changes else value
 
 
 def _plain(value: Any) -> Any:

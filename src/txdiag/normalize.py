@@ -243,6 +243,8 @@ _DeriveKey = tuple[str | None, str | None, str | None, float | None, bool,
 """(channel, status, message as text, HTTP status as a number, no transaction id, codes)."""
 _Derived = tuple[str | None, tuple[tuple[str, str], ...], str | None, str | None, int | None,
                  bool, str | None]
+_DerivedBase = tuple[str | None, tuple[tuple[str, str], ...], int | None, bool | None, str | None]
+"""(channel, codes, HTTP status, failed or None when the message says, status for rules)."""
 UNUSABLE: Any = ("unusable",)
 """The derivation of a record with none of the fields txdiag can use."""
 
@@ -346,6 +348,8 @@ class Normalizer:
         self._channels: dict[str, str] = {}
         self._readers: dict[tuple[Any, ...], Callable[[Mapping[str, Any]], _RawFields]] = {}
         self._derived: dict[_DeriveKey, _Derived] = {}
+        self._bases: dict[tuple[str | None, str | None, float | None,
+                                tuple[tuple[str, str], ...]], _DerivedBase] = {}
 
     def extract(self, data: Mapping[str, Any]) -> Extracted | None:
         """The record's fields, or ``None`` when it has none txdiag can use.
@@ -428,44 +432,65 @@ class Normalizer:
 
     def _derive(self, key: _DeriveKey) -> _Derived:
         """What the deciding values imply: :meth:`_assemble` and :meth:`_is_failure`, step by
-        step, on values already made text (and kept for the next record like them)."""
+        step, on values already made text (and kept for the next record like them). All but
+        the message is worked out once per combination (:meth:`_derive_base`): a message
+        holding an order number is new in nearly every record."""
         channel_raw, status, message, http_status, no_txn, raw_codes = key
+        base_key = (channel_raw, status, http_status, raw_codes)
+        base = self._bases.get(base_key)
+        if base is None:
+            base = self._derive_base(base_key)
+        channel, codes, http_code, failed, for_rules = base
         derived: _Derived
-        if (no_txn and status is None and not raw_codes and message is None
-                and http_status is None):
+        if failed is not None:
+            derived = (channel, codes, status, message, http_code, failed, for_rules)
+        elif message is not None:
+            derived = (channel, codes, status, message, http_code,
+                       self.status_kind(message) != "success", for_rules)
+        elif no_txn and http_status is None:
             derived = UNUSABLE
         else:
-            channel = None
-            if channel_raw is not None:
-                channel = self._channels.get(channel_raw)
-                if channel is None:
-                    channel = self._channels[channel_raw] = (
-                        self.rulebook.canonical_channel(channel_raw))
-            is_success_code = self.rulebook.is_success_code
-            codes = tuple((source, code) for source, code in raw_codes
-                          if not is_success_code(code.upper(), channel))
-            http_code = int(http_status) if http_status is not None else None
-            if status is not None:
-                kind = self.status_kind(status)
-                failed = kind != "success" if kind is not None else bool(codes)
-            elif codes:
-                failed = True
-            elif raw_codes:
-                failed = False  # only success codes, whatever the message says ("OK")
-            elif message is not None:
-                failed = self.status_kind(message) != "success"
-            else:
-                failed = http_code is not None and http_code >= 400
-            for_rules = None
-            if status is not None:
-                mapped = (self.status_values.get(status.strip().lower())
-                          if self.status_values else None)
-                for_rules = {"failure": "failed"}.get(mapped, mapped) if mapped else status
-            derived = (channel, codes, status, message, http_code, failed, for_rules)
+            derived = (channel, codes, status, message, http_code,
+                       http_code is not None and http_code >= 400, for_rules)
         if len(self._derived) >= MAX_DERIVED:
             self._derived.clear()
         self._derived[key] = derived
         return derived
+
+    def _derive_base(self, key: tuple[str | None, str | None, float | None,
+                                      tuple[tuple[str, str], ...]]) -> _DerivedBase:
+        """What the channel, status, HTTP status and codes imply: the canonical channel, the
+        codes that are not success codes, the HTTP status as a number, whether the record
+        failed (None: its message, else its HTTP status, says) and the status rules see."""
+        channel_raw, status, http_status, raw_codes = key
+        channel = None
+        if channel_raw is not None:
+            channel = self._channels.get(channel_raw)
+            if channel is None:
+                channel = self._channels[channel_raw] = (
+                    self.rulebook.canonical_channel(channel_raw))
+        is_success_code = self.rulebook.is_success_code
+        codes = tuple((source, code) for source, code in raw_codes
+                      if not is_success_code(code.upper(), channel))
+        http_code = int(http_status) if http_status is not None else None
+        failed: bool | None = None
+        if status is not None:
+            kind = self.status_kind(status)
+            failed = kind != "success" if kind is not None else bool(codes)
+        elif codes:
+            failed = True
+        elif raw_codes:
+            failed = False  # only success codes, whatever the message says ("OK")
+        for_rules = None
+        if status is not None:
+            mapped = (self.status_values.get(status.strip().lower())
+                      if self.status_values else None)
+            for_rules = {"failure": "failed"}.get(mapped, mapped) if mapped else status
+        base = (channel, codes, http_code, failed, for_rules)
+        if len(self._bases) >= MAX_DERIVED:
+            self._bases.clear()
+        self._bases[key] = base
+        return base
 
     def _reader(self, shape: tuple[Any, ...]) -> Callable[[Mapping[str, Any]], _RawFields]:
         """Compile the reader of one shape: for every field, the keys (and nested paths) that

@@ -1128,3 +1128,123 @@ def test_an_observed_outcome_is_never_mistaken_for_a_key(rulebook: Rulebook,
     path = tmp_path / "collide.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     assert fast(rulebook, [str(path)]) == plain(rulebook, [str(path)])
+
+
+@settings(deadline=None)
+@given(st.sampled_from([None, "alipay", "iso8583", "wechatpay", "unionpay", "card", "stripe",
+                        "baitiao", "nowhere"]),
+       st.lists(st.sampled_from(["51", "05", "03", "ACQ.SYSTEM_ERROR", "40004", "card_declined",
+                                 "insufficient_funds", "NOTENOUGH", "SUCCESS", "zz"]),
+                max_size=2),
+       st.sampled_from([None, "failed", "pending", "USERPAYING", "FAIL"]),
+       st.lists(st.sampled_from(["余额不足", "Read timed out", "系统繁忙，请稍后再试", "odd", "",
+                                 "connection reset by peer", "Card expired", "风险交易",
+                                 "卡号无效 order 202611110000123"]), min_size=1, max_size=4),
+       st.sampled_from([None, 200, 503]), st.sampled_from([None, 50.0, 31000.0]))
+def test_what_decides_before_the_message_decides_whatever_the_message(
+        rulebook: Rulebook, channel: str | None, codes: list[str], status: str | None,
+        messages: list[str], http_status: int | None, latency: float | None) -> None:
+    # What lets records differing only in their message share one key in the fold.
+    from txdiag.classify import Classifier
+
+    classifier = Classifier(rulebook)
+    pairs = tuple(("code", code) for code in codes)
+    before = classifier.decided_before_message(channel=channel, codes=pairs, status=status)
+    if before is None:
+        return
+    for message in messages:
+        decided = classifier.decide(channel=channel, codes=pairs, message=message,
+                                    http_status=http_status, latency_ms=latency, status=status)
+        assert decided == before, message
+
+
+def test_keys_of_one_input_do_not_answer_for_another(rulebook: Rulebook,
+                                                     tmp_path: Path) -> None:
+    # The same values under names in another order mean other things: a status of the first
+    # file is a message of the second. Each input is read as it would be alone.
+    first = tmp_path / "first.jsonl"
+    first.write_text('{"status": "failed", "msg": "insufficient balance"}\n' * 3,
+                     encoding="utf-8")
+    second = tmp_path / "second.jsonl"
+    second.write_text('{"msg": "failed", "status": "insufficient balance"}\n' * 3,
+                      encoding="utf-8")
+    first_csv = tmp_path / "first.csv"
+    first_csv.write_text("status,msg\nfailed,insufficient balance\n" * 1, encoding="utf-8")
+    second_csv = tmp_path / "second.csv"
+    second_csv.write_text("msg,status\nfailed,insufficient balance\n", encoding="utf-8")
+    names = [str(first), str(second), str(first_csv), str(second_csv), str(first)]
+    expected = plain(rulebook, names)
+    assert expected["totals"]["failures"] == 7 and expected["totals"]["successes"] == 4
+    assert fast(rulebook, names) == expected
+
+
+def _messages_everywhere(rng: random.Random, count: int) -> list[dict[str, Any]]:
+    """Records whose messages all differ (an order number and a trace id), at the top and
+    inside objects, for channels whose codes decide, whose messages come first, and with no
+    code at all."""
+    records: list[dict[str, Any]] = []
+    for index in range(count):
+        tail = f" (order O{index:012d}, trace {rng.getrandbits(64):016x})"
+        record: dict[str, Any] = {"ts": (BASE + timedelta(seconds=7 * index)).isoformat(),
+                                  "txn_id": f"T{index}"}
+        shape = rng.randrange(7)
+        if shape == 0:
+            record |= {"channel": "stripe", "status": "failed",
+                       "error": {"code": rng.choice(["card_declined", "expired_card", "zz"]),
+                                 "decline_code": rng.choice(["insufficient_funds", None]),
+                                 "message": rng.choice(["Your card was declined", "odd"]) + tail}}
+        elif shape == 1:
+            record |= {"channel": "unionpay", "status": "failed",
+                       "respCode": rng.choice(["03", "06", "51"]),
+                       "respMsg": rng.choice(["交易超时", "商户未开通", "odd"]) + tail}
+        elif shape == 2:
+            record |= {"channel": "baitiao", "status": rng.choice(["failed", None]),
+                       "err_msg": rng.choice(["额度不足", "ERR_4711 unexpected state", "成功"])
+                       + tail}
+        elif shape == 3:
+            record |= {"channel": "alipay", "status": rng.choice(["failed", "success"]),
+                       "code": rng.choice(["40004", "10000"]),
+                       "sub_code": rng.choice(["ACQ.SYSTEM_ERROR", None]),
+                       "msg": "Business Failed" + tail,
+                       "sub_msg": rng.choice(["余额不足", "x"]) + tail}
+        elif shape == 4:
+            record |= {"channel": "bank-gw", "status": "failed",
+                       "http_status": rng.choice([503, None]),
+                       "error": rng.choice(["read: connection reset by peer", "odd"]) + tail}
+        elif shape == 5:
+            record |= {"channel": "wechatpay", "return_code": "SUCCESS",
+                       "result_code": rng.choice(["SUCCESS", "FAIL"]),
+                       "err_code": rng.choice(["NOTENOUGH", None]),
+                       "err_code_des": "余额不足" + tail}
+        else:
+            record |= {"status": "failed", "code": rng.choice(["51", "05", None]),
+                       "message": rng.choice(["Insufficient funds", "Do not honor"]) + tail,
+                       "latency_ms": rng.choice([10, 40000])}
+        records.append({key: value for key, value in record.items() if value is not None})
+    return records
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_records_differing_in_their_message_fold_like_plain(rulebook: Rulebook,
+                                                           tmp_path: Path, fmt: str) -> None:
+    # Where a code or a status decides, records of many messages share one key; where the
+    # message decides (or may), each keeps its own: the answers are those of one by one.
+    records = _messages_everywhere(random.Random(5), 3000)
+    path = tmp_path / f"messages.{fmt}"
+    if fmt == "jsonl":
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+                        encoding="utf-8")
+    else:
+        # (no comma, so no quote: the CSV chunks are folded at once)
+        records = [{key: str(value).replace(",", ";") for key, value in record.items()}
+                   for record in records]
+        columns = sorted({key for record in records for key in record if key != "error"})
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, columns, lineterminator="\n", extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(records)
+    expected = plain(rulebook, [str(path)])
+    assert expected["totals"]["records"] == 3000
+    assert expected["unknown_templates"]["templates"], "messages no rule explains should show"
+    assert fast(rulebook, [str(path)]) == expected
+    assert fast(rulebook, [str(path)], check=0) == plain(rulebook, [str(path)], check=0)
