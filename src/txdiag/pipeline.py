@@ -213,11 +213,12 @@ class Pipeline:
         diagnosis = self.diagnose_fields(fields) if fields.failed else None
         return Observation(source, line, fields, diagnosis)
 
-    def diagnose_fields(self, fields: Extracted) -> Diagnosis:
+    def diagnose_fields(self, fields: Extracted, *, message: str | None = None) -> Diagnosis:
+        """The diagnosis of a record's fields (``message``: read instead of its message)."""
         return self.classifier.classify(
             channel=fields.channel,
             codes=fields.codes,
-            message=fields.message,
+            message=fields.message if message is None else message,
             http_status=fields.http_status,
             latency_ms=fields.latency_ms,
             status=fields.status_for_rules,

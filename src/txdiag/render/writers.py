@@ -77,8 +77,9 @@ class FindingWriter(Protocol):
                     source: str, line: int, pipeline: Pipeline) -> None:
         """A failure handed over in parts: ``outcome`` holds the fields that decided it
         (status, channel, codes, message, HTTP status; shared by every record with them),
-        ``fields`` the record's own (:data:`txdiag.fold.ROW_FIELDS`). The same as writing the
-        observation of the record holding both."""
+        ``fields`` the record's own (:data:`txdiag.fold.ROW_FIELDS`; its message, when the
+        outcome holds none because records of many messages share it). The same as writing
+        the observation of the record holding both."""
 
     def finish(self, summary: Summary, inputs: Sequence[ReadStats]) -> None: ...
 
@@ -88,7 +89,8 @@ def merged(outcome: Extracted, fields: Extracted) -> Extracted:
     return replace(outcome, txn_id=fields.txn_id, timestamp=fields.timestamp,
                    latency_ms=fields.latency_ms, amount=fields.amount,
                    currency=fields.currency, installments=fields.installments,
-                   user_id=fields.user_id)
+                   user_id=fields.user_id,
+                   message=outcome.message if fields.message is None else fields.message)
 
 
 class WritesFindings:
@@ -250,7 +252,9 @@ class FindingRows:
             f'"installments":{_json(number(installments))},'
             f'"user_id":{_json(data(ex.user_id))},'
         )
-        return (json_escape_unsafe(head) + self._outcome(outcome) + json_escape_unsafe(tail)
+        message = outcome.message if ex.message is None else ex.message
+        return (json_escape_unsafe(head) + self._outcome(outcome, message)
+                + json_escape_unsafe(tail)
                 + self._diagnosis(diagnosis) + self._source(source) + f'{line}}}}}')
 
     def _data(self, value: str | None) -> str | None:
@@ -269,9 +273,10 @@ class FindingRows:
             return value  # (fewer than eleven digits: no card, phone or ID number)
         return self.p.number(value)
 
-    def _outcome(self, ex: Extracted) -> str:
-        """The deciding fields (status to HTTP status), serialized and escaped, then a comma."""
-        key = (ex.status, ex.channel, ex.error_code, ex.message, ex.http_status)
+    def _outcome(self, ex: Extracted, message: str | None) -> str:
+        """The deciding fields (status to HTTP status, with this message), serialized and
+        escaped, then a comma."""
+        key = (ex.status, ex.channel, ex.error_code, message, ex.http_status)
         text = self._outcomes.get(key)
         if text is None:
             if len(self._outcomes) >= self.MAX_KEPT:
@@ -280,7 +285,7 @@ class FindingRows:
             text = self._outcomes[key] = json_escape_unsafe(
                 f'"status":{_json(data(ex.status))},"channel":{_json(data(ex.channel))},'
                 f'"error_code":{_json(data(ex.error_code))},'
-                f'"error_message":{_json(data(ex.message))},'
+                f'"error_message":{_json(data(message))},'
                 f'"http_status":{_json(self.p.number(ex.http_status))},')
         return text
 
