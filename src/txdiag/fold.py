@@ -60,7 +60,7 @@ from txdiag.normalize import (
     text_value,
     walk,
 )
-from txdiag.pipeline import Event, Observation, Pipeline, is_url
+from txdiag.pipeline import Event, Observation, Pipeline, RunLedger, is_url
 from txdiag.readers import (
     BOM,
     DelimitedRows,
@@ -220,8 +220,12 @@ class SummaryFold:
         watch: Watch | None = None,
         rows: Rows | None = None,
         tally: Tally | None = None,
+        ledger: RunLedger | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.ledger = RunLedger() if ledger is None else ledger
+        """What the run read: its inputs, what the time window left out, the file being
+        read."""
         self.summary = summary
         self.timeline = timeline
         self.on_unreadable = on_unreadable
@@ -271,11 +275,11 @@ class SummaryFold:
     def read(self, name: str) -> None:
         pipeline = self.pipeline
         if is_url(name) or not self.fast:
-            self._events(pipeline.run_one(name))
+            self._events(pipeline.run_one(name, self.ledger))
             return
-        opened, stats, items = pipeline.open(name)
+        opened, stats, items = pipeline.open(name, self.ledger)
         try:
-            pipeline.inputs.append(stats)
+            self.ledger.inputs.append(stats)
             if self.on_input is not None:
                 self.on_input(stats)
             fmt = stats.format
@@ -309,17 +313,18 @@ class SummaryFold:
             opened.close()
 
     def _events(self, events: Iterator[Event]) -> None:
-        inputs = len(self.pipeline.inputs)
+        ledger = self.ledger
+        inputs = len(ledger.inputs)
         for event in events:
-            if self.on_input is not None and len(self.pipeline.inputs) > inputs:
-                inputs = len(self.pipeline.inputs)
-                self.on_input(self.pipeline.inputs[-1])
+            if self.on_input is not None and len(ledger.inputs) > inputs:
+                inputs = len(ledger.inputs)
+                self.on_input(ledger.inputs[-1])
             self.add_event(event)
             if self.on_progress is not None:
                 self.on_progress(1)
 
     def _items(self, items: Iterable[RawItem], source: str) -> None:
-        event_of = self.pipeline.event_of
+        event_of = partial(self.pipeline.event_of, ledger=self.ledger)
         progress = self.on_progress
         for item in items:
             event = event_of(item, source)
@@ -712,7 +717,7 @@ class SummaryFold:
                     window.until is not None and span[0] >= window.until):
                 kept: Counter[Hashable] = Counter(
                     {key: count for key, count in local.items() if isinstance(key, _Observed)})
-                self.pipeline.filtered_out += len(keys) - sum(kept.values())
+                self.ledger.filtered_out += len(keys) - sum(kept.values())
                 return kept
             span = None
         if span is not None:
@@ -736,7 +741,7 @@ class SummaryFold:
                     kept_keys.append(key)
                     kept_moments.append(moment)
                 else:
-                    self.pipeline.filtered_out += 1
+                    self.ledger.filtered_out += 1
             if len(kept_keys) != len(keys):
                 local = Counter(kept_keys)
             keys, moments = kept_keys, kept_moments
@@ -874,7 +879,7 @@ class SummaryFold:
         observed = False
         for index, record in records:
             line = lines[index] if lines is not None else first_line + index
-            event = pipeline.event_of((line, record), source)
+            event = pipeline.event_of((line, record), source, self.ledger)
             if isinstance(event, Observation):
                 target = target_of(event)
                 keys[index] = _Observed.of(target)
