@@ -845,6 +845,34 @@ def test_gate_matches_plain(rulebook: Rulebook, tmp_path: Path, distinct: bool) 
                                                                 check=300)
 
 
+def _unquoted_csv(tmp_path: Path, records: int, distinct: bool) -> Path:
+    """Generated CSV without a quote (commas in messages made semicolons): folded in chunks."""
+    path = generated(tmp_path, records, "csv", distinct=distinct)
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    unquoted = path.with_name("unquoted-" + path.name)
+    unquoted.write_text("".join(",".join(cell.replace(",", ";").replace('"', "'")
+                                         for cell in row) + "\n" for row in rows),
+                        encoding="utf-8")
+    return unquoted
+
+
+@pytest.mark.parametrize("distinct", [False, True])
+def test_rows_and_gate_of_csv_match_plain(rulebook: Rulebook, tmp_path: Path,
+                                          distinct: bool) -> None:
+    # CSV chunks hand diagnose its rows and check's gate its verdicts in batches too.
+    path = _unquoted_csv(tmp_path, 3000, distinct)
+    broken = damaged(path, {1200: b"only,one,cell", 300: b",,,,,,,,,,,"})
+    for path_ in (path, broken):
+        for options in ({}, *TIME_AND_STRICT):
+            for fmt in (OutputFormat.JSONL, OutputFormat.CSV):
+                expected = plain(rulebook, [str(path_)], rows=fmt, **options)
+                assert fast(rulebook, [str(path_)], rows=fmt, **options) == expected
+            for check in (0, 60):
+                expected = plain(rulebook, [str(path_)], check=check, **options)
+                assert fast(rulebook, [str(path_)], check=check, **options) == expected
+        assert plain(rulebook, [str(path_)], rows=OutputFormat.JSONL)["rows"].count("\n") > 1500
+
+
 # -- --jobs --------------------------------------------------------------------------------
 
 
@@ -1093,6 +1121,23 @@ def test_text_templates_fold_like_plain(rulebook: Rulebook, tmp_path: Path) -> N
     for strict in (False, True):
         options: dict[str, Any] = {"read_options": ReadOptions(strict=strict)}
         assert fast(rulebook, [str(path)], **options) == plain(rulebook, [str(path)], **options)
+        # diagnose's rows and check's gate, in batches too (each record with its own line)
+        for wanted in ({"rows": OutputFormat.JSONL}, {"rows": OutputFormat.CSV}, {"check": 60},
+                       {"check": 0, "window": WINDOW}):
+            assert fast(rulebook, [str(path)], **options, **wanted) == plain(
+                rulebook, [str(path)], **options, **wanted)
+
+
+@pytest.mark.parametrize("distinct", [False, True])
+def test_rows_and_gate_of_logfmt_match_plain(rulebook: Rulebook, tmp_path: Path,
+                                             distinct: bool) -> None:
+    path = generated(tmp_path, 3000, "logfmt", distinct=distinct)
+    broken = damaged(path, {1200: b"no pairs here at all", 300: b'status="unclosed'})
+    for path_ in (path, broken):
+        for options in ({}, *TIME_AND_STRICT):
+            for wanted in ({"rows": OutputFormat.JSONL}, {"check": 60}):
+                assert fast(rulebook, [str(path_)], **options, **wanted) == plain(
+                    rulebook, [str(path_)], **options, **wanted)
 
 
 @settings(deadline=None)
