@@ -28,7 +28,6 @@ from txdiag.render.present import (
     diagnosis_dict,
     dumps,
     json_escape_unsafe,
-    md_cell,
 )
 from txdiag.safety import visible
 from txdiag.timeparse import parse_timestamp
@@ -60,7 +59,6 @@ __all__ = [
     "WritesFindings",
     "dumps",
     "finding_writer",
-    "md_cell",
     "shorten",
 ]
 
