@@ -50,9 +50,9 @@ __all__ = [
 
 
 def _text(value: Cell) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else str(value)
+    if value.__class__ is str:
+        return value
+    return "" if value is None else str(value)
 
 
 def csv_cell(value: Cell) -> str:
