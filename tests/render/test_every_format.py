@@ -15,6 +15,7 @@ import json
 import re
 import threading
 from collections.abc import Iterator
+from itertools import takewhile
 from pathlib import Path
 from typing import Any
 
@@ -103,19 +104,22 @@ def markdown_cells(line: str) -> list[str]:
     return re.split(r"(?<!\\)\|", line[1:-1])
 
 
-def check_markdown(text: str) -> None:
+def markdown_tables(text: str) -> list[tuple[list[str], list[list[str]]]]:
+    """Each Markdown table's header cells and rows (a table: a header, then a separator)."""
     lines = text.splitlines()
-    tables = 0
+    found = []
     for index, line in enumerate(lines[:-1]):
         if line.startswith("|") and re.fullmatch(r"\|(?:-{3,}:?\|)+", lines[index + 1]):
-            width = len(markdown_cells(line))
-            assert len(markdown_cells(lines[index + 1])) == width
-            for row in lines[index + 2:]:
-                if not row.startswith("|"):
-                    break
-                assert len(markdown_cells(row)) == width, row
-            tables += 1
+            body = takewhile(lambda row: row.startswith("|"), lines[index + 2:])
+            found.append((markdown_cells(line), [markdown_cells(row) for row in body]))
+    return found
+
+
+def check_markdown(text: str) -> None:
+    tables = markdown_tables(text)
     assert tables, f"no Markdown table in:\n{text}"
+    for header, rows in tables:
+        assert all(len(row) == len(header) for row in rows), (header, rows)
 
 
 def check_output(fmt: OutputFormat, text: str, command: str) -> None:
@@ -169,3 +173,29 @@ def test_an_unknown_format_is_a_one_line_usage_error(command: str,
 
 def test_data_formats_are_every_format_but_the_table() -> None:
     assert set(DATA_FORMATS) == set(OutputFormat) - {OutputFormat.TABLE}
+
+
+AGREEING = {
+    "diagnose": ([EXAMPLE, "-c", "network"], lambda d: d["findings"]),
+    "check": ([EXAMPLE, "--max-rate", "failure=40", "--max-count", "system=3"],
+              lambda d: d["checks"]),
+    "rules list": (["--channel", "alipay"], lambda d: d["rules"]),
+    "rules test": (["--code", "40004", "--channel", "alipay", "--message", "买家余额不足"],
+                   lambda d: d["matches"]),
+    "rules concepts": ([], lambda d: d["concepts"]),
+}
+"""Commands whose CSV and Markdown have one row per item of a JSON list."""
+
+
+@pytest.mark.parametrize("command", sorted(AGREEING))
+def test_the_formats_agree(command: str) -> None:
+    """One row per item in every format: the writer drops and adds none."""
+    args, items = AGREEING[command]
+    outputs = {fmt: run([*command.split(), *args, "--format", fmt.value]).stdout
+               for fmt in DATA_FORMATS}
+    count = len(items(json.loads(outputs[OutputFormat.JSON])))
+    assert count > 1
+    assert len(list(csv.reader(io.StringIO(outputs[OutputFormat.CSV])))) == count + 1
+    assert len(markdown_tables(outputs[OutputFormat.MARKDOWN])[0][1]) == count
+    jsonl = [json.loads(line) for line in outputs[OutputFormat.JSONL].splitlines()]
+    assert len(jsonl) == count if command in ("diagnose", "rules list") else len(jsonl) == 1
