@@ -189,7 +189,7 @@ def write_rule(fmt: OutputFormat, out: TextIO, rule: Rule, p: Presenter, *,
             ("action_en", rule.action.en), ("action_zh", rule.action.zh), ("pack", rule.pack),
             ("file", rule.origin),
         ]
-        values = [p.data(value) if isinstance(value, str) else value for _, value in fields]
+        values = [p.value(value) for _, value in fields]
         write_data(fmt, out, DataResult(
             document={"schema_version": SCHEMA_VERSION, "command": "rules show",
                       **rule_dict(rule)},
@@ -244,8 +244,7 @@ def write_rule_test(fmt: OutputFormat, out: TextIO, query: dict[str, Any],
         table = Table(TEST_COLUMNS, [[row[key] for key in TEST_COLUMNS] for row in rows])
         write_data(fmt, out, DataResult(
             document={"schema_version": SCHEMA_VERSION, "command": "rules test",
-                      "query": {k: p.data(v) if isinstance(v, str) else v
-                                for k, v in query.items()},
+                      "query": {k: p.value(v) for k, v in query.items()},
                       "matches": rows, "why": why},
             csv=table,
             markdown=[table, p.text(why)],
