@@ -87,12 +87,12 @@ def write_rule_list(fmt: OutputFormat, out: TextIO, rules: Sequence[Rule], p: Pr
                   "count": len(rows), "rules": rows},
         lines=rows,
         csv=Table(("id", "channel", "category", "reason", "retryable", "selector", "source"),
-                  [(p.data(rule.id), p.data(rule.channel), rule.category.value,
+                  ((p.data(rule.id), p.data(rule.channel), rule.category.value,
                     p.data(rule.reason), rule.retryable.value, p.data(selector_text(rule)),
-                    p.data(rule.source)) for rule in rules]),
+                    p.data(rule.source)) for rule in rules)),
         markdown=[Table(("id", "channel", "reason", "retry", "matches"),
-                        [(rule.id, rule.channel, rule.reason, rule.retryable.value,
-                          p.data(selector_text(rule))) for rule in rules])],
+                        ((rule.id, rule.channel, rule.reason, rule.retryable.value,
+                          p.data(selector_text(rule))) for rule in rules))],
     ))
 
 
