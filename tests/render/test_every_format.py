@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import re
+import signal
 import threading
 from collections.abc import Iterator
 from itertools import takewhile
@@ -155,9 +156,22 @@ def test_every_command_writes_every_format(command: str, fmt: OutputFormat,
         check_output(fmt, result.stdout, command)
 
 
+@pytest.fixture
+def own_sigterm() -> Iterator[None]:
+    """``main`` installs its SIGTERM handler in this process: the tests after get it back as
+    it was (a worker forked later would inherit it)."""
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+@pytest.mark.usefixtures("own_sigterm")
 @pytest.mark.parametrize("command", sorted(CASES))
 def test_an_unknown_format_is_a_one_line_usage_error(command: str,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """As the installed ``txdiag`` runs it (``main``): Typer's usage error made one line."""
     args = [a.format(port=9) if a == URL else a for a in CASES[command][0][0]]
     with pytest.raises(SystemExit) as exited:
         main([*command.split(), *args, "--format", "xml"])
