@@ -1,7 +1,9 @@
 """Renderers: every output format of every command, over the same result objects.
 
 ``diagnose`` output streams (:class:`FindingWriter`: one row at a time, totals at the end);
-``summary`` and ``explain`` render a finished object. Rich is imported only by the table format.
+``summary`` and ``explain`` render a finished object. The data formats (json, jsonl, csv,
+markdown) of every command are written by one writer, :mod:`txdiag.render.data`; the table
+format is each command's own, and only it imports Rich.
 """
 
 from __future__ import annotations

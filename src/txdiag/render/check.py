@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TextIO
@@ -13,6 +12,7 @@ from txdiag.gate import Breach, CheckResult, GateResult, Kind, Threshold, Verdic
 from txdiag.readers import ReadStats
 from txdiag.render import OutputFormat
 from txdiag.render.common import SCHEMA_VERSION, Presenter, inputs_list, share, totals_dict
+from txdiag.render.data import DataResult, Table, write_data
 from txdiag.safety import visible
 from txdiag.timeline import describe_width
 from txdiag.vocabulary import counted, format_time
@@ -103,32 +103,27 @@ def write_check(fmt: OutputFormat, out: TextIO, result: GateResult, summary: Sum
         render_verdict(out, result, summary, exit_code=exit_code, interrupted=interrupted,
                        color=color, width=width, top=top, partial=_partial(inputs))
         return
-    from txdiag.render.writers import dumps, md_cell
-
     data = check_dict(result, summary, inputs, p, exit_code=exit_code, top=top)
-    if fmt is OutputFormat.JSON:
-        out.write(dumps(data, indent=2) + "\n")
-    elif fmt is OutputFormat.JSONL:
-        out.write(dumps(data) + "\n")
-    elif fmt is OutputFormat.CSV:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(("threshold", "kind", "target", "limit", "ok", "measured", "records",
-                         "window_start", "window_end", "judged", "breached"))
-        for row in data["checks"]:
-            window = row["window"] or {}
-            writer.writerow((row["threshold"], row["kind"], row["target"] or "", row["limit"],
-                             row["ok"], "" if row["measured"] is None else row["measured"],
-                             row["records"], window.get("start", ""), window.get("end", ""),
-                             row["judged"], row["breached"]))
-    else:
-        out.write(f"**{_headline(result, exit_code, interrupted, _partial(inputs))}**\n\n")
-        out.write("| threshold | ok | measured (worst) | window | breached |\n"
-                  "|---|---|---:|---|---:|\n")
-        for check in result.checks:
-            out.write(f"| {md_cell(check.threshold.text)} | {'yes' if check.ok else 'no'} "
-                      f"| {_shown(check.threshold, check.measured)} "
-                      f"| {_span(check.window)} | {check.breached}/{check.judged} |\n")
-    out.flush()
+    csv_rows = (
+        (row["threshold"], row["kind"], row["target"], row["limit"], row["ok"], row["measured"],
+         row["records"], (row["window"] or {}).get("start"), (row["window"] or {}).get("end"),
+         row["judged"], row["breached"])
+        for row in data["checks"]
+    )
+    markdown_rows = (
+        (check.threshold.text, "yes" if check.ok else "no",
+         _shown(check.threshold, check.measured), _span(check.window),
+         f"{check.breached}/{check.judged}")
+        for check in result.checks
+    )
+    write_data(fmt, out, DataResult(
+        document=data,
+        csv=Table(("threshold", "kind", "target", "limit", "ok", "measured", "records",
+                   "window_start", "window_end", "judged", "breached"), csv_rows),
+        markdown=[f"**{_headline(result, exit_code, interrupted, _partial(inputs))}**",
+                  Table(("threshold", "ok", "measured (worst)", "window", "breached"),
+                        markdown_rows, right=(2, 4))],
+    ))
 
 
 def _pct(value: float) -> str:

@@ -6,25 +6,21 @@ only, and nothing here needs pydantic.
 
 from __future__ import annotations
 
-import csv
 import shlex
 from typing import TYPE_CHECKING, Any, TextIO
 
 from txdiag.render import OutputFormat
-from txdiag.render.present import (
-    SCHEMA_VERSION,
-    Presenter,
-    diagnosis_dict,
-    dumps,
-    md_cell,
-)
-from txdiag.safety import neutralize_csv_cell
+from txdiag.render.data import Block, DataResult, markdown_cell, write_data
+from txdiag.render.data import Table as DataTable
+from txdiag.render.present import SCHEMA_VERSION, Presenter, diagnosis_dict
 
 if TYPE_CHECKING:
     from txdiag.diagnosis import Diagnosis
     from txdiag.explain import ChannelMeaning, Explanation
 
 CSV_KEYS = ("query", "channel", "category", "reason", "retryable", "hint", "action")
+MARKDOWN_KEYS = ("category", "reason", "title", "retryable", "hint", "action")
+MEANING_KEYS = ("channel", "category", "reason", "retryable", "hint")
 
 
 def meaning_dict(meaning: ChannelMeaning, p: Presenter) -> dict[str, Any]:
@@ -49,27 +45,20 @@ def write_explanation(fmt: OutputFormat, out: TextIO, query: str, channel: str |
         **diagnosis_dict(diagnosis, p),
         "meanings": [meaning_dict(m, p) for m in explanation.meanings],
     }
-    if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
-        out.write(dumps(data) + "\n")
-    elif fmt is OutputFormat.CSV:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(CSV_KEYS)
-        rows = [data] + [{"query": data["query"], **meaning}
-                         for meaning in data["meanings"]]
-        for row in rows:
-            writer.writerow([neutralize_csv_cell(p.text(str(row[k] or ""))) for k in CSV_KEYS])
-    else:
-        out.write(f"### {md_cell(p.text(query))}\n\n")
-        for key in ("category", "reason", "title", "retryable", "hint", "action"):
-            out.write(f"- **{key}**: {md_cell(p.text(str(data[key])))}\n")
-        if explanation.meanings:
-            out.write("\n| channel | category | reason | retryable | hint |\n"
-                      "|---|---|---|---|---|\n")
-            for meaning in data["meanings"]:
-                cells = (meaning[k] for k in ("channel", "category", "reason", "retryable",
-                                              "hint"))
-                out.write("| " + " | ".join(md_cell(p.text(str(c))) for c in cells) + " |\n")
-    out.flush()
+    rows = [data] + [{"query": data["query"], **meaning} for meaning in data["meanings"]]
+    markdown: list[Block] = [
+        f"### {markdown_cell(data['query'])}",
+        DataTable(("field", "value"), [(key, p.value(data[key])) for key in MARKDOWN_KEYS]),
+    ]
+    if explanation.meanings:
+        markdown.append(DataTable(MEANING_KEYS, [[p.value(meaning[k]) for k in MEANING_KEYS]
+                                            for meaning in data["meanings"]]))
+    write_data(fmt, out, DataResult(
+        document=data,
+        indent=None,
+        csv=DataTable(CSV_KEYS, [[p.value(row[k]) for k in CSV_KEYS] for row in rows]),
+        markdown=markdown,
+    ))
 
 
 def render_explanation(out: TextIO, query: str, channel: str | None, explanation: Explanation,

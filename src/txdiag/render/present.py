@@ -102,6 +102,10 @@ class Presenter:
         masked = _masked(text)
         return value if masked == text else masked
 
+    def value(self, value: Any) -> Any:
+        """For machine formats, any value: text as :meth:`data` gives it, the rest as is."""
+        return self.data(value) if isinstance(value, str) else value
+
     def text(self, value: str | None) -> str:
         """For text formats: masked and visible (never a raw control character)."""
         if value is None:

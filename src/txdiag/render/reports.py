@@ -1,17 +1,15 @@
-"""``summary`` and ``explain`` in every output format."""
+"""``summary`` (and ``watch``'s final summary) in every output format."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Iterator, Sequence
+from typing import Any, TextIO
 
 from txdiag.aggregate import Summary
 from txdiag.readers import ReadStats
 from txdiag.render import OutputFormat
 from txdiag.render.common import Presenter, partial_note, share, summary_dict
-from txdiag.render.writers import dumps, md_cell
-from txdiag.safety import neutralize_csv_cell, visible
+from txdiag.render.data import Block, Cell, DataResult, Table, write_data
 from txdiag.spikes import Spike, SpikeParams, detect_spikes
 from txdiag.timeline import Timeline
 from txdiag.vocabulary import counted, format_time
@@ -32,91 +30,84 @@ def write_summary(fmt: OutputFormat, out: TextIO, summary: Summary, inputs: Sequ
         return
     data = summary_dict(summary, inputs, p, top=top, timeline=timeline, spikes=spikes,
                         spike_params=spike_params)
-    if fmt is OutputFormat.JSON:
-        out.write(dumps(data, indent=2) + "\n")
-    elif fmt is OutputFormat.JSONL:
-        out.write(dumps(data) + "\n")
-    elif fmt is OutputFormat.CSV:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(("section", "key", "category", "count", "share"))
-        if summary.stopped:
-            writer.writerow(("stopped", summary.stopped, "", "", ""))
-        for name, value in data["totals"].items():
-            writer.writerow(("totals", name, "", value, ""))
-        for category, count in summary.by_category.items():
-            writer.writerow(("category", category, category, count,
-                             share(count, summary.failures)))
-        for row in data["top_reasons"]:
-            writer.writerow(("reason", row["reason"], row["category"], row["count"],
-                             row["share_of_failures"]))
-        for channel, codes in data["top_codes"].items():
-            for code in codes:
-                writer.writerow([neutralize_csv_cell(p.text(str(cell))) for cell in
-                                 ("code", f"{channel}:{code['code']}",
-                                  summary.reason_category.get(code["reason"], ""),
-                                  code["count"], "")])
-        templates = data["unknown_templates"]
-        for row in templates["templates"]:
-            writer.writerow([neutralize_csv_cell(p.text(str(cell))) for cell in
-                             ("template", f"{row['channel']}:{row['code']}:{row['template']}",
-                              "unknown", row["count"], row["share_of_unknown"])])
-        if templates["capped"]:
-            writer.writerow(("template_overflow", "", "unknown", templates["overflow"], ""))
-        for cause, count in summary.unreadable_by_cause.items():
-            writer.writerow(("unreadable", cause, "", count, ""))
-        for bucket in data.get("timeline", {}).get("buckets", ()):
-            for category, count in bucket["by_category"].items():
-                if count:
-                    writer.writerow(("bucket", bucket["start"], category, count,
-                                     share(count, bucket["records"])))
-        for spike in spikes:
-            writer.writerow(("spike", f"{format_time(spike.start)}/{format_time(spike.end)}",
-                             spike.category, spike.affected, round(spike.peak_rate, 4)))
-    else:
-        _summary_markdown(out, summary, data, p, top)
-        if timeline is not None:
-            _spikes_markdown(out, spikes)
-    out.flush()
+    write_data(fmt, out, DataResult(
+        document=data,
+        csv=Table(("section", "key", "category", "count", "share"),
+                  _summary_rows(summary, data, spikes)),
+        markdown=[*_summary_markdown(summary, p, top),
+                  *(_spikes_markdown(spikes) if timeline is not None else ())],
+    ))
 
 
-def _spikes_markdown(out: TextIO, spikes: Sequence[Spike]) -> None:
+def _summary_rows(summary: Summary, data: dict[str, Any],
+                  spikes: Sequence[Spike]) -> Iterator[tuple[Cell, ...]]:
+    """The ``summary --format csv`` rows: one section (totals, category, reason, ...) a row."""
+    if summary.stopped:
+        yield ("stopped", summary.stopped, "", "", "")
+    for name, value in data["totals"].items():
+        yield ("totals", name, "", value, "")
+    for category, count in summary.by_category.items():
+        yield ("category", category, category, count, share(count, summary.failures))
+    for row in data["top_reasons"]:
+        yield ("reason", row["reason"], row["category"], row["count"], row["share_of_failures"])
+    for channel, codes in data["top_codes"].items():
+        for code in codes:
+            yield ("code", f"{channel}:{code['code']}",
+                   summary.reason_category.get(code["reason"], ""), code["count"], "")
+    templates = data["unknown_templates"]
+    for row in templates["templates"]:
+        yield ("template", f"{row['channel']}:{row['code']}:{row['template']}", "unknown",
+               row["count"], row["share_of_unknown"])
+    if templates["capped"]:
+        yield ("template_overflow", "", "unknown", templates["overflow"], "")
+    for cause, count in summary.unreadable_by_cause.items():
+        yield ("unreadable", cause, "", count, "")
+    for bucket in data.get("timeline", {}).get("buckets", ()):
+        for category, count in bucket["by_category"].items():
+            if count:
+                yield ("bucket", bucket["start"], category, count,
+                       share(count, bucket["records"]))
+    for spike in spikes:
+        yield ("spike", f"{format_time(spike.start)}/{format_time(spike.end)}", spike.category,
+               spike.affected, round(spike.peak_rate, 4))
+
+
+def _spikes_markdown(spikes: Sequence[Spike]) -> list[Block]:
     if not spikes:
-        out.write("\nNo spikes.\n")
-        return
-    out.write("\n| spike | start | end | peak rate | baseline | failures | top reason |\n"
-              "|---|---|---|---:|---:|---:|---|\n")
-    for s in spikes:
-        out.write(f"| {s.category} | {format_time(s.start)} | {format_time(s.end)} "
-                  f"| {s.peak_rate:.1%} | {s.baseline_rate:.1%} | {s.affected:,} "
-                  f"| {md_cell(visible(s.top_reason or ''))} |\n")
+        return ["No spikes."]
+    return [Table(("spike", "start", "end", "peak rate", "baseline", "failures", "top reason"),
+                  [(s.category, format_time(s.start), format_time(s.end), f"{s.peak_rate:.1%}",
+                    f"{s.baseline_rate:.1%}", f"{s.affected:,}", s.top_reason or "")
+                   for s in spikes], right=(3, 4, 5))]
 
 
-def _summary_markdown(out: TextIO, summary: Summary, data: dict[str, object],
-                      p: Presenter, top: int = 10) -> None:
+def _summary_markdown(summary: Summary, p: Presenter, top: int = 10) -> list[Block]:
     t = summary
-    out.write(f"{partial_note(t)}**{counted(t.records, 'record')}**: "
-              f"{counted(t.successes, 'success')}, "
-              f"{counted(t.failures, 'failure')} ({share(t.failures, t.records):.1%}), "
-              f"{t.unreadable:,} unreadable\n\n")
-    out.write("| category | failures | share |\n|---|---:|---:|\n")
-    for category, count in t.by_category.items():
-        out.write(f"| {category} | {count:,} | {share(count, t.failures):.1%} |\n")
+    blocks: list[Block] = [
+        f"{partial_note(t)}**{counted(t.records, 'record')}**: "
+        f"{counted(t.successes, 'success')}, "
+        f"{counted(t.failures, 'failure')} ({share(t.failures, t.records):.1%}), "
+        f"{t.unreadable:,} unreadable",
+        Table(("category", "failures", "share"),
+              [(category, f"{count:,}", f"{share(count, t.failures):.1%}")
+               for category, count in t.by_category.items()], right=(1, 2)),
+    ]
     if t.by_reason:
-        out.write("\n| reason | count | share |\n|---|---:|---:|\n")
-        for reason, count in t.top_reasons():
-            out.write(f"| {reason} | {count:,} | {share(count, t.failures):.1%} |\n")
-        out.write("\n| channel | code | count | reason |\n|---|---|---:|---|\n")
-        for channel, pairs in t.top_codes(5).items():
-            for code, count in pairs:
-                out.write(f"| {md_cell(p.text(channel))} | {md_cell(p.text(code))} | {count:,} "
-                          f"| {t.code_reason(channel, code)} |\n")
+        blocks.append(Table(("reason", "count", "share"),
+                            [(reason, f"{count:,}", f"{share(count, t.failures):.1%}")
+                             for reason, count in t.top_reasons()], right=(1, 2)))
+        blocks.append(Table(("channel", "code", "count", "reason"),
+                            [(p.data(channel), p.data(code), f"{count:,}",
+                              t.code_reason(channel, code))
+                             for channel, pairs in t.top_codes(5).items()
+                             for code, count in pairs], right=(2,)))
     miner = t.templates
     if miner.failures:
-        out.write("\n| unknown failure template | channel | code | count | example |\n"
-                  "|---|---|---|---:|---|\n")
-        for where, what, template, times, example in miner.top(top):
-            out.write(f"| {md_cell(p.text(template))} | {md_cell(p.text(where))} "
-                      f"| {md_cell(p.text(what))} | {times:,} | {md_cell(p.text(example))} |\n")
+        blocks.append(Table(("unknown failure template", "channel", "code", "count", "example"),
+                            [(p.data(template), p.data(where), p.data(what), f"{times:,}",
+                              p.data(example))
+                             for where, what, template, times, example in miner.top(top)],
+                            right=(3,)))
         if miner.capped:
-            out.write(f"\n{miner.cap_note()}.\n")
-
+            blocks.append(f"{miner.cap_note()}.")
+    return blocks

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -10,9 +9,8 @@ from txdiag.accuracy import Report
 from txdiag.classify import Candidate
 from txdiag.render import OutputFormat
 from txdiag.render.common import SCHEMA_VERSION, Presenter
-from txdiag.render.writers import dumps, md_cell
+from txdiag.render.data import Block, Cell, DataResult, Table, write_data
 from txdiag.rulebook import Rule, Rulebook
-from txdiag.safety import neutralize_csv_cell
 from txdiag.vocabulary import Lang
 
 LEVEL_TEXT = {
@@ -27,6 +25,11 @@ LEVEL_TEXT = {
     "fallback_code": "7 generic (fallback) code",
     "fallback_message": "7 message that names no cause (fallback)",
 }
+
+
+TEST_COLUMNS = ("rank", "wins", "rule_id", "level", "precedence", "field", "value", "pattern",
+                "category", "reason", "channel")
+"""The columns of ``rules test --format csv|markdown``: the keys of its JSON ``matches``."""
 
 
 def selector_text(rule: Rule) -> str:
@@ -74,27 +77,23 @@ def rule_dict(rule: Rule, lang: Lang | None = None) -> dict[str, Any]:
 def write_rule_list(fmt: OutputFormat, out: TextIO, rules: Sequence[Rule], p: Presenter, *,
                     color: bool = False, channel: str | None = None) -> None:
     """``channel``: the channel asked for, whose own rules the table says come first."""
-    rows = [rule_dict(r, p.lang) for r in rules]
-    if fmt is OutputFormat.JSON:
-        out.write(dumps({"schema_version": SCHEMA_VERSION, "command": "rules list",
-                         "count": len(rows), "rules": rows}, indent=2) + "\n")
-    elif fmt is OutputFormat.JSONL:
-        out.writelines(dumps(row) + "\n" for row in rows)
-    elif fmt is OutputFormat.CSV:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(("id", "channel", "category", "reason", "retryable", "selector", "source"))
-        for rule in rules:
-            writer.writerow([neutralize_csv_cell(p.text(cell)) for cell in (
-                rule.id, rule.channel or "", rule.category.value, rule.reason,
-                rule.retryable.value, selector_text(rule), rule.source)])
-    elif fmt is OutputFormat.MARKDOWN:
-        out.write("| id | channel | reason | retry | matches |\n|---|---|---|---|---|\n")
-        for rule in rules:
-            out.write(f"| {md_cell(rule.id)} | {md_cell(rule.channel or '')} | {rule.reason} "
-                      f"| {rule.retryable.value} | {md_cell(p.text(selector_text(rule)))} |\n")
-    else:
+    if fmt is OutputFormat.TABLE:
         _rule_table(out, rules, p, color=color, channel=channel)
-    out.flush()
+        out.flush()
+        return
+    rows = [rule_dict(r, p.lang) for r in rules]
+    write_data(fmt, out, DataResult(
+        document={"schema_version": SCHEMA_VERSION, "command": "rules list",
+                  "count": len(rows), "rules": rows},
+        lines=rows,
+        csv=Table(("id", "channel", "category", "reason", "retryable", "selector", "source"),
+                  ((p.data(rule.id), p.data(rule.channel), rule.category.value,
+                    p.data(rule.reason), rule.retryable.value, p.data(selector_text(rule)),
+                    p.data(rule.source)) for rule in rules)),
+        markdown=[Table(("id", "channel", "reason", "retry", "matches"),
+                        ((rule.id, rule.channel, rule.reason, rule.retryable.value,
+                          p.data(selector_text(rule))) for rule in rules))],
+    ))
 
 
 MATCHES_MIN = 20
@@ -180,10 +179,25 @@ def match_summary(rule: Rule, width: int) -> str:
 
 def write_rule(fmt: OutputFormat, out: TextIO, rule: Rule, p: Presenter, *,
                color: bool = False) -> None:
-    data = rule_dict(rule)
-    if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
-        out.write(dumps({"schema_version": SCHEMA_VERSION, "command": "rules show", **data},
-                        indent=2 if fmt is OutputFormat.JSON else None) + "\n")
+    if fmt is not OutputFormat.TABLE:
+        fields = [
+            ("id", rule.id), ("channel", rule.channel), ("category", rule.category.value),
+            ("reason", rule.reason), ("title_en", rule.title.en), ("title_zh", rule.title.zh),
+            ("retryable", rule.retryable.value), ("selector", rule.selector),
+            ("matches", selector_text(rule)), ("fallback", rule.fallback),
+            ("source", rule.source), ("hint_en", rule.hint.en), ("hint_zh", rule.hint.zh),
+            ("action_en", rule.action.en), ("action_zh", rule.action.zh), ("pack", rule.pack),
+            ("file", rule.origin),
+        ]
+        values = [p.value(value) for _, value in fields]
+        write_data(fmt, out, DataResult(
+            document={"schema_version": SCHEMA_VERSION, "command": "rules show",
+                      **rule_dict(rule)},
+            csv=Table([name for name, _ in fields], [values]),
+            markdown=[Table(("field", "value"),
+                            [(name, value) for (name, _), value in zip(fields, values,
+                                                                       strict=True)])],
+        ))
         return
     lines = [
         f"{rule.id}  ({rule.channel or 'any channel'}, pack {rule.pack}, {rule.origin})",
@@ -226,12 +240,15 @@ def write_rule_test(fmt: OutputFormat, out: TextIO, query: dict[str, Any],
         + (", before every other match" if len(rows) > 1 else "")
         if winner else "no rule matches: the failure would be unknown.no_match"
     )
-    if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
-        out.write(dumps({"schema_version": SCHEMA_VERSION, "command": "rules test",
-                         "query": {k: p.data(v) if isinstance(v, str) else v
-                                   for k, v in query.items()},
-                         "matches": rows, "why": why},
-                        indent=2 if fmt is OutputFormat.JSON else None) + "\n")
+    if fmt is not OutputFormat.TABLE:
+        table = Table(TEST_COLUMNS, [[row[key] for key in TEST_COLUMNS] for row in rows])
+        write_data(fmt, out, DataResult(
+            document={"schema_version": SCHEMA_VERSION, "command": "rules test",
+                      "query": {k: p.value(v) for k, v in query.items()},
+                      "matches": rows, "why": why},
+            csv=table,
+            markdown=[table, p.text(why)],
+        ))
         return
     if not rows:
         out.write(why + "\n")
@@ -256,26 +273,21 @@ def write_concepts(fmt: OutputFormat, out: TextIO, rulebook: Rulebook, p: Presen
                 used_by.setdefault(concept_id, set()).add(rule.id)
     concepts = list(rulebook.concepts.values())
     rules_of = {c.id: sorted(used_by.get(c.id, ())) for c in concepts}
-    if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
+    if fmt is not OutputFormat.TABLE:
+        def cells(separator: str) -> list[tuple[Cell, ...]]:
+            return [(p.data(c.id), p.data(c.title), c.negatable,
+                     p.data(separator.join(c.terms)), p.data(separator.join(c.exclude)),
+                     " ".join(rules_of[c.id])) for c in concepts]
+
         rows = [{"id": c.id, "title": c.title, "negatable": c.negatable, "terms": c.terms,
                  "exclude": c.exclude, "rules": rules_of[c.id]} for c in concepts]
-        out.write(dumps({"schema_version": SCHEMA_VERSION, "command": "rules concepts",
-                         "concepts": rows}, indent=2 if fmt is OutputFormat.JSON else None)
-                  + "\n")
-    elif fmt is OutputFormat.CSV:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(("id", "title", "negatable", "terms", "exclude", "rules"))
-        for c in concepts:
-            writer.writerow([neutralize_csv_cell(p.text(v)) for v in (
-                c.id, c.title, str(c.negatable), " | ".join(c.terms), " | ".join(c.exclude),
-                " ".join(rules_of[c.id]))])
-    elif fmt is OutputFormat.MARKDOWN:
-        out.write("| concept | title | negatable | terms | not inside | rules |\n"
-                  "|---|---|---|---|---|---|\n")
-        for c in concepts:
-            cells = (c.id, c.title, str(c.negatable), " \u00b7 ".join(c.terms),
-                     " \u00b7 ".join(c.exclude), " ".join(rules_of[c.id]))
-            out.write("| " + " | ".join(md_cell(p.text(v)) for v in cells) + " |\n")
+        write_data(fmt, out, DataResult(
+            document={"schema_version": SCHEMA_VERSION, "command": "rules concepts",
+                      "concepts": rows},
+            csv=Table(("id", "title", "negatable", "terms", "exclude", "rules"), cells(" | ")),
+            markdown=[Table(("concept", "title", "negatable", "terms", "not inside", "rules"),
+                            cells(" \u00b7 "))],
+        ))
     else:
         for c in concepts:
             flags = "  (negatable)" if c.negatable else ""
@@ -301,37 +313,31 @@ def write_accuracy(fmt: OutputFormat, out: TextIO, report: Report, split: str, p
                "confidently_wrong": round(report.confidently_wrong, 4),
                "unknown_faults": round(report.unknown_faults, 4),
                "reason_accuracy": round(report.reason_accuracy, 4)}
-    if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
-        out.write(dumps({"schema_version": SCHEMA_VERSION, "command": "rules accuracy",
-                         "split": split, **figures, "categories": categories,
-                         "misses": misses}, indent=2 if fmt is OutputFormat.JSON else None)
-                  + "\n")
-    elif fmt is OutputFormat.CSV:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(("row", "name", "value", "detail"))
-        for key, value in figures.items():
-            writer.writerow(("figure", key, value, ""))
-        for category, values in categories.items():
-            for key in ("precision", "recall", "rows"):
-                writer.writerow(("category", category, values[key], key))
-        for miss in misses:
-            writer.writerow([neutralize_csv_cell(p.text(str(v or ""))) for v in (
-                "miss", miss["where"], miss["got"],
-                f"{miss['channel']} {miss['code']} {miss['message']} (expected "
-                f"{miss['expected']})")])
-    elif fmt is OutputFormat.MARKDOWN:
-        out.write(f"### Accuracy ({split})\n\n| figure | value |\n|---|---|\n")
-        for key, value in figures.items():
-            out.write(f"| {key} | {value} |\n")
-        out.write("\n| category | precision | recall | rows |\n|---|---|---|---|\n")
-        for category, values in categories.items():
-            out.write(f"| {category} | {values['precision']} | {values['recall']} | "
-                      f"{values['rows']} |\n")
+    if fmt is not OutputFormat.TABLE:
+        rows: list[tuple[Cell, ...]] = [("figure", key, value, "")
+                                        for key, value in figures.items()]
+        rows += [("category", category, values[key], key)
+                 for category, values in categories.items()
+                 for key in ("precision", "recall", "rows")]
+        rows += [("miss", miss["where"], miss["got"],
+                  f"{miss['channel']} {miss['code']} {miss['message']} (expected "
+                  f"{miss['expected']})") for miss in misses]
+        miss_keys = ("where", "code", "message", "expected", "got")
+        markdown: list[Block] = [
+            f"### Accuracy ({split})",
+            Table(("figure", "value"), list(figures.items())),
+            Table(("category", "precision", "recall", "rows"),
+                  [(category, values["precision"], values["recall"], values["rows"])
+                   for category, values in categories.items()]),
+        ]
         if misses:
-            out.write("\n| where | code | message | expected | got |\n|---|---|---|---|---|\n")
-            for miss in misses:
-                out.write("| " + " | ".join(md_cell(p.text(str(miss[k] or ""))) for k in (
-                    "where", "code", "message", "expected", "got")) + " |\n")
+            markdown.append(Table(miss_keys, [[miss[k] for k in miss_keys] for miss in misses]))
+        write_data(fmt, out, DataResult(
+            document={"schema_version": SCHEMA_VERSION, "command": "rules accuracy",
+                      "split": split, **figures, "categories": categories, "misses": misses},
+            csv=Table(("row", "name", "value", "detail"), rows),
+            markdown=markdown,
+        ))
     else:
         out.write("\n".join(p.text(line) for line in report.lines(split, show=show)) + "\n")
     out.flush()

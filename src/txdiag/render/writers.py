@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections.abc import Callable, Collection, Sequence
@@ -22,15 +21,15 @@ from txdiag.render.common import (
     partial_note,
     totals_dict,
 )
+from txdiag.render.data import Cell, CsvTable, MarkdownTable
 from txdiag.render.present import (
     SCHEMA_VERSION,
     Presenter,
     diagnosis_dict,
     dumps,
     json_escape_unsafe,
-    md_cell,
 )
-from txdiag.safety import neutralize_csv_cell
+from txdiag.safety import visible
 from txdiag.timeparse import parse_timestamp
 from txdiag.vocabulary import counted, format_time
 
@@ -60,7 +59,6 @@ __all__ = [
     "WritesFindings",
     "dumps",
     "finding_writer",
-    "md_cell",
     "shorten",
 ]
 
@@ -371,22 +369,24 @@ class JsonWriter:
         self.out.flush()
 
 
-def _row(finding: Finding, p: Presenter) -> list[str]:
+def _row(finding: Finding, p: Presenter) -> list[Cell]:
+    """A finding's cells, in the order of :data:`CSV_COLUMNS` (masked; made safe to show by
+    the table they are written to)."""
     r, d = finding.record, finding.diagnosis
     return [
-        format_time(r.timestamp) or p.text(r.timestamp_raw),
-        p.text(r.txn_id),
-        p.text(r.channel),
-        p.text(r.error_code),
-        p.text(r.error_message),
-        "" if r.http_status is None else str(p.number(r.http_status)),
+        format_time(r.timestamp) or p.data(r.timestamp_raw),
+        p.data(r.txn_id),
+        p.data(r.channel),
+        p.data(r.error_code),
+        p.data(r.error_message),
+        p.number(r.http_status),
         d.category.value,
         d.reason,
         d.retryable.value,
-        p.text(d.hint.get(p.lang)),
-        p.text(d.action.get(p.lang)),
-        d.evidence.rule_id or "",
-        p.text(str(r.source)),
+        p.data(d.hint.get(p.lang)),
+        p.data(d.action.get(p.lang)),
+        d.evidence.rule_id,
+        p.data(str(r.source)),
     ]
 
 
@@ -394,11 +394,10 @@ class CsvWriter(WritesFindings):
     def __init__(self, out: TextIO, presenter: Presenter) -> None:
         self.out = out
         self.p = presenter
-        self.writer = csv.writer(out, lineterminator="\n")
-        self.writer.writerow(CSV_COLUMNS)
+        self.table = CsvTable(out, CSV_COLUMNS)
 
     def write(self, finding: Finding) -> None:
-        self.writer.writerow([neutralize_csv_cell(cell) for cell in _row(finding, self.p)])
+        self.table.row(_row(finding, self.p))
 
     def finish(self, summary: Summary, inputs: Sequence[ReadStats]) -> None:
         self.out.flush()
@@ -410,13 +409,12 @@ class MarkdownWriter(WritesFindings):
     def __init__(self, out: TextIO, presenter: Presenter) -> None:
         self.out = out
         self.p = presenter
-        out.write("| " + " | ".join(self.HEADER) + " |\n")
-        out.write("|" + "---|" * len(self.HEADER) + "\n")
+        self.table = MarkdownTable(out, self.HEADER)
 
     def write(self, finding: Finding) -> None:
         row = _row(finding, self.p)
-        cells = [row[0], row[1], row[2], row[3], shorten(row[4]), row[6], row[7], row[9]]
-        self.out.write("| " + " | ".join(md_cell(c) for c in cells) + " |\n")
+        message = shorten(visible(row[4])) if isinstance(row[4], str) else row[4]
+        self.table.row([row[0], row[1], row[2], row[3], message, row[6], row[7], row[9]])
 
     def finish(self, summary: Summary, inputs: Sequence[ReadStats]) -> None:
         self.out.write(

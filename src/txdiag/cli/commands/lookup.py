@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 from collections.abc import Iterator, Mapping
@@ -33,6 +32,9 @@ LookupUrl = Annotated[
 RAW_FIELDS_SHOWN = 40
 RAW_VALUE_WIDTH = 200
 NOT_FOUND_STATUSES = frozenset({404, 410})
+CSV_RECORD_KEYS = ("txn_id", "status", "channel", "error_code", "error_message")
+CSV_DIAGNOSIS_KEYS = ("category", "reason", "retryable", "hint", "action")
+MARKDOWN_DIAGNOSIS_KEYS = ("category", "reason", "title", "retryable", "hint", "action")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,31 +191,21 @@ def write_lookup(fmt: OutputFormat, out: TextIO, result: LookupResult, p: Presen
     if fmt is OutputFormat.TABLE:
         render_lookup(out, result, p, width=width, color=color)
         return
-    from txdiag.render.writers import dumps, md_cell
-    from txdiag.safety import neutralize_csv_cell
+    from txdiag.render.data import DataResult, Table, markdown_cell, write_data
 
     data = lookup_dict(result, p)
-    if fmt is OutputFormat.JSON:
-        out.write(dumps(data, indent=2) + "\n")
-    elif fmt is OutputFormat.JSONL:
-        out.write(dumps(data) + "\n")
-    elif fmt is OutputFormat.CSV:
-        keys = ("txn_id", "status", "channel", "error_code", "error_message")
-        diagnosis_keys = ("category", "reason", "retryable", "hint", "action")
-        diagnosis = data["diagnosis"] or {}
-        row = [*(data["record"][k] for k in keys), *(diagnosis.get(k) for k in diagnosis_keys)]
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow((*keys, *diagnosis_keys))
-        writer.writerow([neutralize_csv_cell(p.text(None if v is None else str(v))) for v in row])
-    else:
-        out.write(f"### {md_cell(p.text(result.query))}\n\n")
-        for key, value in data["record"].items():
-            if value not in (None, []) and key != "error_codes":
-                out.write(f"- **{key}**: {md_cell(p.text(str(value)))}\n")
-        if data["diagnosis"]:
-            for key in ("category", "reason", "title", "retryable", "hint", "action"):
-                out.write(f"- **{key}**: {md_cell(p.text(str(data['diagnosis'][key])))}\n")
-    out.flush()
+    diagnosis = data["diagnosis"] or {}
+    fields = [(key, value) for key, value in data["record"].items()
+              if value not in (None, []) and key != "error_codes"]
+    fields += [(key, diagnosis[key]) for key in MARKDOWN_DIAGNOSIS_KEYS if diagnosis]
+    write_data(fmt, out, DataResult(
+        document=data,
+        csv=Table((*CSV_RECORD_KEYS, *CSV_DIAGNOSIS_KEYS),
+                  [[*(data["record"][k] for k in CSV_RECORD_KEYS),
+                    *(diagnosis.get(k) for k in CSV_DIAGNOSIS_KEYS)]]),
+        markdown=[f"### {markdown_cell(p.data(result.query))}",
+                  Table(("field", "value"), fields)],
+    ))
 
 
 def _latency(value: float | str | None) -> str:
