@@ -20,73 +20,24 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from txdiag.diagnosis import CodeValue
+from txdiag.fields import FIELDS, field_names
 from txdiag.rulebook import Rulebook
 from txdiag.timeparse import parse_timestamp
 
 if TYPE_CHECKING:
     from txdiag.models import Record, SourceRef
 
-NORMALIZED_FIELDS = (
-    "txn_id",
-    "timestamp",
-    "status",
-    "channel",
-    "error_code",
-    "error_message",
-    "http_status",
-    "latency_ms",
-    "amount",
-    "currency",
-    "installments",
-    "user_id",
-)
+NORMALIZED_FIELDS = field_names()
+"""The normalized fields, in the order of the field table (:mod:`txdiag.fields`)."""
 
-VERDICT_FIELDS = frozenset({"status", "error_code", "http_status"})
+VERDICT_FIELDS = frozenset(spec.name for spec in FIELDS if spec.verdict)
 """The fields that decide whether a record failed: a key feeding one of them given twice in
 a JSON record is not believed either way (:class:`~txdiag.readers.KeyGuard`)."""
 
-# Source field names recognised out of the box, most specific first. For error codes every name
-# present is kept (a record may carry Alipay code + sub_code); for the other fields the first wins.
-DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
-    "txn_id": (
-        "txn_id", "transaction_id", "id", "order_id", "out_trade_no", "trade_no",
-        "txnId", "transactionId", "orderId", "orderNo", "order_no", "payment_id", "paymentId",
-        "txn", "trade_id",
-    ),
-    "timestamp": (
-        "ts", "time", "timestamp", "created_at", "@timestamp", "createdAt", "txn_time",
-        "txnTime", "datetime", "gmt_create", "gmt_payment", "date",
-    ),
-    "status": (
-        "status", "state", "trade_status", "tradeStatus", "txn_status", "pay_status",
-        "trade_state", "result",
-    ),
-    "channel": ("channel", "pay_channel", "payChannel", "gateway", "provider", "channel_id"),
-    "error_code": (
-        "sub_code", "decline_code", "err_code", "errcode", "error_code", "errorCode",
-        "resp_code", "respCode", "response_code", "responseCode", "origRespCode", "reason_code",
-        "result_code", "return_code", "code",
-        "error.decline_code", "error.sub_code", "error.code",
-    ),
-    "error_message": (
-        "sub_msg", "err_code_des", "err_msg", "errmsg", "error_message", "errorMessage",
-        "error_description", "respMsg", "resp_msg", "origRespMsg", "return_msg", "reason",
-        "message", "msg", "error", "error.message", "error.msg",
-    ),
-    "http_status": ("http_status", "status_code", "httpStatus", "statusCode", "http_code"),
-    "latency_ms": (
-        "latency_ms", "latency", "duration_ms", "elapsed_ms", "cost_ms", "response_time_ms",
-        "took_ms", "rt",
-    ),
-    "amount": ("amount", "total_amount", "amt", "txnAmt", "total_fee", "amount.total", "price"),
-    "currency": ("currency", "currency_code", "currencyCode", "fee_type", "currencyType",
-                 "amount.currency"),
-    "installments": (
-        "installments", "installment", "instalments", "periods", "term", "installment_count",
-        "fq_num", "hb_fq_num",
-    ),
-    "user_id": ("user_id", "uid", "userId", "customer_id", "buyer_id", "member_id", "openid"),
-}
+# Source field names recognised out of the box, most specific first (the field table's
+# aliases). For error codes every name present is kept (a record may carry Alipay code +
+# sub_code); for the other fields the first wins.
+DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {spec.name: spec.aliases for spec in FIELDS}
 
 
 MINOR_UNIT_AMOUNTS = frozenset({"total_fee", "txnAmt", "amount.total"})
@@ -203,6 +154,11 @@ class Extracted:
     @property
     def error_code(self) -> str | None:
         return self.codes[0][1] if self.codes else None
+
+    @property
+    def error_message(self) -> str | None:
+        """:attr:`message` by its field's name: every field of the table is an attribute."""
+        return self.message
 
 
 def text_value(value: Any) -> str | None:

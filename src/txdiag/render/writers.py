@@ -12,6 +12,7 @@ from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from txdiag.aggregate import Summary
+from txdiag.fields import FIELDS, FieldSpec
 from txdiag.normalize import decimal_value, int_value, text_value
 from txdiag.readers import ReadStats
 from txdiag.render import OutputFormat
@@ -85,10 +86,8 @@ class FindingWriter(Protocol):
 
 def merged(outcome: Extracted, fields: Extracted) -> Extracted:
     """The fields of a record handed over in parts (:meth:`FindingWriter.write_parts`)."""
-    return replace(outcome, txn_id=fields.txn_id, timestamp=fields.timestamp,
-                   latency_ms=fields.latency_ms, amount=fields.amount,
-                   currency=fields.currency, installments=fields.installments,
-                   user_id=fields.user_id)
+    return replace(outcome, **{spec.name: getattr(fields, spec.name) for spec in FIELDS
+                               if not spec.decides})
 
 
 class WritesFindings:
@@ -200,6 +199,68 @@ def _amount_text(value: object) -> str | None:
     return None if amount is None else str(amount)
 
 
+_Fragment = Callable[["FindingRows", "Extracted", tzinfo], str]
+"""One field of a row written from an :class:`Extracted`: ``"name":value,``."""
+
+
+def _fragment(spec: FieldSpec) -> _Fragment:
+    """How a row writes one field of the table, from the value :class:`Extracted` holds
+    (converted as :meth:`~txdiag.normalize.Normalizer.to_record` converts it, masked as the
+    table says: the same text as :func:`~txdiag.render.common.record_dict`)."""
+    name, key = spec.name, f'"{spec.name}":'
+    if spec.kind == "timestamp":
+        raw_key = f',"{name}_raw":'
+
+        def timestamp(rows: FindingRows, ex: Extracted, assume_tz: tzinfo) -> str:
+            value = getattr(ex, name)
+            moment = parse_timestamp(value, assume_tz)
+            raw = _json(rows._data(text_value(value))) if moment is None else "null"
+            return f"{key}{_json(format_time(moment) or None)}{raw_key}{raw},"
+
+        return timestamp
+    if spec.kind == "decimal":
+        def decimal(rows: FindingRows, ex: Extracted, assume_tz: tzinfo) -> str:
+            amount = _amount_text(getattr(ex, name))
+            return f'{key}{_json(rows._data(amount)) if amount is not None else "null"},'
+
+        return decimal
+    if spec.kind == "integer":
+        def integer(rows: FindingRows, ex: Extracted, assume_tz: tzinfo) -> str:
+            value = getattr(ex, name)
+            if not (value.__class__ is int and -_EXACT < value < _EXACT):
+                value = int_value(value)  # (a whole number up to 2**53 is itself)
+            return f"{key}{_json(rows._number(value))},"
+
+        return integer
+    if spec.masking == "number":
+        def number(rows: FindingRows, ex: Extracted, assume_tz: tzinfo) -> str:
+            return f"{key}{_json(rows._number(getattr(ex, name)))},"
+
+        return number
+
+    def text(rows: FindingRows, ex: Extracted, assume_tz: tzinfo) -> str:
+        return f"{key}{_json(rows._data(getattr(ex, name)))},"
+
+    return text
+
+
+def _row_parts(fields: Sequence[FieldSpec]) -> tuple[tuple[FieldSpec, ...], ...]:
+    """The table split in three: the record's own fields before the deciding ones, the
+    deciding ones (serialized once per outcome), the own fields after them."""
+    decides = [spec.decides for spec in fields]
+    first = decides.index(True)
+    last = len(decides) - decides[::-1].index(True)
+    if not all(decides[first:last]):
+        raise ValueError("the deciding fields of the field table must be contiguous")
+    return tuple(fields[:first]), tuple(fields[first:last]), tuple(fields[last:])
+
+
+_OWN_BEFORE, _DECIDING, _OWN_AFTER = _row_parts(FIELDS)
+_HEAD = tuple(_fragment(spec) for spec in _OWN_BEFORE)
+_OUTCOME = tuple(_fragment(spec) for spec in _DECIDING)
+_TAIL = tuple(_fragment(spec) for spec in _OWN_AFTER)
+
+
 class FindingRows:
     """Diagnose rows as compact JSON, straight from observations.
 
@@ -231,27 +292,11 @@ class FindingRows:
     def of_parts(self, outcome: Extracted, diagnosis: Diagnosis, ex: Extracted, source: str,
                  line: int, assume_tz: tzinfo) -> str:
         """The row of a failure handed over in parts (:meth:`FindingWriter.write_parts`)."""
-        data, number = self._data, self._number
-        timestamp = parse_timestamp(ex.timestamp, assume_tz)
-        amount = _amount_text(ex.amount)
-        installments = ex.installments
-        if not (installments.__class__ is int and -_EXACT < installments < _EXACT):
-            installments = int_value(installments)  # (a whole number up to 2**53 is itself)
-        head = (
-            f'{{"txn_id":{_json(data(ex.txn_id))},'
-            f'"timestamp":{_json(format_time(timestamp) or None)},'
-            f'"timestamp_raw":'
-            f'{_json(data(text_value(ex.timestamp))) if timestamp is None else "null"},'
-        )
-        tail = (
-            f'"latency_ms":{_json(number(ex.latency_ms))},'
-            f'"amount":{_json(data(amount)) if amount is not None else "null"},'
-            f'"currency":{_json(data(ex.currency))},'
-            f'"installments":{_json(number(installments))},'
-            f'"user_id":{_json(data(ex.user_id))},'
-        )
-        return (json_escape_unsafe(head) + self._outcome(outcome) + json_escape_unsafe(tail)
-                + self._diagnosis(diagnosis) + self._source(source) + f'{line}}}}}')
+        head = "{" + "".join([write(self, ex, assume_tz) for write in _HEAD])
+        tail = "".join([write(self, ex, assume_tz) for write in _TAIL])
+        return (json_escape_unsafe(head) + self._outcome(outcome, assume_tz)
+                + json_escape_unsafe(tail) + self._diagnosis(diagnosis) + self._source(source)
+                + f'{line}}}}}')
 
     def _data(self, value: str | None) -> str | None:
         """:meth:`Presenter.data`, with the masker skipped where it would change nothing."""
@@ -269,19 +314,15 @@ class FindingRows:
             return value  # (fewer than eleven digits: no card, phone or ID number)
         return self.p.number(value)
 
-    def _outcome(self, ex: Extracted) -> str:
-        """The deciding fields (status to HTTP status), serialized and escaped, then a comma."""
-        key = (ex.status, ex.channel, ex.error_code, ex.message, ex.http_status)
+    def _outcome(self, ex: Extracted, assume_tz: tzinfo) -> str:
+        """The deciding fields, serialized and escaped, then a comma (once per outcome)."""
+        key = tuple([getattr(ex, spec.name) for spec in _DECIDING])
         text = self._outcomes.get(key)
         if text is None:
             if len(self._outcomes) >= self.MAX_KEPT:
                 self._outcomes.clear()
-            data = self.p.data
             text = self._outcomes[key] = json_escape_unsafe(
-                f'"status":{_json(data(ex.status))},"channel":{_json(data(ex.channel))},'
-                f'"error_code":{_json(data(ex.error_code))},'
-                f'"error_message":{_json(data(ex.message))},'
-                f'"http_status":{_json(self.p.number(ex.http_status))},')
+                "".join([write(self, ex, assume_tz) for write in _OUTCOME]))
         return text
 
     def _diagnosis(self, diagnosis: Diagnosis) -> str:
