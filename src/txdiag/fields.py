@@ -16,12 +16,13 @@ tests hold them to this table.
 
 This module imports nothing from txdiag: everything else reads it.
 
-    python -m txdiag.fields          # the docs/formats.md table, as committed
+    python -m txdiag.fields formats   # the "Field names" table of docs/formats.md
+    python -m txdiag.fields output    # the record fields' table of docs/output.md
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -31,6 +32,7 @@ __all__ = [
     "FieldSpec",
     "Kind",
     "Masking",
+    "columns_markdown",
     "field_names",
     "fields_markdown",
     "output_columns",
@@ -146,8 +148,9 @@ FIELDS: tuple[FieldSpec, ...] = (
 """Every field, in the order rows write them."""
 
 
-def field_names(fields: Iterable[FieldSpec] = FIELDS) -> tuple[str, ...]:
-    return tuple(spec.name for spec in fields)
+def field_names(fields: Iterable[FieldSpec] | None = None) -> tuple[str, ...]:
+    """The names of the fields (of the table when none are given), in order."""
+    return tuple(spec.name for spec in (FIELDS if fields is None else fields))
 
 
 DECIDING_FIELDS = frozenset(spec.name for spec in FIELDS if spec.decides)
@@ -164,11 +167,11 @@ def output_columns(spec: FieldSpec, *, all_codes: bool = False) -> tuple[str, ..
     return (spec.name,)
 
 
-def record_schema(fields: Iterable[FieldSpec] = FIELDS) -> dict[str, Any]:
+def record_schema(fields: Iterable[FieldSpec] | None = None) -> dict[str, Any]:
     """The JSON schema properties of a row's record fields (``diagnose.schema.json``'s
     ``finding``; a test holds the shipped file to it)."""
     properties: dict[str, Any] = {}
-    for spec in fields:
+    for spec in FIELDS if fields is None else fields:
         node: dict[str, Any] = {"type": [spec.json_type, "null"]}
         if spec.kind == "timestamp":
             node.update({"description": "ISO 8601 with zone, or null", "format": "date-time"})
@@ -187,19 +190,40 @@ _TYPE_WORDS: Mapping[Kind, str] = {
 }
 
 
-def fields_markdown(fields: Iterable[FieldSpec] = FIELDS) -> str:
-    """The "Field names" table of docs/formats.md."""
+_MASKING_WORDS: Mapping[Kind, str] = {
+    "text": "yes", "number": "when personal data", "integer": "when personal data",
+    "decimal": "yes", "timestamp": "its raw text", "codes": "yes",
+}
 
-    def lines() -> Iterator[str]:
-        yield "| field | read as | decides | source names (most specific first) |"
-        yield "|---|---|---|---|"
-        for spec in fields:
-            names = ", ".join(f"`{alias}`" for alias in spec.aliases)
-            decides = "yes" if spec.decides else ""
-            yield f"| `{spec.name}` | {_TYPE_WORDS[spec.kind]} | {decides} | {names} |"
 
-    return "\n".join(lines()) + "\n"
+def fields_markdown(fields: Iterable[FieldSpec] | None = None) -> str:
+    """The "Field names" table of docs/formats.md: how each field is read, and from where."""
+    lines = ["| field | read as | decides | masked | source names (most specific first) |",
+             "|---|---|---|---|---|"]
+    for spec in FIELDS if fields is None else fields:
+        names = ", ".join(f"`{alias}`" for alias in spec.aliases)
+        decides = "yes" if spec.decides else ""
+        lines.append(f"| `{spec.name}` | {_TYPE_WORDS[spec.kind]} | {decides} | "
+                     f"{_MASKING_WORDS[spec.kind]} | {names} |")
+    return "\n".join(lines) + "\n"
+
+
+def columns_markdown(fields: Iterable[FieldSpec] | None = None) -> str:
+    """The record part of the ``diagnose --format jsonl`` table of docs/output.md."""
+    lines = ["| field | type | meaning |", "|---|---|---|"]
+    for spec in FIELDS if fields is None else fields:
+        lines.append(f"| `{spec.name}` | {spec.json_type} or null | {spec.meaning} |")
+        if spec.kind == "timestamp":
+            lines.append(f"| `{spec.name}_raw` | string or null | the original text, when it "
+                         "could not be parsed |")
+    return "\n".join(lines) + "\n"
+
+
+DOCS = {"formats": fields_markdown, "output": columns_markdown}
+"""The generated tables, by the docs page holding them."""
 
 
 if __name__ == "__main__":
-    print(fields_markdown(), end="")
+    import sys
+
+    print(DOCS[sys.argv[1] if len(sys.argv) > 1 else "formats"](), end="")
