@@ -36,6 +36,7 @@ __all__ = [
     "field_names",
     "fields_markdown",
     "output_columns",
+    "record_columns",
     "record_schema",
 ]
 
@@ -76,6 +77,13 @@ class FieldSpec:
     @property
     def masking(self) -> Masking:
         return "number" if self.kind in ("number", "integer") else "text"
+
+    @property
+    def companion(self) -> str | None:
+        """The record's second attribute for the field, written beside it: a timestamp's
+        original text (``<name>_raw``, when it could not be read), every code (``<name>s``:
+        ``lookup`` writes them)."""
+        return {"timestamp": f"{self.name}_raw", "codes": f"{self.name}s"}.get(self.kind)
 
     @property
     def json_type(self) -> str:
@@ -158,13 +166,18 @@ DECIDING_FIELDS = frozenset(spec.name for spec in FIELDS if spec.decides)
 
 
 def output_columns(spec: FieldSpec, *, all_codes: bool = False) -> tuple[str, ...]:
-    """The keys a field writes in a JSON row: a timestamp also ``<name>_raw``; codes also
-    ``<name>s`` (every code, ``lookup``) when ``all_codes``."""
-    if spec.kind == "timestamp":
-        return (spec.name, f"{spec.name}_raw")
-    if spec.kind == "codes" and all_codes:
-        return (spec.name, f"{spec.name}s")
+    """The keys a field writes in a JSON row: a timestamp also its :attr:`~FieldSpec.companion`,
+    codes too when ``all_codes``."""
+    if spec.companion is not None and (spec.kind == "timestamp" or all_codes):
+        return (spec.name, spec.companion)
     return (spec.name,)
+
+
+def record_columns(fields: Iterable[FieldSpec] | None = None, *,
+                   all_codes: bool = False) -> tuple[str, ...]:
+    """The keys of a row's record part, in order (:func:`output_columns` of every field)."""
+    return tuple(column for spec in (FIELDS if fields is None else fields)
+                 for column in output_columns(spec, all_codes=all_codes))
 
 
 def record_schema(fields: Iterable[FieldSpec] | None = None) -> dict[str, Any]:
@@ -175,12 +188,11 @@ def record_schema(fields: Iterable[FieldSpec] | None = None) -> dict[str, Any]:
         node: dict[str, Any] = {"type": [spec.json_type, "null"]}
         if spec.kind == "timestamp":
             node.update({"description": "ISO 8601 with zone, or null", "format": "date-time"})
-            properties[spec.name] = node
-            properties[f"{spec.name}_raw"] = {"type": ["string", "null"]}
-            continue
-        if spec.kind == "decimal":
+        elif spec.kind == "decimal":
             node["description"] = "decimal as text"
         properties[spec.name] = node
+        for companion in output_columns(spec)[1:]:  # the timestamp's original text
+            properties[companion] = {"type": ["string", "null"]}
     return properties
 
 
@@ -214,7 +226,7 @@ def columns_markdown(fields: Iterable[FieldSpec] | None = None) -> str:
     for spec in FIELDS if fields is None else fields:
         lines.append(f"| `{spec.name}` | {spec.json_type} or null | {spec.meaning} |")
         if spec.kind == "timestamp":
-            lines.append(f"| `{spec.name}_raw` | string or null | the original text, when it "
+            lines.append(f"| `{spec.companion}` | string or null | the original text, when it "
                          "could not be parsed |")
     return "\n".join(lines) + "\n"
 

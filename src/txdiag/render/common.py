@@ -55,15 +55,15 @@ def record_dict(record: Record, p: Presenter, *, all_codes: bool = False) -> dic
     data: dict[str, Any] = {}
     for spec in FIELDS:
         value = getattr(record, spec.name)
-        if spec.kind == "timestamp":
+        companion = spec.companion
+        if spec.kind == "timestamp" and companion is not None:
             data[spec.name] = format_time(value) or None
-            raw = getattr(record, f"{spec.name}_raw")
-            data[f"{spec.name}_raw"] = p.data(raw) if value is None else None
-        elif spec.kind == "codes":
+            data[companion] = p.data(getattr(record, companion)) if value is None else None
+        elif spec.kind == "codes" and companion is not None:
             data[spec.name] = p.data(value)
             if all_codes:
-                data[f"{spec.name}s"] = [{"field": c.field, "value": p.data(c.value)}
-                                         for c in getattr(record, f"{spec.name}s")]
+                data[companion] = [{"field": c.field, "value": p.data(c.value)}
+                                   for c in getattr(record, companion)]
         elif spec.masking == "number":
             data[spec.name] = p.number(value)
         elif spec.kind == "decimal":

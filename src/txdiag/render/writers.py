@@ -209,7 +209,7 @@ def _fragment(spec: FieldSpec) -> _Fragment:
     table says: the same text as :func:`~txdiag.render.common.record_dict`)."""
     name, key = spec.name, f'"{spec.name}":'
     if spec.kind == "timestamp":
-        raw_key = f',"{name}_raw":'
+        raw_key = f',"{spec.companion}":'
 
         def timestamp(rows: FindingRows, ex: Extracted, assume_tz: tzinfo) -> str:
             value = getattr(ex, name)
