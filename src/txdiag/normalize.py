@@ -204,8 +204,9 @@ _DerivedBase = tuple[str | None, tuple[tuple[str, str], ...], int | None, bool |
 UNUSABLE: Any = ("unusable",)
 """The derivation of a record with none of the fields txdiag can use."""
 
-_READ_ORDER = ("txn_id", "timestamp", "status", "channel", "error_message", "http_status",
-               "latency_ms", "amount", "currency", "installments", "user_id")
+_READ_ORDER = tuple(spec.name for spec in FIELDS if spec.kind != "codes")
+"""The fields a compiled reader returns one value of, in the field table's order (the codes
+come last, all of them)."""
 
 
 def _compile_reader(
