@@ -249,7 +249,8 @@ ADDED = textwrap.dedent("""
                               Presenter(), all_codes=True),
     }
     pipeline = Pipeline(load_rulebook())
-    outcome = pipeline.normalizer.extract({"status": "FAILED", "code": "E1"})
+    # (extract's compiled reader now returns the field too: its caller must take it)
+    outcome = pipeline.normalizer.extract_generic({"status": "FAILED", "code": "E1"})
     own = MerchantExtracted(txn_id="T1", merchant_id="m1")
     row = FindingRows(Presenter()).of_parts(outcome, pipeline.diagnose_fields(outcome), own,
                                              "a", 1, UTC)
