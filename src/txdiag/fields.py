@@ -7,8 +7,9 @@ schema. Derived from it: the default names (:data:`txdiag.normalize.DEFAULT_ALIA
 fields a profile or ``--map`` may name (:class:`txdiag.config.Profile`), the record part of
 every JSON row (:func:`txdiag.render.common.record_dict`, ``diagnose`` and ``lookup``), the
 rows written straight from observations (:class:`txdiag.render.writers.FindingRows`), the
-record properties of ``diagnose.schema.json`` (:func:`record_schema`) and the "Field names"
-table of docs/formats.md (:func:`fields_markdown`).
+Parquet columns of ``--engine spark``, the record properties of ``diagnose.schema.json``
+(:func:`record_schema`) and the field tables of docs/formats.md and docs/output.md
+(:data:`DOCS`).
 
 The typed shapes of the hot path (:class:`~txdiag.normalize.Extracted`, the
 :class:`~txdiag.models.Record` model) keep their attributes literal, for the type checker;
@@ -76,6 +77,7 @@ class FieldSpec:
 
     @property
     def masking(self) -> Masking:
+        """How its value is masked in output (:data:`Masking`): numbers as numbers."""
         return "number" if self.kind in ("number", "integer") else "text"
 
     @property
@@ -202,10 +204,7 @@ _TYPE_WORDS: Mapping[Kind, str] = {
 }
 
 
-_MASKING_WORDS: Mapping[Kind, str] = {
-    "text": "yes", "number": "when personal data", "integer": "when personal data",
-    "decimal": "yes", "timestamp": "its raw text", "codes": "yes",
-}
+_MASKING_WORDS: Mapping[Masking, str] = {"text": "yes", "number": "when personal data"}
 
 
 def fields_markdown(fields: Iterable[FieldSpec] | None = None) -> str:
@@ -215,8 +214,9 @@ def fields_markdown(fields: Iterable[FieldSpec] | None = None) -> str:
     for spec in FIELDS if fields is None else fields:
         names = ", ".join(f"`{alias}`" for alias in spec.aliases)
         decides = "yes" if spec.decides else ""
-        lines.append(f"| `{spec.name}` | {_TYPE_WORDS[spec.kind]} | {decides} | "
-                     f"{_MASKING_WORDS[spec.kind]} | {names} |")
+        masked = "its raw text" if spec.kind == "timestamp" else _MASKING_WORDS[spec.masking]
+        lines.append(f"| `{spec.name}` | {_TYPE_WORDS[spec.kind]} | {decides} | {masked} | "
+                     f"{names} |")
     return "\n".join(lines) + "\n"
 
 
