@@ -9,7 +9,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import tzinfo
 from json.encoder import encode_basestring
-from typing import TYPE_CHECKING, Protocol, TextIO
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from txdiag.aggregate import Summary
 from txdiag.fields import FIELDS, FieldSpec
@@ -199,49 +200,56 @@ def _amount_text(value: object) -> str | None:
     return None if amount is None else str(amount)
 
 
-_Fragment = Callable[["FindingRows", "Extracted", tzinfo], str]
-"""One field of a row written from an :class:`Extracted`: ``"name":value,``."""
+_Fields = Callable[["Extracted", tzinfo, Callable[[str | None], str | None],
+                   Callable[[float | int | None], float | str | None]], str]
+"""Some fields of a row written from an :class:`Extracted` (the record, the zone of times
+without one, the text masker, the number masker): ``"name":value,`` each."""
 
 
-def _fragment(spec: FieldSpec) -> _Fragment:
-    """How a row writes one field of the table, from the value :class:`Extracted` holds
-    (converted as :meth:`~txdiag.normalize.Normalizer.to_record` converts it, masked as the
-    table says: the same text as :func:`~txdiag.render.common.record_dict`)."""
-    name, key = spec.name, f'"{spec.name}":'
-    if spec.kind == "timestamp":
-        raw_key = f',"{spec.companion}":'
-
-        def timestamp(rows: FindingRows, ex: Extracted, assume_tz: tzinfo) -> str:
-            value = getattr(ex, name)
-            moment = parse_timestamp(value, assume_tz)
-            raw = _json(rows._data(text_value(value))) if moment is None else "null"
-            return f"{key}{_json(format_time(moment) or None)}{raw_key}{raw},"
-
-        return timestamp
-    if spec.kind == "decimal":
-        def decimal(rows: FindingRows, ex: Extracted, assume_tz: tzinfo) -> str:
-            amount = _amount_text(getattr(ex, name))
-            return f'{key}{_json(rows._data(amount)) if amount is not None else "null"},'
-
-        return decimal
-    if spec.kind == "integer":
-        def integer(rows: FindingRows, ex: Extracted, assume_tz: tzinfo) -> str:
-            value = getattr(ex, name)
-            if not (value.__class__ is int and -_EXACT < value < _EXACT):
-                value = int_value(value)  # (a whole number up to 2**53 is itself)
-            return f"{key}{_json(rows._number(value))},"
-
-        return integer
-    if spec.masking == "number":
-        def number(rows: FindingRows, ex: Extracted, assume_tz: tzinfo) -> str:
-            return f"{key}{_json(rows._number(getattr(ex, name)))},"
-
-        return number
-
-    def text(rows: FindingRows, ex: Extracted, assume_tz: tzinfo) -> str:
-        return f"{key}{_json(rows._data(getattr(ex, name)))},"
-
-    return text
+def _compile_fields(fields: Sequence[FieldSpec], opening: str = "") -> _Fields:
+    """The function writing ``fields`` of a row, generated from the field table as
+    straight-line code (a row is written per failure): each value converted as
+    :meth:`~txdiag.normalize.Normalizer.to_record` converts it and masked as the table says,
+    the same text as :func:`~txdiag.render.common.record_dict`. Names enter the code only as
+    identifiers (checked) and string constants (``repr``)."""
+    steps: list[str] = []
+    parts: list[str] = []
+    text = opening
+    for index, spec in enumerate(fields):
+        if not spec.name.isidentifier():
+            raise ValueError(f"a field name must be an identifier: {spec.name!r}")
+        value, own = f"ex.{spec.name}", f"v{index}"
+        text += f'"{spec.name}":'
+        if spec.kind == "timestamp":
+            steps.append(f"{own} = parse({value}, tz)")
+            parts += [repr(text), f"J(when({own}) or None)"]
+            text = f',"{spec.companion}":'
+            parts += [repr(text), f'(J(data(plain({value}))) if {own} is None else "null")']
+        elif spec.kind == "decimal":
+            steps.append(f"{own} = amount({value})")
+            parts += [repr(text), f'(J(data({own})) if {own} is not None else "null")']
+        elif spec.kind == "integer":
+            steps += [f"{own} = {value}",
+                      f"if not ({own}.__class__ is int and -EXACT < {own} < EXACT):",
+                      f"    {own} = whole({own})  # (a whole number up to 2**53 is itself)"]
+            parts += [repr(text), f"J(number({own}))"]
+        elif spec.masking == "number":
+            parts += [repr(text), f"J(number({value}))"]
+        else:
+            parts += [repr(text), f"J(data({value}))"]
+        text = ","
+    parts.append(repr(text))
+    source = "\n".join([
+        "def write(ex, tz, data, number, J=J, parse=parse, when=when, plain=plain, "
+        "amount=amount, whole=whole, EXACT=EXACT):",
+        *(f"    {step}" for step in steps),
+        f"    return ''.join(({', '.join(parts)},))"])
+    namespace: dict[str, Any] = {
+        "J": _json, "parse": parse_timestamp, "when": format_time, "plain": text_value,
+        "amount": _amount_text, "whole": int_value, "EXACT": _EXACT}
+    exec(compile(source, "<txdiag row fields>", "exec"), namespace)  # noqa: S102
+    write: _Fields = namespace["write"]
+    return write
 
 
 def _row_parts(fields: Sequence[FieldSpec]) -> tuple[tuple[FieldSpec, ...], ...]:
@@ -256,9 +264,11 @@ def _row_parts(fields: Sequence[FieldSpec]) -> tuple[tuple[FieldSpec, ...], ...]
 
 
 _OWN_BEFORE, _DECIDING, _OWN_AFTER = _row_parts(FIELDS)
-_HEAD = tuple(_fragment(spec) for spec in _OWN_BEFORE)
-_OUTCOME = tuple(_fragment(spec) for spec in _DECIDING)
-_TAIL = tuple(_fragment(spec) for spec in _OWN_AFTER)
+_HEAD = _compile_fields(_OWN_BEFORE, "{")
+_OUTCOME = _compile_fields(_DECIDING)
+_TAIL = _compile_fields(_OWN_AFTER)
+_OUTCOME_KEY = attrgetter(*(spec.name for spec in _DECIDING))
+"""The deciding values of a record: what its outcome's serialized text is kept under."""
 
 
 class FindingRows:
@@ -292,11 +302,11 @@ class FindingRows:
     def of_parts(self, outcome: Extracted, diagnosis: Diagnosis, ex: Extracted, source: str,
                  line: int, assume_tz: tzinfo) -> str:
         """The row of a failure handed over in parts (:meth:`FindingWriter.write_parts`)."""
-        head = "{" + "".join([write(self, ex, assume_tz) for write in _HEAD])
-        tail = "".join([write(self, ex, assume_tz) for write in _TAIL])
-        return (json_escape_unsafe(head) + self._outcome(outcome, assume_tz)
-                + json_escape_unsafe(tail) + self._diagnosis(diagnosis) + self._source(source)
-                + f'{line}}}}}')
+        data, number = self._data, self._number
+        return (json_escape_unsafe(_HEAD(ex, assume_tz, data, number))
+                + self._outcome(outcome, assume_tz)
+                + json_escape_unsafe(_TAIL(ex, assume_tz, data, number))
+                + self._diagnosis(diagnosis) + self._source(source) + f'{line}}}}}')
 
     def _data(self, value: str | None) -> str | None:
         """:meth:`Presenter.data`, with the masker skipped where it would change nothing."""
@@ -316,13 +326,13 @@ class FindingRows:
 
     def _outcome(self, ex: Extracted, assume_tz: tzinfo) -> str:
         """The deciding fields, serialized and escaped, then a comma (once per outcome)."""
-        key = tuple([getattr(ex, spec.name) for spec in _DECIDING])
+        key = _OUTCOME_KEY(ex)
         text = self._outcomes.get(key)
         if text is None:
             if len(self._outcomes) >= self.MAX_KEPT:
                 self._outcomes.clear()
             text = self._outcomes[key] = json_escape_unsafe(
-                "".join([write(self, ex, assume_tz) for write in _OUTCOME]))
+                _OUTCOME(ex, assume_tz, self._data, self._number))
         return text
 
     def _diagnosis(self, diagnosis: Diagnosis) -> str:
