@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from decimal import Decimal, InvalidOperation
 from fnmatch import fnmatchcase
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from txdiag.diagnosis import CodeValue
-from txdiag.fields import FIELDS, field_names
+from txdiag.fields import FIELDS, Kind, field_names
 from txdiag.rulebook import Rulebook
 from txdiag.timeparse import parse_timestamp
 
@@ -600,26 +601,7 @@ class Normalizer:
         ``Decimal``, whole numbers), so the model is built without validating it again:
         ``diagnose`` builds one per failure shown.
         """
-        from txdiag.models import Record  # pydantic: only once rows are shown
-
-        timestamp = parse_timestamp(ex.timestamp, self.assume_tz)
-        return Record.model_construct(
-            txn_id=ex.txn_id,
-            timestamp=timestamp,
-            timestamp_raw=text_value(ex.timestamp),
-            status=ex.status,
-            channel=ex.channel,
-            error_code=ex.error_code,
-            error_codes=tuple(CodeValue(f, v) for f, v in ex.codes),
-            error_message=ex.message,
-            http_status=ex.http_status,
-            latency_ms=ex.latency_ms,
-            amount=decimal_value(ex.amount),
-            currency=ex.currency,
-            installments=int_value(ex.installments),
-            user_id=ex.user_id,
-            source=source,
-        )
+        return record_builder()(ex, self.assume_tz, source)
 
 
 _THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
@@ -658,3 +640,44 @@ def minor_to_major(value: Any) -> Decimal | None:
 def int_value(value: Any) -> int | None:
     number = number_value(value)
     return int(number) if number is not None and number.is_integer() else None
+
+
+RECORD_CONVERTERS: dict[Kind, Callable[[Any], Any]] = {"decimal": decimal_value,
+                                                      "integer": int_value}
+"""The conversion :meth:`Normalizer.to_record` gives a value of each kind of the field table
+(:data:`txdiag.fields.Kind`) that :meth:`Normalizer.extract` keeps as found; text and numbers
+are converted there already."""
+
+
+@cache
+def record_builder() -> Callable[[Extracted, tzinfo, SourceRef], Record]:
+    """What :meth:`Normalizer.to_record` runs per failure shown: the
+    :class:`~txdiag.models.Record` of an :class:`Extracted`, one attribute per field of the
+    table (a timestamp parsed, with its original text beside it; every code), built by
+    straight-line code generated from the table (on first use: pydantic is loaded only once
+    rows are shown). Names enter the code only as identifiers (checked) and constants."""
+    from txdiag.models import Record
+
+    items: list[str] = []
+    for spec in FIELDS:
+        if not spec.name.isidentifier():
+            raise ValueError(f"a field name must be an identifier: {spec.name!r}")
+        value = f"ex.{spec.name}"
+        if spec.kind == "timestamp":
+            items += [f"{spec.name}=parse({value}, tz)", f"{spec.companion}=text({value})"]
+        elif spec.kind == "codes":
+            items += [f"{spec.name}={value}",
+                      f"{spec.companion}=tuple(Code(f, v) for f, v in ex.codes)"]
+        elif spec.kind in RECORD_CONVERTERS:
+            items.append(f"{spec.name}=convert[{spec.kind!r}]({value})")
+        else:
+            items.append(f"{spec.name}={value}")
+    source = ("def build(ex, tz, source, parse=parse, text=text, Code=Code, convert=convert, "
+              "construct=construct):\n"
+              f"    return construct({', '.join(items)}, source=source)")
+    namespace: dict[str, Any] = {"parse": parse_timestamp, "text": text_value,
+                                 "Code": CodeValue, "convert": RECORD_CONVERTERS,
+                                 "construct": Record.model_construct}
+    exec(compile(source, "<txdiag record builder>", "exec"), namespace)  # noqa: S102
+    build: Callable[[Extracted, tzinfo, SourceRef], Record] = namespace["build"]
+    return build
