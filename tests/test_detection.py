@@ -183,8 +183,8 @@ def test_a_file_truncated_while_it_is_read_is_reported_partial(
     path.write_bytes(b"\n".join(JSONL * 20) + b"\n")
     opened_by = txdiag.pipeline.Pipeline.open
 
-    def open_then_truncate(self: Any, name: str) -> Any:
-        found = opened_by(self, name)
+    def open_then_truncate(self: Any, name: str, ledger: Any = None) -> Any:
+        found = opened_by(self, name, ledger)
         os.truncate(name, 70000)  # as a copytruncate rotation does, while it is read
         return found
 

@@ -43,7 +43,6 @@ import re
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, tzinfo
 from functools import cache, partial
 from itertools import compress, repeat
@@ -61,7 +60,7 @@ from txdiag.normalize import (
     text_value,
     walk,
 )
-from txdiag.pipeline import Event, Observation, Pipeline, is_url
+from txdiag.pipeline import Event, Observation, Pipeline, RunLedger, is_url
 from txdiag.readers import (
     BOM,
     DelimitedRows,
@@ -108,7 +107,8 @@ _GONE: Any = ("gone",)
 
 DIRECT_FIELDS: dict[str, Callable[[Any], Any] | None] = {
     "txn_id": text_value, "timestamp": None, "amount": None, "currency": text_value,
-    "user_id": text_value, "latency_ms": number_value, "installments": None}
+    "user_id": text_value, "latency_ms": number_value, "installments": None,
+    "error_message": text_value}
 """Fields a watch may ask for that a JSON Lines chunk can hand over without normalizing the
 record: each found under one name, and kept by :meth:`Normalizer.extract` as found (None) or
 as text (an amount in fen: in yuan)."""
@@ -163,9 +163,13 @@ class Tally(Protocol):
                      verdicts: Sequence[Verdict | None]) -> None: ...
 
 
+_ATTRIBUTES = {"error_message": "message"}
+"""Fields whose :class:`Extracted` attribute has another name."""
+
 ROW_FIELDS = frozenset({"txn_id", "timestamp", "latency_ms", "amount", "currency",
                         "installments", "user_id"})
-"""The fields of its own a record hands to :meth:`Rows.parts`."""
+"""The fields of its own a record hands to :meth:`Rows.parts`; its message too when the
+outcome was shared by records with other messages (the outcome then holds none)."""
 
 
 class _Observed(tuple[Any, ...]):
@@ -216,8 +220,12 @@ class SummaryFold:
         watch: Watch | None = None,
         rows: Rows | None = None,
         tally: Tally | None = None,
+        ledger: RunLedger | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.ledger = RunLedger() if ledger is None else ledger
+        """What the run read: its inputs, what the time window left out, the file being
+        read."""
         self.summary = summary
         self.timeline = timeline
         self.on_unreadable = on_unreadable
@@ -267,11 +275,11 @@ class SummaryFold:
     def read(self, name: str) -> None:
         pipeline = self.pipeline
         if is_url(name) or not self.fast:
-            self._events(pipeline.run_one(name))
+            self._events(pipeline.run_one(name, self.ledger))
             return
-        opened, stats, items = pipeline.open(name)
+        opened, stats, items = pipeline.open(name, self.ledger)
         try:
-            pipeline.inputs.append(stats)
+            self.ledger.inputs.append(stats)
             if self.on_input is not None:
                 self.on_input(stats)
             fmt = stats.format
@@ -305,17 +313,18 @@ class SummaryFold:
             opened.close()
 
     def _events(self, events: Iterator[Event]) -> None:
-        inputs = len(self.pipeline.inputs)
+        ledger = self.ledger
+        inputs = len(ledger.inputs)
         for event in events:
-            if self.on_input is not None and len(self.pipeline.inputs) > inputs:
-                inputs = len(self.pipeline.inputs)
-                self.on_input(self.pipeline.inputs[-1])
+            if self.on_input is not None and len(ledger.inputs) > inputs:
+                inputs = len(ledger.inputs)
+                self.on_input(ledger.inputs[-1])
             self.add_event(event)
             if self.on_progress is not None:
                 self.on_progress(1)
 
     def _items(self, items: Iterable[RawItem], source: str) -> None:
-        event_of = self.pipeline.event_of
+        event_of = partial(self.pipeline.event_of, ledger=self.ledger)
         progress = self.on_progress
         for item in items:
             event = event_of(item, source)
@@ -682,11 +691,12 @@ class SummaryFold:
         number in it does not make it new), so the diagnosis is that of the keyed message.
         (A failure no rule explains shows its message itself: it is diagnosed as it is.)"""
         message = fields.message
-        if message and self.pipeline.classifier.decide(
+        classifier = self.pipeline.classifier
+        if message and classifier.decide(
                 channel=fields.channel, codes=fields.codes, message=message,
                 http_status=fields.http_status, latency_ms=fields.latency_ms,
                 status=fields.status_for_rules) is not None:
-            return self.pipeline.diagnose_fields(replace(fields, message=message_key(message)))
+            return self.pipeline.diagnose_fields(fields, message=message_key(message))
         return self.pipeline.diagnose_fields(fields)
 
     # -- time --------------------------------------------------------------------------------
@@ -707,7 +717,7 @@ class SummaryFold:
                     window.until is not None and span[0] >= window.until):
                 kept: Counter[Hashable] = Counter(
                     {key: count for key, count in local.items() if isinstance(key, _Observed)})
-                self.pipeline.filtered_out += len(keys) - sum(kept.values())
+                self.ledger.filtered_out += len(keys) - sum(kept.values())
                 return kept
             span = None
         if span is not None:
@@ -731,7 +741,7 @@ class SummaryFold:
                     kept_keys.append(key)
                     kept_moments.append(moment)
                 else:
-                    self.pipeline.filtered_out += 1
+                    self.ledger.filtered_out += 1
             if len(kept_keys) != len(keys):
                 local = Counter(kept_keys)
             keys, moments = kept_keys, kept_moments
@@ -797,15 +807,21 @@ class SummaryFold:
         self._begin(schema.layout)
         whole: list[Hashable] = schema.keys(structs)
         keys = whole
-        if schema.message_indexes and self.rows is None:
-            # (a row shows its message, so rows keep whole keys)
+        # A row shows its message: rows share keys when each record's message can be picked
+        # from it directly.
+        own = None if self.rows is None else schema.direct(
+            ROW_FIELDS | {"error_message"} if schema.message_indexes else ROW_FIELDS)
+        if schema.message_indexes and (self.rows is None or own is not None):
             keys = self._share(whole, schema.coarse_of, schema.coarse_mapping, schema.bare)
         local = Counter(keys)
         if schema.suspect(data, local, whole):
             return False  # the per-line path decides which line gives a key twice
         known = self.known
+        mapping: Callable[[Hashable], Mapping[str, Any]] = schema.mapping
+        if self.rows is not None:
+            mapping = cache(mapping)  # (a new key's fields serve its row too)
         for key in [key for key in local if key not in known]:
-            self._remember(key, schema.mapping(key))
+            self._remember(key, mapping(key))
         stamp_of = schema.stamp_of
         stamps = list(map(stamp_of, structs)) if stamp_of is not None and (
             self.timeline is not None or self.pipeline.window or self.tally is not None
@@ -835,9 +851,10 @@ class SummaryFold:
         if self.tally is not None and in_order is not None:
             self._tally(self.tally, in_order, observed, in_stamps)
         if rows is not None and in_order is not None:
-            own = schema.direct(ROW_FIELDS)
+            if own is None:
+                own = schema.direct(ROW_FIELDS)
             extract = self.pipeline.normalizer.extract
-            self._write_rows(rows, in_order, observed, schema.mapping,
+            self._write_rows(rows, in_order, observed, mapping,
                              (lambda index: own(structs[index])) if own is not None else
                              (lambda index: extract(schema.record(structs[index]))),
                              first_line, source)
@@ -862,7 +879,7 @@ class SummaryFold:
         observed = False
         for index, record in records:
             line = lines[index] if lines is not None else first_line + index
-            event = pipeline.event_of((line, record), source)
+            event = pipeline.event_of((line, record), source, self.ledger)
             if isinstance(event, Observation):
                 target = target_of(event)
                 keys[index] = _Observed.of(target)
@@ -1526,8 +1543,11 @@ class _JsonSchema:
         return None if self._latency_of is None else self._latency_of(struct)
 
     def mapping(self, key: Hashable) -> dict[str, Any]:
-        """The deciding fields of a key as a record would hold them."""
+        """The deciding fields of a key as a record would hold them (of a key without its
+        messages, :attr:`coarse_of`, those it holds)."""
         assert isinstance(key, tuple)
+        if len(key) != len(self.key_names):
+            return self._named(self._coarse_names, key)
         return self._named(self.key_names, key)
 
     def coarse_mapping(self, key: Hashable) -> dict[str, Any]:
@@ -1583,8 +1603,6 @@ class _JsonSchema:
                     found.append((slot[1], index, None))
                 for path, field, rank in field_map.nested_paths(name):
                     if field == wanted:
-                        if self.role(name) == "key":
-                            return None  # decoded as a struct of its own, not a dict
                         found.append((rank, index, tuple(path)))
             found.sort(key=itemgetter(0))
             if len({rank for rank, _, _ in found}) != len(found):
@@ -1635,7 +1653,8 @@ def _compile_picker(parts: Sequence[tuple[str, Sequence[_Source]]]
     not "", not an object; at a path inside an object: not None, not ""). Attribute and field
     names are generated identifiers and the names of :data:`DIRECT_FIELDS`, never data; paths
     enter as constants."""
-    lines = ["def make(s, isinstance=isinstance, dict=dict, walk=walk, Extracted=Extracted):"]
+    lines = ["def make(s, isinstance=isinstance, dict=dict, walk=walk, Extracted=Extracted, "
+             "plain=plain, Struct=Struct):"]
     constants: dict[str, Any] = {}
 
     def emit(sources: Sequence[_Source], number: int, rank: int, indent: str) -> None:
@@ -1647,10 +1666,12 @@ def _compile_picker(parts: Sequence[tuple[str, Sequence[_Source]]]
         constants[name] = normal
         lines.append(f"{indent}v = s.{attribute}")
         if path is None:
-            lines.append(f"{indent}if v is None or v == '' or isinstance(v, dict):")
+            lines.append(f"{indent}if v is None or v == '' or isinstance(v, (dict, Struct)):")
         else:
             constants[f"p{number}_{rank}"] = path
+            # (an object under a deciding name is decoded as a struct of its own)
             lines.append(f"{indent}v = walk(v, p{number}_{rank}) if isinstance(v, dict) "
+                         f"else walk(plain(v), p{number}_{rank}) if isinstance(v, Struct) "
                          "else None")
             lines.append(f"{indent}if v is None or v == '':")
         emit(sources, number, rank + 1, indent + "    ")
@@ -1659,10 +1680,12 @@ def _compile_picker(parts: Sequence[tuple[str, Sequence[_Source]]]
 
     for number, (_, sources) in enumerate(parts):
         emit(sources, number, 0, "    ")
-    given = ", ".join(f"{wanted}=f{number}" for number, (wanted, _) in enumerate(parts))
+    given = ", ".join(f"{_ATTRIBUTES.get(wanted, wanted)}=f{number}"
+                      for number, (wanted, _) in enumerate(parts))
     lines.append(f"    return Extracted({given})")
     lines[0] = lines[0][:-2] + "".join(f", {name}={name}" for name in constants) + "):"
-    namespace: dict[str, Any] = {"Extracted": Extracted, "walk": walk, **constants}
+    namespace: dict[str, Any] = {"Extracted": Extracted, "walk": walk, "plain": _plain,
+                                 "Struct": _Struct, **constants}
     exec(compile("\n".join(lines), "<txdiag record fields>", "exec"), namespace)  # noqa: S102
     made: Callable[[Any], Extracted] = namespace["make"]
     return made

@@ -32,7 +32,7 @@ from txdiag.aggregate import Summary
 from txdiag.errors import InputError, TxdiagError
 from txdiag.fold import SummaryFold
 from txdiag.normalize import FieldMap
-from txdiag.pipeline import Pipeline, ReadOptions, StrictError, TimeWindow, strict_error
+from txdiag.pipeline import Pipeline, ReadOptions, RunLedger, StrictError, TimeWindow, strict_error
 from txdiag.readers import ReadStats, Unreadable
 from txdiag.rulebook import Rulebook
 from txdiag.sources import OpenedInput
@@ -226,7 +226,7 @@ def fold_split(fold: SummaryFold, path: str, stats: ReadStats,
                 workers.append((process, receiver))
         first_start, first_end = ranges[0]
         # The progress bar follows this process's range (the workers read theirs meanwhile).
-        first = pipeline.current = opened_range(path, stats.name, first_start, first_end)
+        first = fold.ledger.current = opened_range(path, stats.name, first_start, first_end)
         fold.fold_jsonl(first, stats)
         fold.flush()
         for process, receiver in workers:
@@ -277,7 +277,7 @@ def add_part(fold: SummaryFold, stats: ReadStats, part: Part) -> None:
     offset = stats.lines.lines
     _shift(part, offset)
     fold.summary.merge(part.summary)
-    fold.pipeline.filtered_out += part.filtered_out
+    fold.ledger.filtered_out += part.filtered_out
     if fold.timeline is not None and part.timeline is not None:
         add_timeline(fold.timeline, part.timeline)
     if fold.on_unreadable is not None:
@@ -339,13 +339,15 @@ def summary_options(summary: Summary) -> dict[str, Any]:
 
 
 def fold_part(pipeline: Pipeline, stats: ReadStats, read: Callable[[SummaryFold], None], *,
-              timeline: Timeline | None = None, options: dict[str, Any] | None = None) -> Part:
+              timeline: Timeline | None = None, options: dict[str, Any] | None = None,
+              ledger: RunLedger | None = None) -> Part:
     """What ``read`` folds into a fresh fold of ``pipeline`` (counting its lines in
     ``stats``), as a :class:`Part`: ``timeline`` (empty) is filled and exported, ``options``
-    are the parent summary's :func:`summary_options`. An error keeps what was read before it:
-    the record ``--strict`` stopped at, or any other input error's message and hint."""
+    are the parent summary's :func:`summary_options`, ``ledger`` the part's accounting (the
+    inputs it opened). An error keeps what was read before it: the record ``--strict``
+    stopped at, or any other input error's message and hint."""
     summary = Summary(**(options or {}))
-    fold = SummaryFold(pipeline, summary, timeline)
+    fold = SummaryFold(pipeline, summary, timeline, ledger=ledger)
     error: Unreadable | None = None
     failure: TxdiagError | None = None
     try:
@@ -359,7 +361,8 @@ def fold_part(pipeline: Pipeline, stats: ReadStats, read: Callable[[SummaryFold]
     summary.filtered_out = 0
     return Part(summary, export_timeline(timeline) if timeline is not None else None,
                 stats.lines.lines, stats.blank_lines, stats.lines.too_long,
-                pipeline.filtered_out, error, None if failure is None else failure.message,
+                fold.ledger.filtered_out, error,
+                None if failure is None else failure.message,
                 None if failure is None else failure.hint)
 
 
@@ -385,9 +388,7 @@ def _work(recipe: Recipe | None, path: str, name: str, encoding: str, start: int
 
     try:
         if _INHERITED:
-            pipeline = _INHERITED[0]
-            pipeline.inputs = []
-            pipeline.filtered_out = 0
+            pipeline = _INHERITED[0]  # (it holds no accounting of the parent's run)
         else:
             assert recipe is not None
             pipeline = recipe.build()

@@ -83,6 +83,19 @@ class Observation:
 Event = Observation | Unreadable
 
 
+@dataclass(slots=True)
+class RunLedger:
+    """The accounting of one run over its inputs (a :class:`Pipeline` holds none: it can
+    serve several runs, and a second pass over the same inputs counts nothing twice)."""
+
+    inputs: list[ReadStats] = field(default_factory=list)
+    """Per input, what it held, in the order the inputs were read (filled while streaming)."""
+    filtered_out: int = 0
+    """Records left out by the time window (not counted as records)."""
+    current: OpenedInput | None = None
+    """The file being read, for progress reporting."""
+
+
 class StrictError(InputError):
     """``--strict`` met an unreadable record (kept in :attr:`event`)."""
 
@@ -124,37 +137,36 @@ class Pipeline:
         self.classifier = Classifier(rulebook)
         self.read_options = read_options or ReadOptions()
         self.window = window or TimeWindow()
-        self.inputs: list[ReadStats] = []
-        """Per-input accounting, in the order the inputs were read (filled while streaming)."""
-        self.filtered_out = 0
-        """Records left out by the time window (not counted as records)."""
-        self.current: OpenedInput | None = None
-        """The file being read, for progress reporting."""
         self.key_guard = KeyGuard(self.normalizer.field_map.decides_verdict)
         """Flags a JSON record giving a key that decides whether it failed twice."""
 
-    def run(self, names: Iterable[str]) -> Iterator[Event]:
-        """Every record of every input, in order: observations and unreadables."""
+    def run(self, names: Iterable[str], ledger: RunLedger | None = None) -> Iterator[Event]:
+        """Every record of every input, in order: observations and unreadables (what each
+        input held, and what the time window left out, in ``ledger``). Record by record: for
+        totals, :class:`~txdiag.fold.SummaryFold` reads the same inputs many records at once."""
+        ledger = RunLedger() if ledger is None else ledger
         for name in names:
-            yield from self.run_one(name)
+            yield from self.run_one(name, ledger)
 
-    def run_one(self, name: str) -> Iterator[Event]:
+    def run_one(self, name: str, ledger: RunLedger) -> Iterator[Event]:
         if is_url(name):
             # httpx loads only when a URL is read.
             from txdiag.http.client import read_url
 
             stats, items = read_url(name, self.read_options.http)
-            yield from self.events(stats, items)
+            yield from self.events(stats, items, ledger)
             return
-        opened, stats, items = self.open(name)
+        opened, stats, items = self.open(name, ledger)
         try:
-            yield from self.events(stats, items)
+            yield from self.events(stats, items, ledger)
             note_truncation(opened, stats)
         finally:
             opened.close()
 
-    def open(self, name: str) -> tuple[OpenedInput, ReadStats, Iterator[RawItem]]:
-        """Open a file or ``-`` and start reading it: what :meth:`run_one` reads from."""
+    def open(self, name: str, ledger: RunLedger | None = None
+             ) -> tuple[OpenedInput, ReadStats, Iterator[RawItem]]:
+        """Open a file or ``-`` and start reading it: what :meth:`run_one` reads from (the
+        file being read is ``ledger.current``)."""
         opts = self.read_options
         opened = open_input(name)
         try:
@@ -171,22 +183,26 @@ class Pipeline:
         except BaseException:
             opened.close()
             raise
-        self.current = opened
+        if ledger is not None:
+            ledger.current = opened
         return opened, stats, items
 
-    def events(self, stats: ReadStats, items: Iterator[RawItem]) -> Iterator[Event]:
-        """Observe each raw item of one input; unreadables pass through, counted by the caller."""
-        self.inputs.append(stats)
+    def events(self, stats: ReadStats, items: Iterator[RawItem],
+               ledger: RunLedger) -> Iterator[Event]:
+        """Observe each raw item of one input (its ``stats`` added to ``ledger``); unreadables
+        pass through, counted by the caller."""
+        ledger.inputs.append(stats)
         event_of = self.event_of
         source = stats.name
         for item in items:
-            event = event_of(item, source)
+            event = event_of(item, source, ledger)
             if event is not None:
                 yield event
 
-    def event_of(self, item: RawItem, source: str) -> Event | None:
+    def event_of(self, item: RawItem, source: str, ledger: RunLedger) -> Event | None:
         """One raw item as an event: None when ``--since/--until`` leaves it out (counted in
-        :attr:`filtered_out`); an unreadable one under ``--strict`` is an :class:`InputError`."""
+        ``ledger.filtered_out``); an unreadable one under ``--strict`` is an
+        :class:`InputError`."""
         if isinstance(item, Unreadable):
             if self.read_options.strict:
                 raise strict_error(item)
@@ -200,7 +216,7 @@ class Pipeline:
         if window and not window.contains(
             parse_timestamp(event.fields.timestamp, self.normalizer.assume_tz)
         ):
-            self.filtered_out += 1
+            ledger.filtered_out += 1
             return None
         return event
 
@@ -213,11 +229,12 @@ class Pipeline:
         diagnosis = self.diagnose_fields(fields) if fields.failed else None
         return Observation(source, line, fields, diagnosis)
 
-    def diagnose_fields(self, fields: Extracted) -> Diagnosis:
+    def diagnose_fields(self, fields: Extracted, *, message: str | None = None) -> Diagnosis:
+        """The diagnosis of a record's fields (``message``: read instead of its message)."""
         return self.classifier.classify(
             channel=fields.channel,
             codes=fields.codes,
-            message=fields.message,
+            message=fields.message if message is None else message,
             http_status=fields.http_status,
             latency_ms=fields.latency_ms,
             status=fields.status_for_rules,

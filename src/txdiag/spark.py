@@ -51,7 +51,7 @@ from txdiag.jobs import (
     split_points,
     summary_options,
 )
-from txdiag.pipeline import Event, Observation, Pipeline, ReadOptions, TimeWindow
+from txdiag.pipeline import Event, Observation, Pipeline, ReadOptions, RunLedger, TimeWindow
 from txdiag.readers import RawItem, ReadStats, Unreadable, UnreadableCause, read_jsonl
 from txdiag.sources import STDIN_NAME, iter_chunks
 from txdiag.vocabulary import Lang
@@ -233,7 +233,6 @@ def _ranges(pipeline: Pipeline, name: str,
         return (stats, ranges) if len(ranges) > 1 else None
     finally:
         opened.close()
-        pipeline.current = None
 
 
 # -- summary -------------------------------------------------------------------------------------
@@ -271,14 +270,15 @@ def _fold_task(job: _Job, task: Task) -> TaskResult:
                           task.end, first=task.first, timeline=timeline, options=job.options)
         return TaskResult(part, [])
     # Whole files count their own lines: the part's are none, nothing to shift.
+    ledger = RunLedger()
     part = fold_part(pipeline, ReadStats(name=""), lambda fold: fold.run(task.paths),
-                     timeline=timeline, options=job.options)
-    return TaskResult(part, pipeline.inputs)
+                     timeline=timeline, options=job.options, ledger=ledger)
+    return TaskResult(part, ledger.inputs)
 
 
 def fold_files(spark: SparkSession, fold: SummaryFold, names: Sequence[str], *,
                split_bytes: int | None = None) -> None:
-    """Fold the files into ``fold`` (its summary, timeline and ``pipeline.inputs``) on Spark,
+    """Fold the files into ``fold`` (its summary, timeline and ledger) on Spark,
     with the result of ``fold.run(names)``; its callbacks see the unreadable examples and the
     progress of each part as it is added. Raises what a local run raises, once what was read
     before is added."""
@@ -297,10 +297,10 @@ def fold_files(spark: SparkSession, fold: SummaryFold, names: Sequence[str], *,
             if task.is_range:
                 stats = tasks.split[task.paths[0]]
                 if task.first:
-                    pipeline.inputs.append(stats)
+                    fold.ledger.inputs.append(stats)
                 add_part(fold, stats, result.part)
                 continue
-            pipeline.inputs.extend(result.inputs)
+            fold.ledger.inputs.extend(result.inputs)
             add_part(fold, ReadStats(name=""), result.part)
     finally:
         fold.flush()
@@ -332,7 +332,7 @@ def summarize(spark: SparkSession, paths_or_dataframe: Sequence[str] | str | Dat
         fold_files(spark, fold, names, split_bytes=split_bytes)
     else:
         fold_dataframe(fold, paths_or_dataframe)
-    summary.filtered_out = pipeline.filtered_out
+    summary.filtered_out = fold.ledger.filtered_out
     return summary
 
 
@@ -348,7 +348,7 @@ def fold_dataframe(fold: SummaryFold, frame: DataFrame) -> None:
     parts = _collect(frame.rdd.mapPartitions(
         lambda rows: iter([_fold_rows(shared.value, rows, text)])))
     stats = ReadStats(name=DATAFRAME_SOURCE, format="jsonl" if text else "dataframe")
-    pipeline.inputs.append(stats)
+    fold.ledger.inputs.append(stats)
     try:
         for part in parts:
             add_part(fold, stats, part)
@@ -363,16 +363,17 @@ def _fold_rows(job: _Job, rows: Iterable[Any], text: bool) -> Part:
     stats = ReadStats(name=DATAFRAME_SOURCE, format="jsonl" if text else "dataframe")
 
     def read(fold: SummaryFold) -> None:
-        for event in _row_events(pipeline, rows, text, stats):
+        for event in _row_events(pipeline, rows, text, stats, fold.ledger):
             fold.add_event(event)
 
     return fold_part(pipeline, stats, read, timeline=job.timeline(), options=job.options)
 
 
 def _row_events(pipeline: Pipeline, rows: Iterable[Any], text: bool,
-                stats: ReadStats) -> Iterator[Event]:
+                stats: ReadStats, ledger: RunLedger) -> Iterator[Event]:
     """The events of a partition's rows: JSON Lines text read as a file's lines, records as
-    the mappings a JSON object would give (nulls left out)."""
+    the mappings a JSON object would give (nulls left out); what the time window leaves out
+    is counted in ``ledger``."""
     event_of = pipeline.event_of
     if text:
         lines = b"".join((row[0] or "").encode("utf-8", "surrogatepass") + b"\n"
@@ -383,7 +384,7 @@ def _row_events(pipeline: Pipeline, rows: Iterable[Any], text: bool,
     else:
         items = _row_items(rows, stats)
     for item in items:
-        event = event_of(item, DATAFRAME_SOURCE)
+        event = event_of(item, DATAFRAME_SOURCE, ledger)
         if event is not None:
             yield event
 
@@ -466,9 +467,9 @@ def _diagnosed_rows(recipe: Recipe, rows: Iterable[Any], text: bool, lang: Lang,
     for row in rows:
         if text:
             stats = ReadStats(name=DATAFRAME_SOURCE)
-            events = list(_row_events(pipeline, [row], True, stats))
+            events = list(_row_events(pipeline, [row], True, stats, RunLedger()))
         else:
-            event = pipeline.event_of(item_of(row, 0), DATAFRAME_SOURCE)
+            event = pipeline.event_of(item_of(row, 0), DATAFRAME_SOURCE, RunLedger())
             events = [] if event is None else [event]
         diagnosis = (events[0].diagnosis if events and isinstance(events[0], Observation)
                      else None)
@@ -575,13 +576,14 @@ def _task_events(pipeline: Pipeline, task: Task, offset: int) -> Iterator[Event]
         return
     stats = ReadStats(name=task.name, format="jsonl", encoding=task.encoding)
     opened = opened_range(task.paths[0], task.name, task.start, task.end)
+    ledger = RunLedger()
     try:
         for item in read_jsonl(opened, stats, pipeline.read_options.max_line_bytes,
                                pipeline.key_guard):
             shifted: RawItem = (replace(item, line=item.line + offset)
                                 if isinstance(item, Unreadable)
                                 else (item[0] + offset, item[1]))
-            event = pipeline.event_of(shifted, task.name)
+            event = pipeline.event_of(shifted, task.name, ledger)
             if event is not None:
                 yield event
     finally:

@@ -298,3 +298,40 @@ def test_accuracy_reads_long_fields_and_refuses_other_encodings(tmp_path: Path) 
                         ).encode("gb18030"))
     result = run("rules", "accuracy", str(corpus))
     assert result.exit_code == ExitCode.INPUT and "not UTF-8" in result.output
+
+
+def test_suggest_groups_what_record_by_record_grouping_gives(tmp_path: Path) -> None:
+    # `rules suggest` reads through the fold (the summary's template groups): the drafts are
+    # those of grouping every unexplained failure one by one, with and without a channel or
+    # a code, on the corpus's real messages.
+    import csv
+
+    from txdiag.mining import TemplateMiner
+    from txdiag.pipeline import Observation, Pipeline
+    from txdiag.rulebook import NO_MATCH_REASON
+    from txdiag.rulebook.tools import suggest_rules, suggestions_from
+
+    log = tmp_path / "corpus.jsonl"
+    with log.open("w", encoding="utf-8") as out:
+        for index, row in enumerate(csv.DictReader(
+                (ROOT / "tests" / "data" / "corpus" / "zh_wallets_aggregators.csv").open(
+                    encoding="utf-8"))):
+            record = {"txn_id": f"T{index}", "status": "failed"}
+            if row["channel"] and index % 4:
+                record["channel"] = row["channel"]
+            if row["code"] and index % 3:
+                record["code"] = row["code"]
+            if row["message"]:
+                record["msg"] = row["message"]
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    rulebook = load_rulebook()
+    miner = TemplateMiner()
+    for event in Pipeline(rulebook).run([str(log)]):
+        if isinstance(event, Observation) and event.diagnosis is not None and (
+                event.diagnosis.reason == NO_MATCH_REASON):
+            miner.add(event.fields.channel, event.fields.error_code, event.fields.message)
+    expected = suggest_rules(suggestions_from(miner.top(50), 1), rulebook)
+    assert "channel = " in expected and expected.count("[[rules]]") > 5
+    result = run("rules", "suggest", str(log), "--min-count", "1")
+    assert result.exit_code == 0
+    assert result.stdout == expected

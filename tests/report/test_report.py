@@ -19,7 +19,7 @@ from txdiag.aggregate import Summary
 from txdiag.cli.app import app
 from txdiag.exitcodes import ExitCode
 from txdiag.fold import SummaryFold
-from txdiag.pipeline import Pipeline
+from txdiag.pipeline import Pipeline, RunLedger
 from txdiag.render.present import Presenter
 from txdiag.report import AffectedList, QueryFirst, build_report
 from txdiag.report.collect import read_again
@@ -39,17 +39,18 @@ def run(*args: str):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(app, list(args), catch_exceptions=False)
 
 
-def folded(rulebook: Rulebook, path: Path) -> tuple[Pipeline, Summary, Timeline, QueryFirst]:
-    pipeline = Pipeline(rulebook)
+def folded(rulebook: Rulebook, path: Path
+           ) -> tuple[Pipeline, RunLedger, Summary, Timeline, QueryFirst]:
+    pipeline, ledger = Pipeline(rulebook), RunLedger()
     summary, timeline, query_first = Summary(), Timeline(), QueryFirst()
-    SummaryFold(pipeline, summary, timeline, watch=query_first).run([str(path)])
-    return pipeline, summary, timeline, query_first
+    SummaryFold(pipeline, summary, timeline, watch=query_first, ledger=ledger).run([str(path)])
+    return pipeline, ledger, summary, timeline, query_first
 
 
 def test_the_example_burst_is_an_incident_window(rulebook: Rulebook) -> None:
-    pipeline, summary, timeline, query_first = folded(rulebook, EXAMPLE)
+    _, ledger, summary, timeline, query_first = folded(rulebook, EXAMPLE)
     spikes = detect_spikes(timeline)
-    made = build_report(summary, pipeline.inputs, timeline, spikes, query_first, rulebook,
+    made = build_report(summary, ledger.inputs, timeline, spikes, query_first, rulebook,
                         Presenter())
     [incident] = made.incidents
     assert incident.spike.category == "system"
@@ -62,7 +63,7 @@ def test_the_example_burst_is_an_incident_window(rulebook: Rulebook) -> None:
 
 
 def test_query_first_counts_and_amounts_match_the_records(rulebook: Rulebook) -> None:
-    _, summary, _, query_first = folded(rulebook, EXAMPLE)
+    _, _, summary, _, query_first = folded(rulebook, EXAMPLE)
     assert query_first.count == summary.retryable["query_first"] > 0
     # the same, record by record through the plain pipeline
     expected: dict[str, Decimal] = {}
@@ -93,14 +94,14 @@ def test_the_watch_sees_the_same_records_on_every_path(rulebook: Rulebook,
 
 def test_affected_list_is_the_window_and_masked(rulebook: Rulebook, tmp_path: Path) -> None:
     log = hostile.write_log(tmp_path / "hostile.jsonl")
-    pipeline, summary, timeline, _ = folded(rulebook, log)
+    pipeline, ledger, summary, timeline, _ = folded(rulebook, log)
     spikes = detect_spikes(timeline)
     assert [s.category for s in spikes] == ["system"]
     out = io.StringIO()
     listed = AffectedList(spikes, pipeline, Presenter(), out)
-    inputs = list(pipeline.inputs)
+    inputs = list(ledger.inputs)
     read_again(pipeline, [str(log)], listed)
-    assert pipeline.inputs == inputs  # the second pass leaves the accounting alone
+    assert ledger.inputs == inputs  # the second pass leaves the first one's accounting alone
     assert listed.counts == [spikes[0].affected] == [100]
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert rows[0][:4] == ["incident", "time", "txn_id", "user_id"]
@@ -198,7 +199,7 @@ def test_report_says_how_to_repeat_it(tmp_path: Path) -> None:
 def test_charts_are_the_same_from_the_worker_and_in_process(rulebook: Rulebook) -> None:
     from txdiag.report.painter import ChartPainter, draw
 
-    _, _, timeline, _ = folded(rulebook, EXAMPLE)
+    _, _, _, timeline, _ = folded(rulebook, EXAMPLE)
     spikes = detect_spikes(timeline)
     here = draw(timeline, spikes)
     assert ChartPainter().paint(timeline, spikes) == here

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from txdiag.aggregate import Summary
 from txdiag.errors import InputError, TxdiagError
 from txdiag.formats import read_records
-from txdiag.pipeline import Event, Observation, Pipeline, ReadOptions
+from txdiag.pipeline import Event, Observation, Pipeline, ReadOptions, RunLedger
 from txdiag.readers import InputFormat, ReadStats, Unreadable, UnreadableCause
 from txdiag.rulebook import Rulebook, load_rulebook
 from txdiag.sources import open_input
@@ -92,11 +92,7 @@ def pipeline_for(fmt: InputFormat, max_line_bytes: int, *, fresh: bool = False) 
     proto = _PROTOTYPES.get((fmt, max_line_bytes))
     if proto is None:
         proto = _PROTOTYPES[(fmt, max_line_bytes)] = Pipeline(RULEBOOK, read_options=options)
-    pipeline = copy.copy(proto)
-    pipeline.inputs = []
-    pipeline.filtered_out = 0
-    pipeline.current = None
-    return pipeline
+    return copy.copy(proto)
 
 
 class Run:
@@ -105,11 +101,12 @@ class Run:
     def __init__(self, path: Path, fmt: InputFormat, max_line_bytes: int = SMALL_MAX_LINE,
                  *, fresh: bool = False) -> None:
         self.pipeline = pipeline_for(fmt, max_line_bytes, fresh=fresh)
+        self.ledger = RunLedger()
         self.summary = Summary()
         self.events: list[Event] = []
         self.error: TxdiagError | None = None
         try:
-            for event in self.pipeline.run([str(path)]):
+            for event in self.pipeline.run([str(path)], self.ledger):
                 self.summary.add(event)
                 self.events.append(event)
         except TxdiagError as exc:
@@ -117,7 +114,7 @@ class Run:
 
     @property
     def stats(self) -> ReadStats:
-        return self.pipeline.inputs[-1]
+        return self.ledger.inputs[-1]
 
     def event_lines(self) -> list[int]:
         return [event.line for event in self.events]
@@ -402,8 +399,8 @@ def test_line_accounting_can_fail() -> None:
     class Lossy(Run):
         def __init__(self) -> None:  # a run of a 3-line input that reported one record
             self.pipeline = Pipeline(RULEBOOK)
-            self.pipeline.inputs.append(ReadStats(name="x"))
-            self.pipeline.inputs[0].lines.lines = 3
+            self.ledger = RunLedger([ReadStats(name="x")])
+            self.ledger.inputs[0].lines.lines = 3
             self.summary = Summary(records=1, failures=1)
             self.events = []
 

@@ -6,7 +6,7 @@ import time
 from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
 
-from txdiag.pipeline import Pipeline
+from txdiag.pipeline import RunLedger
 
 if TYPE_CHECKING:
     from rich.progress import Progress as Bar
@@ -20,8 +20,8 @@ CHECK_EVERY = 4096
 class Progress:
     """Call :meth:`tick` per event; it looks at the clock only every ``CHECK_EVERY`` events."""
 
-    def __init__(self, pipeline: Pipeline, stderr: TextIO, enabled: bool) -> None:
-        self.pipeline = pipeline
+    def __init__(self, ledger: RunLedger, stderr: TextIO, enabled: bool) -> None:
+        self.ledger = ledger
         self.stderr = stderr
         self.enabled = enabled
         self.count = 0
@@ -55,7 +55,7 @@ class Progress:
             if time.monotonic() - self.started < SHOW_AFTER_SECONDS:
                 return
             self._bar, self._task = self._start()
-        opened = self.pipeline.current
+        opened = self.ledger.current
         done, total = opened.position() if opened is not None else (0, None)
         self._bar.update(self._task, completed=done, total=total, records=f"{self.count:,}")
 

@@ -20,7 +20,7 @@ from txdiag.config import ApiProfile, Config, build_field_map, load_config, reso
 from txdiag.errors import ConfigError, TxdiagError, UsageError
 from txdiag.formats import Template, compile_templates
 from txdiag.http.options import DEFAULT_MAX_PAGES, DEFAULT_RETRIES, DEFAULT_TIMEOUT, HttpOptions
-from txdiag.pipeline import Event, Observation, Pipeline, ReadOptions, TimeWindow
+from txdiag.pipeline import Event, Observation, Pipeline, ReadOptions, RunLedger, TimeWindow
 from txdiag.readers import ReadStats, Unreadable
 from txdiag.render.common import Presenter, no_records_text, totals_text
 from txdiag.rulebook import Rulebook
@@ -173,14 +173,15 @@ class Session:
         (:class:`~txdiag.fold.Tally`).
         """
         summary = Summary(mine_templates=templates, mask_examples=self.presenter.mask)
-        outcome = Outcome(summary, self.pipeline.inputs)
+        ledger = RunLedger()
+        outcome = Outcome(summary, ledger.inputs)
         show_progress = self.terminal.stderr_is_tty and not self.quiet
         try:
-            with Progress(self.pipeline, self.terminal.stderr, show_progress) as progress:
+            with Progress(ledger, self.terminal.stderr, show_progress) as progress:
                 if on_observation is None:
-                    self._fold(outcome, progress, timeline, watch, rows, tally)
+                    self._fold(outcome, ledger, progress, timeline, watch, rows, tally)
                 else:
-                    self._consume(on_observation, outcome, outcome.summary.add, progress)
+                    self._consume(on_observation, outcome, ledger, progress)
         except TxdiagError as exc:
             outcome.error = exc
             outcome.summary.stopped = "input error"
@@ -190,13 +191,13 @@ class Session:
             outcome.interrupted = True
             outcome.summary.stopped = "terminated" if was_terminated() else "interrupted"
         rendering_started()
-        if outcome.summary.stopped is None and any(s.partial for s in self.pipeline.inputs):
+        if outcome.summary.stopped is None and any(s.partial for s in ledger.inputs):
             outcome.summary.stopped = "truncated"
-        outcome.summary.filtered_out = self.pipeline.filtered_out
+        outcome.summary.filtered_out = ledger.filtered_out
         return outcome
 
-    def _fold(self, outcome: Outcome, progress: Progress, timeline: Timeline | None,
-              watch: Watch | None = None, rows: Rows | None = None,
+    def _fold(self, outcome: Outcome, ledger: RunLedger, progress: Progress,
+              timeline: Timeline | None, watch: Watch | None = None, rows: Rows | None = None,
               tally: Tally | None = None) -> None:
         from txdiag.fold import SummaryFold
 
@@ -205,9 +206,9 @@ class Session:
         def after(count: int) -> None:
             nonlocal warned
             progress.advance(count)
-            if len(self.pipeline.inputs) > warned:
-                self._warn(self.pipeline.inputs[warned:])
-                warned = len(self.pipeline.inputs)
+            if len(ledger.inputs) > warned:
+                self._warn(ledger.inputs[warned:])
+                warned = len(ledger.inputs)
 
         def unreadable(event: Unreadable) -> None:
             self._report_unreadable(event, outcome)
@@ -216,7 +217,7 @@ class Session:
 
         fold = SummaryFold(self.pipeline, outcome.summary, timeline, on_unreadable=unreadable,
                            on_progress=after, jobs=effective_jobs(self.jobs), watch=watch,
-                           rows=rows, tally=tally)
+                           rows=rows, tally=tally, ledger=ledger)
         (self.engine or SummaryFold.run)(fold, self.inputs)
 
     def _warn(self, inputs: Sequence[ReadStats]) -> None:
@@ -225,10 +226,11 @@ class Session:
                 self.terminal.say(self.terminal.safe(warning))
 
     def _consume(self, on_observation: Callable[[Observation], bool], outcome: Outcome,
-                 add: Callable[[Event], None], progress: Progress) -> None:
+                 ledger: RunLedger, progress: Progress) -> None:
         tick = progress.tick
+        add = outcome.summary.add
         warned = 0
-        for event in self.pipeline.run(self.inputs):
+        for event in self.pipeline.run(self.inputs, ledger):
             tick()
             add(event)
             if isinstance(event, Observation):
@@ -236,9 +238,9 @@ class Session:
                     break
             else:
                 self._report_unreadable(event, outcome)
-            if len(self.pipeline.inputs) > warned:
-                self._warn(self.pipeline.inputs[warned:])
-                warned = len(self.pipeline.inputs)
+            if len(ledger.inputs) > warned:
+                self._warn(ledger.inputs[warned:])
+                warned = len(ledger.inputs)
 
     def _report_unreadable(self, event: Event, outcome: Outcome) -> None:
         if self.quiet or isinstance(event, Observation):

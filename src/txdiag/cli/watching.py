@@ -28,7 +28,7 @@ from txdiag.errors import InputError, TxdiagError, UsageError
 from txdiag.exitcodes import ExitCode
 from txdiag.follow import Follower, FollowStream
 from txdiag.formats import read_records
-from txdiag.pipeline import Observation, is_url
+from txdiag.pipeline import Observation, RunLedger, is_url
 from txdiag.readers import ReadStats
 from txdiag.render import OutputFormat
 from txdiag.render.common import Presenter, baseline_text, share, totals_text
@@ -300,7 +300,8 @@ def follow(watcher: Watcher, view: View, *, interval: float, once: bool, from_en
         session.terminal.say(session.terminal.safe(warning))
     add = watcher.summary.add
     # The pipeline's per-input step: observation, --since/--until, --strict.
-    for count, event in enumerate(pipeline.events(stats, items), 1):
+    ledger = RunLedger()
+    for count, event in enumerate(pipeline.events(stats, items, ledger), 1):
         add(event)
         if isinstance(event, Observation):
             watcher.timeline.add_observation(event, zone)
@@ -312,7 +313,7 @@ def follow(watcher: Watcher, view: View, *, interval: float, once: bool, from_en
             watcher.unreadable_shown += 1
         if count % CHECK_CLOCK_EVERY == 0:
             tick()
-    watcher.summary.filtered_out = pipeline.filtered_out
+    watcher.summary.filtered_out = ledger.filtered_out
 
 
 def finish(watcher: Watcher, fmt: OutputFormat, presenter: Presenter,

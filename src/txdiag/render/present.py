@@ -62,8 +62,11 @@ def share(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def _masked(text: str) -> str:
+    # Bounded like every memo of a run: values repeat (channels, statuses, messages of one
+    # template), while distinct messages (an order number in each) would fill a big memo
+    # with texts seen once: 65,536 of them held about 30 MB.
     return mask_text(text)
 
 

@@ -79,16 +79,18 @@ class FindingWriter(Protocol):
                     source: str, line: int, pipeline: Pipeline) -> None:
         """A failure handed over in parts: ``outcome`` holds the fields that decided it
         (status, channel, codes, message, HTTP status; shared by every record with them),
-        ``fields`` the record's own (:data:`txdiag.fold.ROW_FIELDS`). The same as writing the
-        observation of the record holding both."""
+        ``fields`` the record's own (:data:`txdiag.fold.ROW_FIELDS`; its message, when the
+        outcome holds none because records of many messages share it). The same as writing
+        the observation of the record holding both."""
 
     def finish(self, summary: Summary, inputs: Sequence[ReadStats]) -> None: ...
 
 
 def merged(outcome: Extracted, fields: Extracted) -> Extracted:
     """The fields of a record handed over in parts (:meth:`FindingWriter.write_parts`)."""
-    return replace(outcome, **{spec.name: getattr(fields, spec.name) for spec in FIELDS
-                               if not spec.decides})
+    own = {spec.name: getattr(fields, spec.name) for spec in FIELDS if not spec.decides}
+    return replace(outcome, **own,
+                   message=outcome.message if fields.message is None else fields.message)
 
 
 class WritesFindings:
@@ -303,8 +305,9 @@ class FindingRows:
                  line: int, assume_tz: tzinfo) -> str:
         """The row of a failure handed over in parts (:meth:`FindingWriter.write_parts`)."""
         data, number = self._data, self._number
+        message = outcome.message if ex.message is None else ex.message
         return (json_escape_unsafe(_HEAD(ex, assume_tz, data, number))
-                + self._outcome(outcome, assume_tz)
+                + self._outcome(outcome, message, assume_tz)
                 + json_escape_unsafe(_TAIL(ex, assume_tz, data, number))
                 + self._diagnosis(diagnosis) + self._source(source) + f'{line}}}}}')
 
@@ -324,15 +327,17 @@ class FindingRows:
             return value  # (fewer than eleven digits: no card, phone or ID number)
         return self.p.number(value)
 
-    def _outcome(self, ex: Extracted, assume_tz: tzinfo) -> str:
-        """The deciding fields, serialized and escaped, then a comma (once per outcome)."""
-        key = _OUTCOME_KEY(ex)
+    def _outcome(self, ex: Extracted, message: str | None, assume_tz: tzinfo) -> str:
+        """The deciding fields (with this message), serialized and escaped, then a comma
+        (once per outcome and message)."""
+        key = (_OUTCOME_KEY(ex), message)
         text = self._outcomes.get(key)
         if text is None:
             if len(self._outcomes) >= self.MAX_KEPT:
                 self._outcomes.clear()
             text = self._outcomes[key] = json_escape_unsafe(
-                _OUTCOME(ex, assume_tz, self._data, self._number))
+                _OUTCOME(ex if ex.message == message else replace(ex, message=message),
+                         assume_tz, self._data, self._number))
         return text
 
     def _diagnosis(self, diagnosis: Diagnosis) -> str:

@@ -188,13 +188,8 @@ class AffectedList:
 
 def read_again(pipeline: Pipeline, names: Sequence[str], watch: Watch) -> None:
     """Fold the inputs once more, for ``watch`` alone (the affected list, whose windows are
-    known only after the first pass). The pipeline's accounting (inputs read, records outside
-    ``--since/--until``) stays as the first pass left it; unreadable lines were reported then."""
+    known only after the first pass). The pass has an accounting of its own, left unread:
+    the first pass counted the inputs, and reported their unreadable lines."""
     from txdiag.fold import SummaryFold
 
-    inputs, filtered = len(pipeline.inputs), pipeline.filtered_out
-    try:
-        SummaryFold(pipeline, Summary(mine_templates=False), watch=watch).run(names)
-    finally:
-        del pipeline.inputs[inputs:]
-        pipeline.filtered_out = filtered
+    SummaryFold(pipeline, Summary(mine_templates=False), watch=watch).run(names)

@@ -10,6 +10,7 @@ from typing import Any
 
 import tomli_w
 
+from txdiag.aggregate import NO_CHANNEL, NO_CODE
 from txdiag.concepts import JOIN, MAX_CONCEPTS, ConceptMatcher
 from txdiag.render.present import json_escape_unsafe
 from txdiag.rulebook.loader import NO_MATCH_REASON, Rulebook
@@ -228,4 +229,8 @@ class Suggestion:
 
 def suggestions_from(groups: Sequence[tuple[str | None, str | None, str, int, str]],
                      min_count: int) -> list[Suggestion]:
-    return [Suggestion(*group) for group in groups if group[3] >= min_count]
+    """The groups of a template miner seen at least ``min_count`` times (a summary's groups
+    say "(none)" for no channel or code: no channel or code to draft a rule for)."""
+    return [Suggestion(None if channel == NO_CHANNEL else channel,
+                       None if code == NO_CODE else code, template, count, example)
+            for channel, code, template, count, example in groups if count >= min_count]

@@ -16,7 +16,7 @@ from txdiag.errors import InputError, UsageError
 from txdiag.exitcodes import ExitCode
 from txdiag.render import OutputFormat
 from txdiag.render.present import Presenter
-from txdiag.rulebook import NO_MATCH_REASON, Rulebook, read_rule_file
+from txdiag.rulebook import Rulebook, read_rule_file
 from txdiag.rulebook import load_rulebook as load_with
 from txdiag.vocabulary import Category
 
@@ -187,19 +187,13 @@ def suggest(
 ) -> None:
     """Draft rules (TOML) for the failures no rule explains; fill in each reason, then validate."""
     from txdiag.cli.session import Session
-    from txdiag.mining import TemplateMiner
-    from txdiag.pipeline import Observation
     from txdiag.rulebook.tools import suggest_rules, suggestions_from
 
     session = Session.open(inputs, settings, None)
-    miner = TemplateMiner()
-
-    def collect(obs: Observation) -> bool:
-        if obs.diagnosis is not None and obs.diagnosis.reason == NO_MATCH_REASON:
-            miner.add(obs.fields.channel, obs.fields.error_code, obs.fields.message)
-        return True
-
-    outcome = session.stream(collect)
+    # The failures no rule explains, grouped by message template as the summary groups them
+    # (the inputs folded many records at once).
+    outcome = session.stream(templates=True)
+    miner = outcome.summary.templates
     groups = suggestions_from(miner.top(top), min_count)
     text = suggest_rules(groups, session.rulebook)
     if not outcome.failed_before_reading:
