@@ -74,6 +74,9 @@ class FieldSpec:
     verdict: bool = False
     """Whether it decides whether the record failed: a JSON key feeding it given twice is not
     believed either way (:class:`~txdiag.readers.KeyGuard`)."""
+    per_record: bool = False
+    """Whether, deciding, it may still differ between the records sharing an outcome (a
+    message, when a code or status decides): a row then writes the record's own value."""
 
     @property
     def masking(self) -> Masking:
@@ -126,7 +129,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         ("sub_msg", "err_code_des", "err_msg", "errmsg", "error_message", "errorMessage",
          "error_description", "respMsg", "resp_msg", "origRespMsg", "return_msg", "reason",
          "message", "msg", "error", "error.message", "error.msg"),
-        "the most specific error message", decides=True),
+        "the most specific error message", decides=True, per_record=True),
     FieldSpec(
         "http_status", "integer",
         ("http_status", "status_code", "httpStatus", "statusCode", "http_code"),

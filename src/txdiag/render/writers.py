@@ -203,24 +203,27 @@ def _amount_text(value: object) -> str | None:
 
 
 _Fields = Callable[["Extracted", tzinfo, Callable[[str | None], str | None],
-                   Callable[[float | int | None], float | str | None]], str]
+                   Callable[[float | int | None], float | str | None], Any], str]
 """Some fields of a row written from an :class:`Extracted` (the record, the zone of times
-without one, the text masker, the number masker): ``"name":value,`` each."""
+without one, the text masker, the number masker, the record's own value of the
+:attr:`~txdiag.fields.FieldSpec.per_record` field): ``"name":value,`` each."""
 
 
 def _compile_fields(fields: Sequence[FieldSpec], opening: str = "") -> _Fields:
     """The function writing ``fields`` of a row, generated from the field table as
     straight-line code (a row is written per failure): each value converted as
     :meth:`~txdiag.normalize.Normalizer.to_record` converts it and masked as the table says,
-    the same text as :func:`~txdiag.render.common.record_dict`. Names enter the code only as
-    identifiers (checked) and string constants (``repr``)."""
+    the same text as :func:`~txdiag.render.common.record_dict`; a
+    :attr:`~txdiag.fields.FieldSpec.per_record` field's value is the one ``given``. Names
+    enter the code only as identifiers (checked) and string constants (``repr``)."""
     steps: list[str] = []
     parts: list[str] = []
     text = opening
     for index, spec in enumerate(fields):
         if not spec.name.isidentifier():
             raise ValueError(f"a field name must be an identifier: {spec.name!r}")
-        value, own = f"ex.{spec.name}", f"v{index}"
+        value = "given" if spec.per_record else f"ex.{spec.name}"
+        own = f"v{index}"
         text += f'"{spec.name}":'
         if spec.kind == "timestamp":
             steps.append(f"{own} = parse({value}, tz)")
@@ -242,7 +245,7 @@ def _compile_fields(fields: Sequence[FieldSpec], opening: str = "") -> _Fields:
         text = ","
     parts.append(repr(text))
     source = "\n".join([
-        "def write(ex, tz, data, number, J=J, parse=parse, when=when, plain=plain, "
+        "def write(ex, tz, data, number, given, J=J, parse=parse, when=when, plain=plain, "
         "amount=amount, whole=whole, EXACT=EXACT):",
         *(f"    {step}" for step in steps),
         f"    return ''.join(({', '.join(parts)},))"])
@@ -269,8 +272,9 @@ _OWN_BEFORE, _DECIDING, _OWN_AFTER = _row_parts(FIELDS)
 _HEAD = _compile_fields(_OWN_BEFORE, "{")
 _OUTCOME = _compile_fields(_DECIDING)
 _TAIL = _compile_fields(_OWN_AFTER)
-_OUTCOME_KEY = attrgetter(*(spec.name for spec in _DECIDING))
-"""The deciding values of a record: what its outcome's serialized text is kept under."""
+_OUTCOME_KEY = attrgetter(*(spec.name for spec in _DECIDING if not spec.per_record))
+"""The deciding values an outcome holds for all its records: with the record's own value of
+the per-record one, what the outcome's serialized text is kept under."""
 
 
 class FindingRows:
@@ -306,9 +310,9 @@ class FindingRows:
         """The row of a failure handed over in parts (:meth:`FindingWriter.write_parts`)."""
         data, number = self._data, self._number
         message = outcome.message if ex.message is None else ex.message
-        return (json_escape_unsafe(_HEAD(ex, assume_tz, data, number))
+        return (json_escape_unsafe(_HEAD(ex, assume_tz, data, number, None))
                 + self._outcome(outcome, message, assume_tz)
-                + json_escape_unsafe(_TAIL(ex, assume_tz, data, number))
+                + json_escape_unsafe(_TAIL(ex, assume_tz, data, number, None))
                 + self._diagnosis(diagnosis) + self._source(source) + f'{line}}}}}')
 
     def _data(self, value: str | None) -> str | None:
@@ -329,15 +333,15 @@ class FindingRows:
 
     def _outcome(self, ex: Extracted, message: str | None, assume_tz: tzinfo) -> str:
         """The deciding fields (with this message), serialized and escaped, then a comma
-        (once per outcome and message)."""
+        (once per outcome and message). Masked without the pre-check: a message is rarely
+        a plain word, and the masker keeps what it has seen."""
         key = (_OUTCOME_KEY(ex), message)
         text = self._outcomes.get(key)
         if text is None:
             if len(self._outcomes) >= self.MAX_KEPT:
                 self._outcomes.clear()
             text = self._outcomes[key] = json_escape_unsafe(
-                _OUTCOME(ex if ex.message == message else replace(ex, message=message),
-                         assume_tz, self._data, self._number))
+                _OUTCOME(ex, assume_tz, self.p.data, self.p.number, message))
         return text
 
     def _diagnosis(self, diagnosis: Diagnosis) -> str:
