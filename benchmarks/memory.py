@@ -9,6 +9,7 @@ buckets, unreadable examples), not proportional to the records read.
 
     python benchmarks/memory.py                      # 1M and 5M records
     python benchmarks/memory.py 1000000 5000000 --cases summary,jobs2,diagnose
+    python benchmarks/memory.py 1000000 5000000 --cases summary,diagnose --messages distinct
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ def main() -> None:
     parser.add_argument("--cases", default="summary",
                         help="comma-separated: summary, jobs2, diagnose (default summary)")
     parser.add_argument("--max-growth", type=float, default=0.10)
+    parser.add_argument("--messages", choices=["repeated", "distinct"], default="repeated",
+                        help="the generator's messages, or each made distinct by an order "
+                             "number and a trace id (no two records share a message)")
     args = parser.parse_args()
     txdiag = txdiag_command()
     commands = {
@@ -40,7 +44,7 @@ def main() -> None:
     for case in args.cases.split(","):
         smallest: int | None = None
         for records in sorted(args.sizes):
-            path = data_file(records, "jsonl")
+            path = data_file(records, "jsonl", distinct=args.messages == "distinct")
             seconds, rss, _ = best_of(1, [*txdiag, *commands[case], str(path)])
             smallest = smallest or rss
             growth = rss / smallest - 1

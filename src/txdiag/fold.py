@@ -295,17 +295,17 @@ class SummaryFold:
                     fold_split(self, name, stats, ranges)
                 else:
                     self.fold_jsonl(opened, stats)
-            elif self.rows is not None or self.tally is not None:
-                # Only JSON Lines hands rows and verdicts over in batches (their line numbers
-                # are the chunk's); other inputs record by record.
-                self._items(items, stats.name)
-            elif fmt == InputFormat.JSON and _JsonSchema.usable(pipeline, stats):
-                self._read_json_document(opened, stats)
             elif fmt in (InputFormat.CSV, InputFormat.TSV) and _plain_field_map(pipeline):
                 self._read_delimited(opened, stats, stats.delimiter)
             elif fmt in (InputFormat.LOGFMT, InputFormat.TEXT) and _plain_field_map(pipeline):
                 # Records of strings: keyed per record, from their deciding values.
                 _TextFold(self, stats.name).run(items)
+            elif self.rows is not None or self.tally is not None:
+                # JSON documents hand rows and verdicts over record by record (their records'
+                # lines are the reader's to tell).
+                self._items(items, stats.name)
+            elif fmt == InputFormat.JSON and _JsonSchema.usable(pipeline, stats):
+                self._read_json_document(opened, stats)
             else:
                 self._items(items, stats.name)
             note_truncation(opened, stats)
@@ -598,9 +598,10 @@ class SummaryFold:
                     observed: Mapping[int, Observation],
                     mapping: Callable[[Hashable], Mapping[str, Any]],
                     fields_of: Callable[[int], Extracted | None], first_line: int,
-                    source: str) -> None:
+                    source: str, lines: Sequence[int] | None = None) -> None:
         """Hand a chunk's wanted failures to ``rows`` in input order: ``keys`` are the
-        records' keys before dependent ones were observed (``observed``, by index)."""
+        records' keys before dependent ones were observed (``observed``, by index); a
+        record's line is ``first_line`` on, or ``lines[index]``."""
         outcomes = self._row_outcomes
         wanted = set()
         for key in set(keys):
@@ -624,7 +625,8 @@ class SummaryFold:
                         parse_timestamp(fields.timestamp, zone))):
                     continue
                 outcome, diagnosis = outcomes[keys[index]]  # type: ignore[misc]
-                rows.parts(outcome, diagnosis, fields, source, first_line + index)
+                rows.parts(outcome, diagnosis, fields, source,
+                           first_line + index if lines is None else lines[index])
             if rows.full:
                 return
 
@@ -1058,7 +1060,8 @@ class _DelimitedFold:
         known = fold.known
         for key in [key for key in local if key not in known]:
             fold._remember(key, self._mapping(key))
-        needs_time = fold.timeline is not None or bool(pipeline.window)
+        needs_time = fold.timeline is not None or bool(pipeline.window) or (
+            fold.tally is not None)
         stamps: list[Any] | None = None
         if needs_time and self._stamps_by_row:
             stamps = [self._stamp_of_row(row) for row in rows]
@@ -1070,20 +1073,36 @@ class _DelimitedFold:
                 fold._band_latencies(keys, rows, self._latency_of, self._mapping)):
             local = Counter(keys)
         picked = fold._picked(keys, local)
+        feed = fold.rows if fold.rows is not None and not fold.rows.full else None
+        in_order = list(keys) if feed is not None or fold.tally is not None else None
+        in_stamps = None if fold.tally is None or stamps is None else list(stamps)
+        observed: dict[int, Observation] = {}
         if fold.dependent and not fold.dependent.isdisjoint(local):
             records = [(index, self._record(rows[index])) for index, key in enumerate(keys)
                        if key in fold.dependent]
-            if not fold._observe_dependent(records, keys, stamps, chunk.first, self.stats.name):
+            if not fold._observe_dependent(records, keys, stamps, chunk.first, self.stats.name,
+                                           events=observed):
                 return False
             local = Counter(keys)
         fold._deliver(picked, lambda index: self._record(rows[index]))
         fold._fold(fold._place(keys, stamps, local))
+        if fold.tally is not None and in_order is not None:
+            fold._tally(fold.tally, in_order, observed, in_stamps)
+        if feed is not None and in_order is not None:
+            # (each row's own fields, its message among them: its outcome may be shared)
+            extract = pipeline.normalizer.extract
+            fold._write_rows(feed, in_order, observed, self._mapping,
+                             lambda index: extract(self._record(rows[index])), chunk.first,
+                             self.stats.name)
         if fold.on_progress is not None:
             fold.on_progress(chunk.count)
         return True
 
     def _mapping(self, key: Hashable) -> dict[str, Any]:
+        """The deciding cells behind a key (or a key without its messages)."""
         assert isinstance(key, tuple)
+        if len(key) != len(self._names):
+            return self._coarse_mapping(key)
         return {name: value for name, value in zip(self._names, key, strict=True) if value}
 
     def _coarse_mapping(self, key: Hashable) -> dict[str, Any]:
@@ -1155,7 +1174,8 @@ class _TextFold:
         known = fold.known
         for key in [key for key in local if key not in known]:
             fold._remember(key, _text_mapping(key))
-        needs_time = fold.timeline is not None or bool(fold.pipeline.window)
+        needs_time = fold.timeline is not None or bool(fold.pipeline.window) or (
+            fold.tally is not None)
         stamps = [plan.stamp(record) for plan, (_, record) in zip(plans, batch, strict=True)
                   ] if needs_time else None
         if fold.latency_sensitive and not fold.latency_sensitive.isdisjoint(local) and (
@@ -1163,17 +1183,27 @@ class _TextFold:
                                      _text_latency, _text_mapping)):
             local = Counter(keys)
         picked = fold._picked(keys, local)
+        feed = fold.rows if fold.rows is not None and not fold.rows.full else None
+        in_order = list(keys) if feed is not None or fold.tally is not None else None
+        in_stamps = None if fold.tally is None or stamps is None else list(stamps)
+        observed: dict[int, Observation] = {}
+        lines = [line for line, _ in batch]
         if fold.dependent and not fold.dependent.isdisjoint(local):
             records = [(index, batch[index][1]) for index, key in enumerate(keys)
                        if key in fold.dependent]
-            lines = [line for line, _ in batch]
             if not fold._observe_dependent(records, keys, stamps, 0, self.source,
-                                           lines=lines):
+                                           lines=lines, events=observed):
                 fold._items(batch, self.source)
                 return
             local = Counter(keys)
         fold._deliver(picked, lambda index: batch[index][1])
         fold._fold(fold._place(keys, stamps, local))
+        if fold.tally is not None and in_order is not None:
+            fold._tally(fold.tally, in_order, observed, in_stamps)
+        if feed is not None and in_order is not None:
+            extract = fold.pipeline.normalizer.extract
+            fold._write_rows(feed, in_order, observed, _text_mapping,
+                             lambda index: extract(batch[index][1]), 0, self.source, lines)
         if fold.on_progress is not None:
             fold.on_progress(len(batch))
 
