@@ -12,9 +12,18 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_serializer,
+)
 
 from txdiag.errors import ConfigError, UsageError
 from txdiag.locations import CONFIG_ENV as CONFIG_ENV
@@ -39,22 +48,10 @@ class StatusMap(_Strict):
     pending: list[str] = []
 
 
-class Profile(_Strict):
-    """Where the normalized fields come from in one kind of source."""
+class ProfileSettings(_Strict):
+    """What a profile holds besides the fields' source names (:class:`Profile`)."""
 
     description: str = ""
-    txn_id: list[str] | None = None
-    timestamp: list[str] | None = None
-    status: list[str] | None = None
-    channel: list[str] | None = None
-    error_code: list[str] | None = None
-    error_message: list[str] | None = None
-    http_status: list[str] | None = None
-    latency_ms: list[str] | None = None
-    amount: list[str] | None = None
-    currency: list[str] | None = None
-    installments: list[str] | None = None
-    user_id: list[str] | None = None
     status_map: StatusMap = StatusMap()
     constants: dict[str, str] = {}
     """Values for fields a source never carries, e.g. ``channel = "unionpay"`` for an export."""
@@ -62,7 +59,7 @@ class Profile(_Strict):
     """Amount names whose values are in the currency's minor unit (fen, cents): ``1999`` is
     19.99. WeChat Pay's ``total_fee`` and ``amount.total`` and UnionPay's ``txnAmt`` always are."""
 
-    @field_validator(*NORMALIZED_FIELDS, mode="before")
+    @field_validator(*NORMALIZED_FIELDS, mode="before", check_fields=False)
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
@@ -76,9 +73,18 @@ class Profile(_Strict):
             raise ValueError(f"unknown field(s): {names}")
         return value
 
+    @model_serializer(mode="wrap")
+    def _fields_first(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Written as a profile is read: its description, the fields' names, the rest."""
+        data: dict[str, Any] = handler(self)
+        head = {key: data.pop(key) for key in ("description", *NORMALIZED_FIELDS)
+                if key in data}
+        return {**head, **data}
+
     def paths(self) -> dict[str, list[str]]:
+        """The source names of the fields the profile sets (one list per field)."""
         return {name: getattr(self, name) for name in NORMALIZED_FIELDS
-                if getattr(self, name) is not None}
+                if getattr(self, name, None) is not None}
 
     def status_values(self) -> dict[str, StatusKind]:
         kinds: dict[str, StatusKind] = {}
@@ -91,6 +97,19 @@ class Profile(_Strict):
             for value in values:
                 kinds[value.strip().lower()] = kind
         return kinds
+
+
+if TYPE_CHECKING:
+    Profile = ProfileSettings
+else:
+    Profile = create_model(
+        "Profile",
+        __base__=ProfileSettings,
+        __module__=__name__,
+        __doc__="Where the normalized fields come from in one kind of source: for every field "
+        "of the field table (:mod:`txdiag.fields`), its source names (one or a list).",
+        **dict.fromkeys(NORMALIZED_FIELDS, (list[str] | None, None)),
+    )
 
 
 class TextTemplate(_Strict):

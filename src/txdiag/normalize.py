@@ -17,76 +17,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from decimal import Decimal, InvalidOperation
 from fnmatch import fnmatchcase
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from txdiag.diagnosis import CodeValue
+from txdiag.fields import FIELDS, Kind, field_names
 from txdiag.rulebook import Rulebook
 from txdiag.timeparse import parse_timestamp
 
 if TYPE_CHECKING:
     from txdiag.models import Record, SourceRef
 
-NORMALIZED_FIELDS = (
-    "txn_id",
-    "timestamp",
-    "status",
-    "channel",
-    "error_code",
-    "error_message",
-    "http_status",
-    "latency_ms",
-    "amount",
-    "currency",
-    "installments",
-    "user_id",
-)
+NORMALIZED_FIELDS = field_names()
+"""The normalized fields, in the order of the field table (:mod:`txdiag.fields`)."""
 
-VERDICT_FIELDS = frozenset({"status", "error_code", "http_status"})
+VERDICT_FIELDS = frozenset(spec.name for spec in FIELDS if spec.verdict)
 """The fields that decide whether a record failed: a key feeding one of them given twice in
 a JSON record is not believed either way (:class:`~txdiag.readers.KeyGuard`)."""
 
-# Source field names recognised out of the box, most specific first. For error codes every name
-# present is kept (a record may carry Alipay code + sub_code); for the other fields the first wins.
-DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
-    "txn_id": (
-        "txn_id", "transaction_id", "id", "order_id", "out_trade_no", "trade_no",
-        "txnId", "transactionId", "orderId", "orderNo", "order_no", "payment_id", "paymentId",
-        "txn", "trade_id",
-    ),
-    "timestamp": (
-        "ts", "time", "timestamp", "created_at", "@timestamp", "createdAt", "txn_time",
-        "txnTime", "datetime", "gmt_create", "gmt_payment", "date",
-    ),
-    "status": (
-        "status", "state", "trade_status", "tradeStatus", "txn_status", "pay_status",
-        "trade_state", "result",
-    ),
-    "channel": ("channel", "pay_channel", "payChannel", "gateway", "provider", "channel_id"),
-    "error_code": (
-        "sub_code", "decline_code", "err_code", "errcode", "error_code", "errorCode",
-        "resp_code", "respCode", "response_code", "responseCode", "origRespCode", "reason_code",
-        "result_code", "return_code", "code",
-        "error.decline_code", "error.sub_code", "error.code",
-    ),
-    "error_message": (
-        "sub_msg", "err_code_des", "err_msg", "errmsg", "error_message", "errorMessage",
-        "error_description", "respMsg", "resp_msg", "origRespMsg", "return_msg", "reason",
-        "message", "msg", "error", "error.message", "error.msg",
-    ),
-    "http_status": ("http_status", "status_code", "httpStatus", "statusCode", "http_code"),
-    "latency_ms": (
-        "latency_ms", "latency", "duration_ms", "elapsed_ms", "cost_ms", "response_time_ms",
-        "took_ms", "rt",
-    ),
-    "amount": ("amount", "total_amount", "amt", "txnAmt", "total_fee", "amount.total", "price"),
-    "currency": ("currency", "currency_code", "currencyCode", "fee_type", "currencyType",
-                 "amount.currency"),
-    "installments": (
-        "installments", "installment", "instalments", "periods", "term", "installment_count",
-        "fq_num", "hb_fq_num",
-    ),
-    "user_id": ("user_id", "uid", "userId", "customer_id", "buyer_id", "member_id", "openid"),
-}
+# Source field names recognised out of the box, most specific first (the field table's
+# aliases). For error codes every name present is kept (a record may carry Alipay code +
+# sub_code); for the other fields the first wins.
+DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {spec.name: spec.aliases for spec in FIELDS}
 
 
 MINOR_UNIT_AMOUNTS = frozenset({"total_fee", "txnAmt", "amount.total"})
@@ -204,6 +156,11 @@ class Extracted:
     def error_code(self) -> str | None:
         return self.codes[0][1] if self.codes else None
 
+    @property
+    def error_message(self) -> str | None:
+        """:attr:`message` by its field's name: every field of the table is an attribute."""
+        return self.message
+
 
 def text_value(value: Any) -> str | None:
     if value.__class__ is str:  # the common case first
@@ -248,8 +205,9 @@ _DerivedBase = tuple[str | None, tuple[tuple[str, str], ...], int | None, bool |
 UNUSABLE: Any = ("unusable",)
 """The derivation of a record with none of the fields txdiag can use."""
 
-_READ_ORDER = ("txn_id", "timestamp", "status", "channel", "error_message", "http_status",
-               "latency_ms", "amount", "currency", "installments", "user_id")
+_READ_ORDER = tuple(spec.name for spec in FIELDS if spec.kind != "codes")
+"""The fields a compiled reader returns one value of, in the field table's order (the codes
+come last, all of them)."""
 
 
 def _compile_reader(
@@ -643,26 +601,7 @@ class Normalizer:
         ``Decimal``, whole numbers), so the model is built without validating it again:
         ``diagnose`` builds one per failure shown.
         """
-        from txdiag.models import Record  # pydantic: only once rows are shown
-
-        timestamp = parse_timestamp(ex.timestamp, self.assume_tz)
-        return Record.model_construct(
-            txn_id=ex.txn_id,
-            timestamp=timestamp,
-            timestamp_raw=text_value(ex.timestamp),
-            status=ex.status,
-            channel=ex.channel,
-            error_code=ex.error_code,
-            error_codes=tuple(CodeValue(f, v) for f, v in ex.codes),
-            error_message=ex.message,
-            http_status=ex.http_status,
-            latency_ms=ex.latency_ms,
-            amount=decimal_value(ex.amount),
-            currency=ex.currency,
-            installments=int_value(ex.installments),
-            user_id=ex.user_id,
-            source=source,
-        )
+        return record_builder()(ex, self.assume_tz, source)
 
 
 _THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
@@ -701,3 +640,44 @@ def minor_to_major(value: Any) -> Decimal | None:
 def int_value(value: Any) -> int | None:
     number = number_value(value)
     return int(number) if number is not None and number.is_integer() else None
+
+
+RECORD_CONVERTERS: dict[Kind, Callable[[Any], Any]] = {"decimal": decimal_value,
+                                                      "integer": int_value}
+"""The conversion :meth:`Normalizer.to_record` gives a value of each kind of the field table
+(:data:`txdiag.fields.Kind`) that :meth:`Normalizer.extract` keeps as found; text and numbers
+are converted there already."""
+
+
+@cache
+def record_builder() -> Callable[[Extracted, tzinfo, SourceRef], Record]:
+    """What :meth:`Normalizer.to_record` runs per failure shown: the
+    :class:`~txdiag.models.Record` of an :class:`Extracted`, one attribute per field of the
+    table (a timestamp parsed, with its original text beside it; every code), built by
+    straight-line code generated from the table (on first use: pydantic is loaded only once
+    rows are shown). Names enter the code only as identifiers (checked) and constants."""
+    from txdiag.models import Record
+
+    items: list[str] = []
+    for spec in FIELDS:
+        if not spec.name.isidentifier():
+            raise ValueError(f"a field name must be an identifier: {spec.name!r}")
+        value = f"ex.{spec.name}"
+        if spec.kind == "timestamp":
+            items += [f"{spec.name}=parse({value}, tz)", f"{spec.companion}=text({value})"]
+        elif spec.kind == "codes":
+            items += [f"{spec.name}={value}",
+                      f"{spec.companion}=tuple(Code(f, v) for f, v in ex.codes)"]
+        elif spec.kind in RECORD_CONVERTERS:
+            items.append(f"{spec.name}=convert[{spec.kind!r}]({value})")
+        else:
+            items.append(f"{spec.name}={value}")
+    source = ("def build(ex, tz, source, parse=parse, text=text, Code=Code, convert=convert, "
+              "construct=construct):\n"
+              f"    return construct({', '.join(items)}, source=source)")
+    namespace: dict[str, Any] = {"parse": parse_timestamp, "text": text_value,
+                                 "Code": CodeValue, "convert": RECORD_CONVERTERS,
+                                 "construct": Record.model_construct}
+    exec(compile(source, "<txdiag record builder>", "exec"), namespace)  # noqa: S102
+    build: Callable[[Extracted, tzinfo, SourceRef], Record] = namespace["build"]
+    return build

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from txdiag.aggregate import Summary
 from txdiag.errors import InputError, TxdiagError, UsageError
+from txdiag.fields import record_columns
 from txdiag.fold import SummaryFold, splittable
 from txdiag.jobs import (
     Part,
@@ -624,9 +625,7 @@ def write_findings(spark: SparkSession, pipeline: Pipeline, names: Sequence[str]
     return Written(rows.value, sorted(errors.value))
 
 
-FLAT_COLUMNS = ("txn_id", "timestamp", "timestamp_raw", "status", "channel", "error_code",
-                "error_message", "http_status", "latency_ms", "amount", "currency",
-                "installments", "user_id", "category", "reason", "title", "retryable", "hint",
+FLAT_COLUMNS = (*record_columns(), "category", "reason", "title", "retryable", "hint",
                 "action", "evidence", "source_file")
 """The Parquet columns of ``diagnose --engine spark`` (then ``source_line``), all text."""
 

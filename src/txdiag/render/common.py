@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from txdiag.aggregate import Summary
+from txdiag.fields import FIELDS
 from txdiag.readers import ReadStats
 from txdiag.render.present import (
     SCHEMA_VERSION,
@@ -23,7 +24,7 @@ from txdiag.timeline import CATEGORIES, Timeline, describe_width
 from txdiag.vocabulary import counted, format_time
 
 if TYPE_CHECKING:
-    from txdiag.models import Finding
+    from txdiag.models import Finding, Record
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -36,6 +37,7 @@ __all__ = [
     "json_escape_unsafe",
     "no_records_text",
     "partial_note",
+    "record_dict",
     "share",
     "spike_dict",
     "summary_dict",
@@ -45,23 +47,37 @@ __all__ = [
 ]
 
 
+def record_dict(record: Record, p: Presenter, *, all_codes: bool = False) -> dict[str, Any]:
+    """A record's fields as every JSON row writes them, in the field table's order and
+    masked as it says (:mod:`txdiag.fields`): a timestamp with its raw text beside it when
+    it could not be read, an amount as decimal text; ``all_codes``: every error code too
+    (``lookup``)."""
+    data: dict[str, Any] = {}
+    for spec in FIELDS:
+        value = getattr(record, spec.name)
+        companion = spec.companion
+        if spec.kind == "timestamp" and companion is not None:
+            data[spec.name] = format_time(value) or None
+            data[companion] = p.data(getattr(record, companion)) if value is None else None
+        elif spec.kind == "codes" and companion is not None:
+            data[spec.name] = p.data(value)
+            if all_codes:
+                data[companion] = [{"field": c.field, "value": p.data(c.value)}
+                                   for c in getattr(record, companion)]
+        elif spec.masking == "number":
+            data[spec.name] = p.number(value)
+        elif spec.kind == "decimal":
+            data[spec.name] = p.data(str(value)) if value is not None else None
+        else:
+            data[spec.name] = p.data(value)
+    return data
+
+
 def finding_dict(finding: Finding, p: Presenter) -> dict[str, Any]:
     """One diagnosed failure as the JSON object documented in docs/output.md."""
     r = finding.record
     return {
-        "txn_id": p.data(r.txn_id),
-        "timestamp": format_time(r.timestamp) or None,
-        "timestamp_raw": p.data(r.timestamp_raw) if r.timestamp is None else None,
-        "status": p.data(r.status),
-        "channel": p.data(r.channel),
-        "error_code": p.data(r.error_code),
-        "error_message": p.data(r.error_message),
-        "http_status": p.number(r.http_status),
-        "latency_ms": p.number(r.latency_ms),
-        "amount": p.data(str(r.amount)) if r.amount is not None else None,
-        "currency": p.data(r.currency),
-        "installments": p.number(r.installments),
-        "user_id": p.data(r.user_id),
+        **record_dict(r, p),
         **diagnosis_dict(finding.diagnosis, p),
         "source": {"file": p.data(r.source.file), "line": r.source.line},
     }

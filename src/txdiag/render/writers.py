@@ -8,9 +8,11 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import tzinfo
 from json.encoder import encode_basestring
-from typing import TYPE_CHECKING, Protocol, TextIO
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from txdiag.aggregate import Summary
+from txdiag.fields import FIELDS, FieldSpec
 from txdiag.normalize import decimal_value, int_value, text_value
 from txdiag.readers import ReadStats
 from txdiag.render import OutputFormat
@@ -84,10 +86,8 @@ class FindingWriter(Protocol):
 
 def merged(outcome: Extracted, fields: Extracted) -> Extracted:
     """The fields of a record handed over in parts (:meth:`FindingWriter.write_parts`)."""
-    return replace(outcome, txn_id=fields.txn_id, timestamp=fields.timestamp,
-                   latency_ms=fields.latency_ms, amount=fields.amount,
-                   currency=fields.currency, installments=fields.installments,
-                   user_id=fields.user_id,
+    own = {spec.name: getattr(fields, spec.name) for spec in FIELDS if not spec.decides}
+    return replace(outcome, **own,
                    message=outcome.message if fields.message is None else fields.message)
 
 
@@ -200,6 +200,81 @@ def _amount_text(value: object) -> str | None:
     return None if amount is None else str(amount)
 
 
+_Fields = Callable[["Extracted", tzinfo, Callable[[str | None], str | None],
+                   Callable[[float | int | None], float | str | None], Any], str]
+"""Some fields of a row written from an :class:`Extracted` (the record, the zone of times
+without one, the text masker, the number masker, the record's own value of the
+:attr:`~txdiag.fields.FieldSpec.per_record` field): ``"name":value,`` each."""
+
+
+def _compile_fields(fields: Sequence[FieldSpec], opening: str = "") -> _Fields:
+    """The function writing ``fields`` of a row, generated from the field table as
+    straight-line code (a row is written per failure): each value converted as
+    :meth:`~txdiag.normalize.Normalizer.to_record` converts it and masked as the table says,
+    the same text as :func:`~txdiag.render.common.record_dict`; a
+    :attr:`~txdiag.fields.FieldSpec.per_record` field's value is the one ``given``. Names
+    enter the code only as identifiers (checked) and string constants (``repr``)."""
+    steps: list[str] = []
+    parts: list[str] = []
+    text = opening
+    for index, spec in enumerate(fields):
+        if not spec.name.isidentifier():
+            raise ValueError(f"a field name must be an identifier: {spec.name!r}")
+        value = "given" if spec.per_record else f"ex.{spec.name}"
+        own = f"v{index}"
+        text += f'"{spec.name}":'
+        if spec.kind == "timestamp":
+            steps.append(f"{own} = parse({value}, tz)")
+            parts += [repr(text), f"J(when({own}) or None)"]
+            text = f',"{spec.companion}":'
+            parts += [repr(text), f'(J(data(plain({value}))) if {own} is None else "null")']
+        elif spec.kind == "decimal":
+            steps.append(f"{own} = amount({value})")
+            parts += [repr(text), f'(J(data({own})) if {own} is not None else "null")']
+        elif spec.kind == "integer":
+            steps += [f"{own} = {value}",
+                      f"if not ({own}.__class__ is int and -EXACT < {own} < EXACT):",
+                      f"    {own} = whole({own})  # (a whole number up to 2**53 is itself)"]
+            parts += [repr(text), f"J(number({own}))"]
+        elif spec.masking == "number":
+            parts += [repr(text), f"J(number({value}))"]
+        else:
+            parts += [repr(text), f"J(data({value}))"]
+        text = ","
+    parts.append(repr(text))
+    source = "\n".join([
+        "def write(ex, tz, data, number, given, J=J, parse=parse, when=when, plain=plain, "
+        "amount=amount, whole=whole, EXACT=EXACT):",
+        *(f"    {step}" for step in steps),
+        f"    return ''.join(({', '.join(parts)},))"])
+    namespace: dict[str, Any] = {
+        "J": _json, "parse": parse_timestamp, "when": format_time, "plain": text_value,
+        "amount": _amount_text, "whole": int_value, "EXACT": _EXACT}
+    exec(compile(source, "<txdiag row fields>", "exec"), namespace)  # noqa: S102
+    write: _Fields = namespace["write"]
+    return write
+
+
+def _row_parts(fields: Sequence[FieldSpec]) -> tuple[tuple[FieldSpec, ...], ...]:
+    """The table split in three: the record's own fields before the deciding ones, the
+    deciding ones (serialized once per outcome), the own fields after them."""
+    decides = [spec.decides for spec in fields]
+    first = decides.index(True)
+    last = len(decides) - decides[::-1].index(True)
+    if not all(decides[first:last]):
+        raise ValueError("the deciding fields of the field table must be contiguous")
+    return tuple(fields[:first]), tuple(fields[first:last]), tuple(fields[last:])
+
+
+_OWN_BEFORE, _DECIDING, _OWN_AFTER = _row_parts(FIELDS)
+_HEAD = _compile_fields(_OWN_BEFORE, "{")
+_OUTCOME = _compile_fields(_DECIDING)
+_TAIL = _compile_fields(_OWN_AFTER)
+_OUTCOME_KEY = attrgetter(*(spec.name for spec in _DECIDING if not spec.per_record))
+"""The deciding values an outcome holds for all its records: with the record's own value of
+the per-record one, what the outcome's serialized text is kept under."""
+
+
 class FindingRows:
     """Diagnose rows as compact JSON, straight from observations.
 
@@ -232,27 +307,10 @@ class FindingRows:
                  line: int, assume_tz: tzinfo) -> str:
         """The row of a failure handed over in parts (:meth:`FindingWriter.write_parts`)."""
         data, number = self._data, self._number
-        timestamp = parse_timestamp(ex.timestamp, assume_tz)
-        amount = _amount_text(ex.amount)
-        installments = ex.installments
-        if not (installments.__class__ is int and -_EXACT < installments < _EXACT):
-            installments = int_value(installments)  # (a whole number up to 2**53 is itself)
-        head = (
-            f'{{"txn_id":{_json(data(ex.txn_id))},'
-            f'"timestamp":{_json(format_time(timestamp) or None)},'
-            f'"timestamp_raw":'
-            f'{_json(data(text_value(ex.timestamp))) if timestamp is None else "null"},'
-        )
-        tail = (
-            f'"latency_ms":{_json(number(ex.latency_ms))},'
-            f'"amount":{_json(data(amount)) if amount is not None else "null"},'
-            f'"currency":{_json(data(ex.currency))},'
-            f'"installments":{_json(number(installments))},'
-            f'"user_id":{_json(data(ex.user_id))},'
-        )
         message = outcome.message if ex.message is None else ex.message
-        return (json_escape_unsafe(head) + self._outcome(outcome, message)
-                + json_escape_unsafe(tail)
+        return (json_escape_unsafe(_HEAD(ex, assume_tz, data, number, None))
+                + self._outcome(outcome, message, assume_tz)
+                + json_escape_unsafe(_TAIL(ex, assume_tz, data, number, None))
                 + self._diagnosis(diagnosis) + self._source(source) + f'{line}}}}}')
 
     def _data(self, value: str | None) -> str | None:
@@ -271,20 +329,17 @@ class FindingRows:
             return value  # (fewer than eleven digits: no card, phone or ID number)
         return self.p.number(value)
 
-    def _outcome(self, ex: Extracted, message: str | None) -> str:
-        """The deciding fields (status to HTTP status, with this message), serialized and
-        escaped, then a comma."""
-        key = (ex.status, ex.channel, ex.error_code, message, ex.http_status)
+    def _outcome(self, ex: Extracted, message: str | None, assume_tz: tzinfo) -> str:
+        """The deciding fields (with this message), serialized and escaped, then a comma
+        (once per outcome and message). Masked without the pre-check: a message is rarely
+        a plain word, and the masker keeps what it has seen."""
+        key = (_OUTCOME_KEY(ex), message)
         text = self._outcomes.get(key)
         if text is None:
             if len(self._outcomes) >= self.MAX_KEPT:
                 self._outcomes.clear()
-            data = self.p.data
             text = self._outcomes[key] = json_escape_unsafe(
-                f'"status":{_json(data(ex.status))},"channel":{_json(data(ex.channel))},'
-                f'"error_code":{_json(data(ex.error_code))},'
-                f'"error_message":{_json(data(message))},'
-                f'"http_status":{_json(self.p.number(ex.http_status))},')
+                _OUTCOME(ex, assume_tz, self.p.data, self.p.number, message))
         return text
 
     def _diagnosis(self, diagnosis: Diagnosis) -> str:

@@ -214,32 +214,9 @@ def _latency(value: float | str | None) -> str:
     return f"{value:g} ms" if isinstance(value, float | int) else f"{value} ms"
 
 
-def record_dict(record: Record, p: Presenter) -> dict[str, Any]:
-    """The normalized fields, as in ``diagnose --format jsonl`` (docs/output.md)."""
-    from txdiag.models import format_time
-
-    return {
-        "txn_id": p.data(record.txn_id),
-        "timestamp": format_time(record.timestamp) or None,
-        "timestamp_raw": p.data(record.timestamp_raw) if record.timestamp is None else None,
-        "status": p.data(record.status),
-        "channel": p.data(record.channel),
-        "error_code": p.data(record.error_code),
-        "error_codes": [{"field": c.field, "value": p.data(c.value)}
-                        for c in record.error_codes],
-        "error_message": p.data(record.error_message),
-        "http_status": p.number(record.http_status),
-        "latency_ms": p.number(record.latency_ms),
-        "amount": p.data(str(record.amount)) if record.amount is not None else None,
-        "currency": p.data(record.currency),
-        "installments": p.number(record.installments),
-        "user_id": p.data(record.user_id),
-    }
-
-
 def lookup_dict(result: LookupResult, p: Presenter) -> dict[str, Any]:
     """The ``lookup --format json`` object (docs/api.md)."""
-    from txdiag.render.common import SCHEMA_VERSION, diagnosis_dict
+    from txdiag.render.common import SCHEMA_VERSION, diagnosis_dict, record_dict
 
     return {
         "schema_version": SCHEMA_VERSION,
@@ -248,7 +225,7 @@ def lookup_dict(result: LookupResult, p: Presenter) -> dict[str, Any]:
         "query": p.data(result.query),
         "url": p.data(result.url),
         "failed": result.diagnosis is not None,
-        "record": record_dict(result.record, p),
+        "record": record_dict(result.record, p, all_codes=True),
         "diagnosis": diagnosis_dict(result.diagnosis, p) if result.diagnosis else None,
         "raw": _masked_raw(result.raw, p),
     }
