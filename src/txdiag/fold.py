@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from txdiag.aggregate import NO_CHANNEL, NO_CODE, Summary, Target, Verdict, target_of, unknown_of
 from txdiag.classify import Candidate, message_key
+from txdiag.fields import DECIDING_FIELDS, FIELDS
 from txdiag.formats import ItemBatch, read_json_document
 from txdiag.normalize import (
     Extracted,
@@ -85,7 +86,7 @@ if TYPE_CHECKING:
     from txdiag.models import Diagnosis
     from txdiag.timeline import Timeline
 
-KEY_FIELDS = frozenset({"status", "channel", "error_code", "error_message", "http_status"})
+KEY_FIELDS = DECIDING_FIELDS
 """The fields that decide a record's diagnosis: what a key holds."""
 DETAIL_FIELDS = frozenset({"txn_id", "latency_ms", "timestamp"})
 """Fields read per record but kept out of the key (nearly every record has its own value)."""
@@ -106,9 +107,8 @@ _GONE: Any = ("gone",)
 
 
 DIRECT_FIELDS: dict[str, Callable[[Any], Any] | None] = {
-    "txn_id": text_value, "timestamp": None, "amount": None, "currency": text_value,
-    "user_id": text_value, "latency_ms": number_value, "installments": None,
-    "error_message": text_value}
+    spec.name: {"text": text_value, "number": number_value}.get(spec.kind)
+    for spec in FIELDS if not spec.decides or spec.per_record}
 """Fields a watch may ask for that a JSON Lines chunk can hand over without normalizing the
 record: each found under one name, and kept by :meth:`Normalizer.extract` as found (None) or
 as text (an amount in fen: in yuan)."""
@@ -166,10 +166,11 @@ class Tally(Protocol):
 _ATTRIBUTES = {"error_message": "message"}
 """Fields whose :class:`Extracted` attribute has another name."""
 
-ROW_FIELDS = frozenset({"txn_id", "timestamp", "latency_ms", "amount", "currency",
-                        "installments", "user_id"})
-"""The fields of its own a record hands to :meth:`Rows.parts`; its message too when the
-outcome was shared by records with other messages (the outcome then holds none)."""
+ROW_FIELDS = frozenset(spec.name for spec in FIELDS if not spec.decides)
+"""The fields of its own a record hands to :meth:`Rows.parts`."""
+SHARED_ROW_FIELDS = ROW_FIELDS | {spec.name for spec in FIELDS if spec.per_record}
+"""What a record hands over when its outcome is shared by records with other messages (the
+outcome then holds none): its message too."""
 
 
 class _Observed(tuple[Any, ...]):
@@ -812,7 +813,7 @@ class SummaryFold:
         # A row shows its message: rows share keys when each record's message can be picked
         # from it directly.
         own = None if self.rows is None else schema.direct(
-            ROW_FIELDS | {"error_message"} if schema.message_indexes else ROW_FIELDS)
+            SHARED_ROW_FIELDS if schema.message_indexes else ROW_FIELDS)
         if schema.message_indexes and (self.rows is None or own is not None):
             keys = self._share(whole, schema.coarse_of, schema.coarse_mapping, schema.bare)
         local = Counter(keys)
