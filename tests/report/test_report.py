@@ -209,6 +209,34 @@ def test_charts_are_the_same_from_the_worker_and_in_process(rulebook: Rulebook) 
     assert all(svg.startswith("<svg") and "<script" not in svg for svg in here)
 
 
+def _stubborn() -> None:
+    # What a forked chart worker does when it is told to stop before it has set its own
+    # SIGTERM handler: it runs the parent's, which does not end it, and goes on waiting.
+    import signal
+    import time
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    time.sleep(600)
+
+
+def test_closing_the_painter_never_waits_without_bound() -> None:
+    import multiprocessing
+    import time
+
+    from txdiag.report.painter import ChartPainter
+
+    painter = ChartPainter()
+    painter.close()
+    process = multiprocessing.get_context("fork").Process(target=_stubborn, daemon=True)
+    process.start()
+    time.sleep(0.5)  # (its handler is set)
+    painter._process = process  # noqa: SLF001 - the worker that will not stop on SIGTERM
+    started = time.monotonic()
+    painter.close()
+    assert time.monotonic() - started < 10
+    assert not process.is_alive()
+
+
 def test_a_damaged_input_still_gets_its_report(tmp_path: Path) -> None:
     # What was read before the damage is reported, then the run exits 3 (docs/exit-codes.md).
     damaged = ROOT / "tests" / "data" / "nasty" / "truncated.jsonl.gz"

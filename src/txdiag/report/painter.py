@@ -89,5 +89,11 @@ class ChartPainter:
             self._process.join(timeout=5 if self._done else 0)
             if self._process.is_alive():
                 self._process.terminate()
+                self._process.join(timeout=2)
+            if self._process.is_alive():
+                # A forked worker told to stop before it set its own SIGTERM handler runs the
+                # parent's, which does not end it, and it may wait on the pipe end it
+                # inherited: never wait for it without a bound.
+                self._process.kill()
                 self._process.join()
             self._process = None
