@@ -427,7 +427,7 @@ class SummaryFold:
             self._keyspace = keyspace
 
     def _share(self, keys: list[Hashable], coarse_of: Callable[[Any], Hashable],
-               coarse_mapping: Callable[[Hashable], Mapping[str, Any]],
+               mapping: Callable[[Hashable], Mapping[str, Any]],
                bare: Callable[[Hashable], Hashable] | None = None) -> list[Hashable]:
         """The keys of a batch with their message left out (``coarse_of``) where the message
         cannot change the outcome.
@@ -435,7 +435,7 @@ class SummaryFold:
         A message holding an order number or a trace id makes nearly every key new, yet most
         failures are decided by a code or a status ranked above any message rule, and a
         success by its status or codes. Such records share the key without their message
-        (its outcome worked out once, from ``coarse_mapping``); only the others keep their
+        (its outcome worked out once, from ``mapping`` of it); only the others keep their
         whole key. A key without its message is shorter than a whole key: they never meet.
         Messages inside objects stay in the key (taking them out costs what a key costs),
         but not in what is remembered (``bare``)."""
@@ -453,13 +453,13 @@ class SummaryFold:
                 if without in memo:
                     target = memo[without]
                 else:
-                    target = self._outcome_without_message(coarse_mapping(without))
+                    target = self._outcome_without_message(mapping(without))
                 if len(memo) >= MAX_KNOWN:
                     memo.clear()
                 memo[key] = memo[without] = target
             if target is None:
                 matters.add(key)
-            elif key not in known:
+            else:
                 self._know(key, target)
         if not matters:
             return coarse
@@ -815,9 +815,9 @@ class SummaryFold:
         own = None if self.rows is None else schema.direct(
             SHARED_ROW_FIELDS if schema.message_indexes else ROW_FIELDS)
         if schema.message_indexes and (self.rows is None or own is not None):
-            keys = self._share(whole, schema.coarse_of, schema.coarse_mapping, schema.bare)
+            keys = self._share(whole, schema.coarse_of, schema.mapping, schema.bare)
         local = Counter(keys)
-        if schema.suspect(data, local, whole):
+        if schema.suspect(data, local):
             return False  # the per-line path decides which line gives a key twice
         known = self.known
         mapping: Callable[[Hashable], Mapping[str, Any]] = schema.mapping
@@ -833,36 +833,62 @@ class SummaryFold:
         if self.latency_sensitive and not self.latency_sensitive.isdisjoint(local) and (
                 self._band_latencies(keys, structs, schema.latency_of, schema.mapping)):
             local = Counter(keys)
+        direct = None if self.watch is None else schema.direct(self._direct_fields())
+        if self.rows is not None and own is None:
+            own = schema.direct(ROW_FIELDS)
+        extract = self.pipeline.normalizer.extract
+        if not self._settle(
+                keys, local, stamps, source, first_line, lines=lines, mapping=mapping,
+                record_of=lambda index: schema.record(structs[index]),
+                observed_record_of=lambda index: schema.full_mapping(structs[index]),
+                watched_fields_of=None if direct is None else (
+                    lambda index: direct(structs[index])),
+                row_fields_of=(lambda index: extract(schema.record(structs[index])))
+                if own is None else (lambda index: own(structs[index]))):
+            return False
+        if self.on_progress is not None:
+            self.on_progress(count)
+        return True
+
+    def _settle(self, keys: list[Hashable], local: Counter[Hashable],
+                stamps: list[Any] | None, source: str, first_line: int, *,
+                mapping: Callable[[Hashable], Mapping[str, Any]],
+                record_of: Callable[[int], Mapping[str, Any]],
+                row_fields_of: Callable[[int], Extracted | None],
+                observed_record_of: Callable[[int], dict[str, Any]] | None = None,
+                watched_fields_of: Callable[[int], Extracted | None] | None = None,
+                lines: Callable[[], Sequence[int]] | None = None) -> bool:
+        """What every batch reader does once its records are keyed (``keys``, counted in
+        ``local``) and their keys' outcomes known: observe the records whose key does not
+        decide alone, hand the watch its records, fold the counts into the summary and the
+        timeline, and give the tally and the rows theirs, in input order. False (nothing
+        folded) when the batch must go record by record.
+
+        ``record_of`` gives a record's fields by its index in the batch (``observed_record_of``
+        those observing needs, when other); ``watched_fields_of`` and ``row_fields_of`` the
+        fields the watch asked for and those of a row; ``lines`` the records' lines when they
+        are not ``first_line`` on; ``mapping`` the deciding fields of a key."""
         picked = self._picked(keys, local)
-        rows = self.rows if self.rows is not None and not self.rows.full else None
-        in_order = list(keys) if rows is not None or self.tally is not None else None
+        feed = self.rows if self.rows is not None and not self.rows.full else None
+        in_order = list(keys) if feed is not None or self.tally is not None else None
         in_stamps = None if self.tally is None or stamps is None else list(stamps)
         observed: dict[int, Observation] = {}
         if self.dependent and not self.dependent.isdisjoint(local):
-            records = [(index, schema.full_mapping(structs[index]))
-                       for index, key in enumerate(keys) if key in self.dependent]
+            full = observed_record_of or record_of
+            records = [(index, dict(full(index))) for index, key in enumerate(keys)
+                       if key in self.dependent]
             if not self._observe_dependent(records, keys, stamps, first_line, source,
                                            lines=None if lines is None else lines(),
                                            events=observed):
                 return False
             local = Counter(keys)
-        if picked is not None:
-            direct = schema.direct(self._direct_fields())
-            self._deliver(picked, lambda index: schema.record(structs[index]),
-                          None if direct is None else lambda index: direct(structs[index]))
+        self._deliver(picked, record_of, watched_fields_of)
         self._fold(self._place(keys, stamps, local))
         if self.tally is not None and in_order is not None:
             self._tally(self.tally, in_order, observed, in_stamps)
-        if rows is not None and in_order is not None:
-            if own is None:
-                own = schema.direct(ROW_FIELDS)
-            extract = self.pipeline.normalizer.extract
-            self._write_rows(rows, in_order, observed, mapping,
-                             (lambda index: own(structs[index])) if own is not None else
-                             (lambda index: extract(schema.record(structs[index]))),
-                             first_line, source)
-        if self.on_progress is not None:
-            self.on_progress(count)
+        if feed is not None and in_order is not None:
+            self._write_rows(feed, in_order, observed, mapping, row_fields_of, first_line,
+                             source, None if lines is None else lines())
         return True
 
     def _observe_dependent(self, records: list[tuple[int, dict[str, Any]]],
@@ -1056,7 +1082,7 @@ class _DelimitedFold:
         fold._begin(self.layout)
         keys: list[Hashable] = list(map(self._key_of, rows))
         if self._messages:
-            keys = fold._share(keys, self._coarse_of, self._coarse_mapping)
+            keys = fold._share(keys, self._coarse_of, self._mapping)
         local = Counter(keys)
         known = fold.known
         for key in [key for key in local if key not in known]:
@@ -1073,28 +1099,13 @@ class _DelimitedFold:
         if fold.latency_sensitive and not fold.latency_sensitive.isdisjoint(local) and (
                 fold._band_latencies(keys, rows, self._latency_of, self._mapping)):
             local = Counter(keys)
-        picked = fold._picked(keys, local)
-        feed = fold.rows if fold.rows is not None and not fold.rows.full else None
-        in_order = list(keys) if feed is not None or fold.tally is not None else None
-        in_stamps = None if fold.tally is None or stamps is None else list(stamps)
-        observed: dict[int, Observation] = {}
-        if fold.dependent and not fold.dependent.isdisjoint(local):
-            records = [(index, self._record(rows[index])) for index, key in enumerate(keys)
-                       if key in fold.dependent]
-            if not fold._observe_dependent(records, keys, stamps, chunk.first, self.stats.name,
-                                           events=observed):
-                return False
-            local = Counter(keys)
-        fold._deliver(picked, lambda index: self._record(rows[index]))
-        fold._fold(fold._place(keys, stamps, local))
-        if fold.tally is not None and in_order is not None:
-            fold._tally(fold.tally, in_order, observed, in_stamps)
-        if feed is not None and in_order is not None:
-            # (each row's own fields, its message among them: its outcome may be shared)
-            extract = pipeline.normalizer.extract
-            fold._write_rows(feed, in_order, observed, self._mapping,
-                             lambda index: extract(self._record(rows[index])), chunk.first,
-                             self.stats.name)
+        extract = pipeline.normalizer.extract
+        if not fold._settle(
+                keys, local, stamps, self.stats.name, chunk.first, mapping=self._mapping,
+                record_of=lambda index: self._record(rows[index]),
+                # (each row's own fields, its message among them: its outcome may be shared)
+                row_fields_of=lambda index: extract(self._record(rows[index]))):
+            return False
         if fold.on_progress is not None:
             fold.on_progress(chunk.count)
         return True
@@ -1102,14 +1113,8 @@ class _DelimitedFold:
     def _mapping(self, key: Hashable) -> dict[str, Any]:
         """The deciding cells behind a key (or a key without its messages)."""
         assert isinstance(key, tuple)
-        if len(key) != len(self._names):
-            return self._coarse_mapping(key)
-        return {name: value for name, value in zip(self._names, key, strict=True) if value}
-
-    def _coarse_mapping(self, key: Hashable) -> dict[str, Any]:
-        assert isinstance(key, tuple)
-        return {name: value for name, value in zip(self._coarse_names, key, strict=True)
-                if value}
+        names = self._names if len(key) == len(self._names) else self._coarse_names
+        return {name: value for name, value in zip(names, key, strict=True) if value}
 
     def _latency_of(self, row: list[str]) -> Any:
         if self._latency is not None:
@@ -1183,28 +1188,14 @@ class _TextFold:
                 fold._band_latencies(keys, list(zip(plans, batch, strict=True)),
                                      _text_latency, _text_mapping)):
             local = Counter(keys)
-        picked = fold._picked(keys, local)
-        feed = fold.rows if fold.rows is not None and not fold.rows.full else None
-        in_order = list(keys) if feed is not None or fold.tally is not None else None
-        in_stamps = None if fold.tally is None or stamps is None else list(stamps)
-        observed: dict[int, Observation] = {}
-        lines = [line for line, _ in batch]
-        if fold.dependent and not fold.dependent.isdisjoint(local):
-            records = [(index, batch[index][1]) for index, key in enumerate(keys)
-                       if key in fold.dependent]
-            if not fold._observe_dependent(records, keys, stamps, 0, self.source,
-                                           lines=lines, events=observed):
-                fold._items(batch, self.source)
-                return
-            local = Counter(keys)
-        fold._deliver(picked, lambda index: batch[index][1])
-        fold._fold(fold._place(keys, stamps, local))
-        if fold.tally is not None and in_order is not None:
-            fold._tally(fold.tally, in_order, observed, in_stamps)
-        if feed is not None and in_order is not None:
-            extract = fold.pipeline.normalizer.extract
-            fold._write_rows(feed, in_order, observed, _text_mapping,
-                             lambda index: extract(batch[index][1]), 0, self.source, lines)
+        extract = fold.pipeline.normalizer.extract
+        if not fold._settle(
+                keys, local, stamps, self.source, 0, mapping=_text_mapping,
+                record_of=lambda index: batch[index][1],
+                row_fields_of=lambda index: extract(batch[index][1]),
+                lines=lambda: [line for line, _ in batch]):
+            fold._items(batch, self.source)
+            return
         if fold.on_progress is not None:
             fold.on_progress(len(batch))
 
@@ -1428,10 +1419,10 @@ class _JsonSchema:
         self.coarse_of = _picker(others)
         """A key without its messages (see :meth:`SummaryFold._share`)."""
         self._coarse_names = [self.key_names[index] for index in others]
+        # (a message never decides a verdict: a key without its messages holds every name
+        # that does)
         self._coarse_verdicts = [(others.index(index), name)
-                                 for index, name in self._verdict_indexes if index in others]
-        self._message_verdicts = [(index, name) for index, name in self._verdict_indexes
-                                  if index in self.message_indexes]
+                                 for index, name in self._verdict_indexes]
         # Objects (or plain values) that may hold a message, by their position in a key
         # without its messages: the paths to messages inside, and whether the value itself
         # is one when it is not an object.
@@ -1515,21 +1506,18 @@ class _JsonSchema:
                 return structs
         return None
 
-    def suspect(self, data: bytes, local: Mapping[Hashable, int],
-                whole: Sequence[Any]) -> bool:
-        """Whether a line of the chunk (``data``, whose keys are counted in ``local``; whole
-        keys in ``whole``) may give a name deciding a verdict twice:
-        :meth:`KeyGuard.suspect_chunk`."""
+    def suspect(self, data: bytes, local: Mapping[Hashable, int]) -> bool:
+        """Whether a line of the chunk (``data``, whose keys are counted in ``local``) may
+        give a name deciding a verdict twice: :meth:`KeyGuard.suspect_chunk`."""
         if self.guard is None or not self._verdict_indexes:
             return False
-        return self.guard.suspect_chunk(data, self._holding(local, whole))
+        return self.guard.suspect_chunk(data, self._holding(local))
 
-    def _holding(self, local: Mapping[Hashable, int],
-                 whole: Sequence[Any]) -> Iterator[tuple[str, int, bool]]:
+    def _holding(self, local: Mapping[Hashable, int]) -> Iterator[tuple[str, int, bool]]:
         """The names deciding a verdict and how many records hold a value under each (a null
         is not counted); then the names inside the objects under them, and how many of those
         objects hold each. Counted over the chunk's distinct keys without their messages,
-        each one's names worked out once; messages are counted over the whole keys."""
+        each one's names worked out once."""
         held: Counter[tuple[str, bool]] = Counter(
             {(name, True): 0 for _, name in self._verdict_indexes})
         parts_of = self._parts
@@ -1543,8 +1531,6 @@ class _JsonSchema:
                 parts = self._key_parts(coarse)
             for part in parts:
                 held[part] += count
-        for index, name in self._message_verdicts:
-            held[(name, True)] += len(whole) - list(map(itemgetter(index), whole)).count(None)
         for (name, top), count in held.items():
             yield name, count, top
 
@@ -1580,11 +1566,6 @@ class _JsonSchema:
         if len(key) != len(self.key_names):
             return self._named(self._coarse_names, key)
         return self._named(self.key_names, key)
-
-    def coarse_mapping(self, key: Hashable) -> dict[str, Any]:
-        """The deciding fields of a key without its messages (:attr:`coarse_of`)."""
-        assert isinstance(key, tuple)
-        return self._named(self._coarse_names, key)
 
     def bare(self, key: Hashable) -> Hashable:
         """A key without its messages (:attr:`coarse_of`) with the messages inside its
