@@ -18,7 +18,8 @@ CHECK_EVERY = 4096
 
 
 class Progress:
-    """Call :meth:`tick` per event; it looks at the clock only every ``CHECK_EVERY`` events."""
+    """Call :meth:`advance` per batch of records; it looks at the clock only every
+    ``CHECK_EVERY`` records."""
 
     def __init__(self, ledger: RunLedger, stderr: TextIO, enabled: bool) -> None:
         self.ledger = ledger
@@ -37,14 +38,8 @@ class Progress:
         if self._bar is not None:
             self._bar.stop()
 
-    def tick(self) -> None:
-        self.count += 1
-        if not self.enabled or self.count % CHECK_EVERY:
-            return
-        self._update()
-
     def advance(self, count: int) -> None:
-        """Like ``count`` calls of :meth:`tick` (the fast path counts a chunk of records)."""
+        """``count`` more records read."""
         before = self.count
         self.count += count
         if self.enabled and self.count // CHECK_EVERY != before // CHECK_EVERY:

@@ -154,22 +154,19 @@ class Session:
         return cls(terminal, config, rulebook, pipeline, presenter, settings.quiet, names,
                    settings.jobs)
 
-    def stream(self, on_observation: Callable[[Observation], bool] | None = None, *,
-               timeline: Timeline | None = None, templates: bool = False,
+    def stream(self, *, timeline: Timeline | None = None, templates: bool = False,
                watch: Watch | None = None, rows: Rows | None = None,
                tally: Tally | None = None) -> Outcome:
-        """Feed every event to the summary, and observations to ``on_observation``.
+        """Fold every input into the summary (and ``timeline``, when given) through
+        :mod:`txdiag.fold`, the one engine of every command.
 
-        ``on_observation`` returns False to stop early. Without it, only the summary (and
-        ``timeline``, when given) is wanted, and the inputs are folded by the fast path of
-        :mod:`txdiag.fold`, with the same result. ``templates``: the summary groups failures
-        no rule explains by message template (for a command that shows them). An input error
-        or Ctrl-C stops the stream; what was read before is kept, and the caller renders it
-        before exiting. ``watch`` (fast path only) is given the records whose outcome it
-        wants, one by one (:class:`~txdiag.fold.Watch`; the inputs are then read by one
-        process). ``rows`` (fast path only) is given the failures to write, in input order
-        (:class:`~txdiag.fold.Rows`): the library hands them over in parts where it can.
-        ``tally`` (fast path only) is given every record's time and verdict, in input order
+        ``templates``: the summary groups failures no rule explains by message template (for
+        a command that shows them). An input error or Ctrl-C stops the stream; what was read
+        before is kept, and the caller renders it before exiting. ``watch`` is given the
+        records whose outcome it wants, one by one (:class:`~txdiag.fold.Watch`; the inputs
+        are then read by one process). ``rows`` is given the failures to write, in input
+        order (:class:`~txdiag.fold.Rows`): the library hands them over in parts where it
+        can. ``tally`` is given every record's time and verdict, in input order
         (:class:`~txdiag.fold.Tally`).
         """
         summary = Summary(mine_templates=templates, mask_examples=self.presenter.mask)
@@ -178,10 +175,7 @@ class Session:
         show_progress = self.terminal.stderr_is_tty and not self.quiet
         try:
             with Progress(ledger, self.terminal.stderr, show_progress) as progress:
-                if on_observation is None:
-                    self._fold(outcome, ledger, progress, timeline, watch, rows, tally)
-                else:
-                    self._consume(on_observation, outcome, ledger, progress)
+                self._fold(outcome, ledger, progress, timeline, watch, rows, tally)
         except TxdiagError as exc:
             outcome.error = exc
             outcome.summary.stopped = "input error"
@@ -224,23 +218,6 @@ class Session:
         for stats in inputs:
             for warning in stats.warnings:
                 self.terminal.say(self.terminal.safe(warning))
-
-    def _consume(self, on_observation: Callable[[Observation], bool], outcome: Outcome,
-                 ledger: RunLedger, progress: Progress) -> None:
-        tick = progress.tick
-        add = outcome.summary.add
-        warned = 0
-        for event in self.pipeline.run(self.inputs, ledger):
-            tick()
-            add(event)
-            if isinstance(event, Observation):
-                if not on_observation(event):
-                    break
-            else:
-                self._report_unreadable(event, outcome)
-            if len(ledger.inputs) > warned:
-                self._warn(ledger.inputs[warned:])
-                warned = len(ledger.inputs)
 
     def _report_unreadable(self, event: Event, outcome: Outcome) -> None:
         if self.quiet or isinstance(event, Observation):
